@@ -1,0 +1,58 @@
+# QueueCast — every target sets up what it needs by itself on a fresh machine.
+#   make run    set up, then run the whole system on its embedded defaults (dev mode)
+#   make test   set up (Python, npm and, as root, Debian packages), then lint, type-check and test
+#   make bench  set up, then run the benchmarks in bench/
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Debian packages the tests use: a real browser, a reference MQTT broker, offline speech.
+DEBIAN_PACKAGES := chromium mosquitto espeak-ng
+
+.PHONY: run test lint typecheck pytest bench setup system-deps npm-deps clean
+
+run: setup
+	QUEUECAST_ENV=dev $(PY) -m publisher_api
+
+test: setup system-deps lint typecheck pytest
+
+setup: $(STAMP) npm-deps
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+npm-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+# Installs the Debian packages when we are root and one is missing; otherwise says what to install
+# (the tests that need a missing one are skipped with that reason, never silently passed).
+system-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else echo "not root: please install$$missing (tests needing them will be skipped)"; fi; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy .
+
+pytest: $(STAMP)
+	$(PY) -m pytest
+
+bench: setup system-deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache test-output

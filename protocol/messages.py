@@ -1,0 +1,185 @@
+"""The documents that travel over MQTT and HTTP, and their one decoder.
+
+The REST API returns exactly these documents (``GET .../queue`` *is* a ``queue_update``,
+``GET .../tickets/{id}`` is a :class:`Ticket`), so a screen that falls back to HTTP polling feeds
+the same reducer as one that is live on MQTT.
+
+Compatibility rule: receivers ignore fields they do not know (``extra="ignore"``), senders only
+add fields within one ``version``; removing or changing a field means a new version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from protocol.identifiers import DeviceId, TenantId
+
+PROTOCOL_VERSION = 1
+
+
+class TicketStatus(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    IN_SERVICE = "in_service"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+ENDED_STATUSES = frozenset({TicketStatus.COMPLETED, TicketStatus.NO_SHOW, TicketStatus.CANCELLED})
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class Ticket(_Document):
+    """One ticket as every client sees it (REST body and ``ticket_update.ticket``)."""
+
+    id: str
+    number: str = Field(description="Service prefix and zero-padded number, e.g. A023")
+    service: str = Field(description="Prefix of the service the ticket is queued for")
+    priority: bool
+    status: TicketStatus
+    counter: int | None = Field(description="Counter number that called or serves the ticket")
+    position: int | None = Field(description="1-based place in call order while waiting")
+    estimated_wait_s: int | None = Field(description="Estimated seconds until called")
+    created_at: datetime
+    called_at: datetime | None
+
+
+class WaitingTicket(_Document):
+    """A waiting ticket inside the queue snapshot, in call order."""
+
+    id: str
+    number: str
+    service: str
+    priority: bool
+    position: int
+    estimated_wait_s: int | None
+    created_at: datetime
+
+
+class ServiceQueue(_Document):
+    prefix: str
+    name: str
+    priority_allowed: bool
+    waiting: int
+    estimated_wait_s: int | None = Field(description="Estimated wait for a ticket issued now")
+
+
+class CounterInfo(_Document):
+    number: int
+    name: str
+
+
+class CallRecord(_Document):
+    """One call (or recall) of a ticket. ``call_id`` is new for every call, recall included,
+    so screens announce each call id at most once."""
+
+    call_id: str
+    ticket_id: str
+    number: str
+    service: str
+    counter: int
+    counter_name: str
+    called_at: datetime
+
+
+class QueueUpdate(_Document):
+    """The tenant's whole visible state: retained on ``tenant/<t>/queue`` and the body of
+    ``GET /api/v1/tenants/<t>/queue``. ``seq`` grows with every committed change of the tenant;
+    receivers ignore a snapshot whose ``seq`` is lower than one they already applied."""
+
+    type: Literal["queue_update"] = "queue_update"
+    version: int = Field(default=PROTOCOL_VERSION, ge=1)
+    tenant: TenantId
+    seq: int = Field(ge=0)
+    generated_at: datetime
+    tenant_name: str
+    locale: str = Field(description="BCP 47 tag of the tenant's language: pt-BR, en or es")
+    timezone: str
+    ticker: str | None = Field(default=None, description="Optional scrolling text for displays")
+    waiting: list[WaitingTicket]
+    services: list[ServiceQueue]
+    counters: list[CounterInfo]
+    last_calls: list[CallRecord] = Field(description="Most recent first, at most 10")
+
+
+class TicketUpdate(_Document):
+    """Retained on ``tenant/<t>/tickets/<id>``: the current state of one ticket."""
+
+    type: Literal["ticket_update"] = "ticket_update"
+    version: int = Field(default=PROTOCOL_VERSION, ge=1)
+    tenant: TenantId
+    seq: int = Field(ge=0)
+    ticket: Ticket
+
+
+class TicketStatusChanged(_Document):
+    """Not retained, on ``tenant/<t>/events``: one change of one ticket. A recall is
+    ``called -> called`` with a new ``call_id``; issuing a ticket is ``None -> waiting``."""
+
+    type: Literal["ticket_status_changed"] = "ticket_status_changed"
+    version: int = Field(default=PROTOCOL_VERSION, ge=1)
+    tenant: TenantId
+    seq: int = Field(ge=0)
+    ticket: Ticket
+    from_status: TicketStatus | None = Field(alias="from")
+    to_status: TicketStatus = Field(alias="to")
+    counter: int | None
+    call_id: str | None
+    at: datetime
+
+
+class PresenceStatus(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class DevicePresence(_Document):
+    """Retained on ``tenant/<t>/devices/<id>/status``; the ``offline`` one is the device's Will."""
+
+    type: Literal["device_presence"] = "device_presence"
+    version: int = Field(default=PROTOCOL_VERSION, ge=1)
+    tenant: TenantId
+    device_id: DeviceId
+    role: str
+    status: PresenceStatus
+
+
+Message: TypeAlias = Annotated[
+    QueueUpdate | TicketUpdate | TicketStatusChanged | DevicePresence,
+    Field(discriminator="type"),
+]
+
+_MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+
+
+class ProtocolError(ValueError):
+    """A payload that is not one of our documents (malformed JSON, unknown type, bad field)."""
+
+
+def decode(payload: bytes | str) -> Message:
+    """Decode one payload. An empty payload is a cleared retained topic, not a message:
+    callers check ``if not payload`` first; here it raises like any other non-message."""
+    try:
+        return _MESSAGE_ADAPTER.validate_json(payload)
+    except ValidationError as exc:
+        raise ProtocolError(_summarise(exc)) from None
+
+
+def encode(message: QueueUpdate | TicketUpdate | TicketStatusChanged | DevicePresence) -> bytes:
+    """The one encoding every sender uses: JSON, field aliases (``from``/``to``), nulls kept."""
+    return message.model_dump_json(by_alias=True).encode()
+
+
+def _summarise(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"

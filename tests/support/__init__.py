@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: free ports, real MQTT clients, a running system."""

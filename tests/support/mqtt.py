@@ -1,0 +1,134 @@
+"""A real paho-mqtt client for tests: connect over TCP or WebSocket, record what arrives."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+
+@dataclass(frozen=True)
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+    qos: int
+
+
+class ConnectRefused(Exception):
+    pass
+
+
+class Recorder:
+    """Connects, subscribes and keeps every message; ``wait_for`` blocks until one matches."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        transport: Literal["tcp", "websockets"] = "tcp",
+        ws_path: str = "/mqtt",
+        client_id: str | None = None,
+        clean_session: bool = True,
+        keepalive: int = 30,
+        will: tuple[str, bytes, int, bool] | None = None,
+    ) -> None:
+        self.messages: queue.Queue[Received] = queue.Queue()
+        self.seen: list[Received] = []
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        self._rc: object = None
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"test-{uuid.uuid4().hex[:10]}",
+            clean_session=clean_session,
+            transport=transport,
+        )
+        if transport == "websockets":
+            self.client.ws_set_options(path=ws_path)
+        if username is not None or password is not None:
+            self.client.username_pw_set(username or "", password)
+        if will is not None:
+            topic, payload, qos, retain = will
+            self.client.will_set(topic, payload, qos=qos, retain=retain)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.host, self.port, self.keepalive = host, port, keepalive
+
+    def connect(self, timeout: float = 10.0) -> Recorder:
+        self.client.connect(self.host, self.port, keepalive=self.keepalive)
+        self.client.loop_start()
+        if not self._connected.wait(timeout):
+            self.close()
+            raise ConnectRefused(f"no CONNACK within {timeout}s (last reason: {self._rc})")
+        if getattr(self._rc, "is_failure", False):
+            self.close()
+            raise ConnectRefused(str(self._rc))
+        return self
+
+    def subscribe(self, topic_filter: str, qos: int = 1, timeout: float = 5.0) -> list[int]:
+        """Subscribe and wait for SUBACK; returns the granted QoS list (128 = refused)."""
+        done = threading.Event()
+        granted: list[int] = []
+
+        def on_subscribe(client, userdata, mid, reason_codes, properties):  # type: ignore[no-untyped-def]
+            granted.extend(rc.value for rc in reason_codes)
+            done.set()
+
+        self.client.on_subscribe = on_subscribe
+        self.client.subscribe(topic_filter, qos=qos)
+        if not done.wait(timeout):
+            raise TimeoutError(f"no SUBACK for {topic_filter}")
+        return granted
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None:
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if qos > 0:
+            info.wait_for_publish(timeout=5)
+
+    def wait_for(self, predicate=lambda m: True, timeout: float = 10.0) -> Received:  # type: ignore[no-untyped-def]
+        """Return the first message (already seen or arriving) that satisfies ``predicate``."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            for m in self.seen:
+                if predicate(m):
+                    return m
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no matching message")
+            try:
+                m = self.messages.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if predicate(m):
+                return m
+
+    def drain(self, settle: float = 0.5) -> list[Received]:
+        """Everything received so far, after ``settle`` seconds of letting stragglers arrive."""
+        time.sleep(settle)
+        with self._lock:
+            return list(self.seen)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
+        self._rc = reason_code
+        self._connected.set()
+
+    def _on_message(self, client, userdata, msg):  # type: ignore[no-untyped-def]
+        received = Received(msg.topic, bytes(msg.payload), bool(msg.retain), msg.qos)
+        with self._lock:
+            self.seen.append(received)
+        self.messages.put(received)
