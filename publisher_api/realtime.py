@@ -8,14 +8,14 @@ hands back the sink. (Stub until the realtime issue lands: it publishes nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from config import Settings
-from protocol import QueueUpdate, Ticket, TicketStatusChanged
+from protocol import Principal, QueueUpdate, Ticket, TicketStatusChanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +54,15 @@ class NullSink:
         return None
 
 
+TokenActive = Callable[[Principal], bool]
+"""Whether a principal whose token verified is still allowed (device not deleted, token not
+rotated, user not removed). Blocking, cheap; the broker calls it once per CONNECT."""
+
+
 @asynccontextmanager
-async def realtime(settings: Settings, source: StateSource) -> AsyncIterator[ChangeSink]:
+async def realtime(
+    settings: Settings, source: StateSource, *, token_active: TokenActive
+) -> AsyncIterator[ChangeSink]:
     """Lifespan step: broker (when embedded) and publisher up; yields the sink; tears down."""
-    del settings, source
+    del settings, source, token_active
     yield NullSink()
