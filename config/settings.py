@@ -71,8 +71,15 @@ class Settings(BaseSettings):
         default=None,
         description="mqtt://[user:password@]host:port of an external broker; disables embedded",
     )
-    mqtt_public_host: str | None = Field(
-        default=None, description="Host name clients use to reach the broker (credentials URLs)"
+    mqtt_public_url: str | None = Field(
+        default=None,
+        description="mqtt:// URL advertised to clients by /mqtt-credentials; default: the "
+        "request's host and the embedded TCP port",
+    )
+    mqtt_public_ws_url: str | None = Field(
+        default=None,
+        description="ws(s):// URL advertised for MQTT over WebSocket; default: the HTTP server's "
+        "own /mqtt (or the dedicated WebSocket port)",
     )
 
     # Behaviour
