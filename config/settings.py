@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     mqtt_tcp_port: int = Field(default=1883, ge=0, le=65535)
     mqtt_ws_port: int | None = Field(
         default=None,
-        description="Dedicated MQTT-over-WebSocket port; default: served by the HTTP server at /mqtt",
+        description="Dedicated MQTT-over-WebSocket port; default: the HTTP server serves /mqtt",
     )
     mqtt_tls_cert: Path | None = None
     mqtt_tls_key: Path | None = None
@@ -99,7 +99,9 @@ class Settings(BaseSettings):
         if len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("QUEUECAST_SECRET_KEY must be at least 32 characters long")
         if (self.mqtt_tls_cert is None) != (self.mqtt_tls_key is None):
-            raise ValueError("set both QUEUECAST_MQTT_TLS_CERT and QUEUECAST_MQTT_TLS_KEY, or neither")
+            raise ValueError(
+                "set both QUEUECAST_MQTT_TLS_CERT and QUEUECAST_MQTT_TLS_KEY, or neither"
+            )
         return self
 
     @property

@@ -6,6 +6,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -80,7 +81,7 @@ class Recorder:
         done = threading.Event()
         granted: list[int] = []
 
-        def on_subscribe(client, userdata, mid, reason_codes, properties):  # type: ignore[no-untyped-def]
+        def on_subscribe(client, userdata, mid, reason_codes, properties):
             granted.extend(rc.value for rc in reason_codes)
             done.set()
 
@@ -95,7 +96,9 @@ class Recorder:
         if qos > 0:
             info.wait_for_publish(timeout=5)
 
-    def wait_for(self, predicate=lambda m: True, timeout: float = 10.0) -> Received:  # type: ignore[no-untyped-def]
+    def wait_for(
+        self, predicate: Callable[[Received], bool] = lambda m: True, timeout: float = 10.0
+    ) -> Received:
         """Return the first message (already seen or arriving) that satisfies ``predicate``."""
         deadline = time.monotonic() + timeout
         with self._lock:
@@ -123,11 +126,11 @@ class Recorder:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
         self._rc = reason_code
         self._connected.set()
 
-    def _on_message(self, client, userdata, msg):  # type: ignore[no-untyped-def]
+    def _on_message(self, client, userdata, msg):
         received = Received(msg.topic, bytes(msg.payload), bool(msg.retain), msg.qos)
         with self._lock:
             self.seen.append(received)

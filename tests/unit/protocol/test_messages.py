@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from protocol import (
+    CallRecord,
+    DevicePresence,
+    PresenceStatus,
+    ProtocolError,
+    QueueUpdate,
+    ServiceQueue,
+    Ticket,
+    TicketStatus,
+    TicketStatusChanged,
+    TicketUpdate,
+    WaitingTicket,
+    decode,
+    encode,
+)
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def _ticket(status: TicketStatus = TicketStatus.CALLED) -> Ticket:
+    return Ticket(
+        id="9f1c2e",
+        number="A023",
+        service="A",
+        priority=False,
+        status=status,
+        counter=3,
+        position=None,
+        estimated_wait_s=None,
+        created_at=NOW,
+        called_at=NOW,
+    )
+
+
+def _queue_update() -> QueueUpdate:
+    return QueueUpdate(
+        tenant="default",
+        seq=7,
+        generated_at=NOW,
+        tenant_name="Clínica",
+        locale="pt-BR",
+        timezone="America/Sao_Paulo",
+        waiting=[
+            WaitingTicket(
+                id="w1",
+                number="A024",
+                service="A",
+                priority=False,
+                position=1,
+                estimated_wait_s=120,
+                created_at=NOW,
+            )
+        ],
+        services=[
+            ServiceQueue(
+                prefix="A", name="Geral", priority_allowed=False, waiting=1, estimated_wait_s=240
+            )
+        ],
+        counters=[],
+        last_calls=[
+            CallRecord(
+                call_id="c1",
+                ticket_id="9f1c2e",
+                number="A023",
+                service="A",
+                counter=3,
+                counter_name="Guichê 3",
+                called_at=NOW,
+            )
+        ],
+    )
+
+
+MESSAGES = [
+    _queue_update(),
+    TicketUpdate(tenant="default", seq=7, ticket=_ticket()),
+    TicketStatusChanged.model_validate(
+        {
+            "tenant": "default",
+            "seq": 7,
+            "ticket": _ticket().model_dump(),
+            "from": "waiting",
+            "to": "called",
+            "counter": 3,
+            "call_id": "c1",
+            "at": NOW,
+        }
+    ),
+    DevicePresence(
+        tenant="default", device_id="totem-1", role="totem", status=PresenceStatus.OFFLINE
+    ),
+]
+
+
+@pytest.mark.parametrize("message", MESSAGES, ids=lambda m: m.type)
+def test_every_message_round_trips_through_the_one_decoder(message: object) -> None:
+    assert decode(encode(message)) == message  # type: ignore[arg-type]
+
+
+def test_status_change_uses_the_wire_names_from_and_to() -> None:
+    wire = json.loads(encode(MESSAGES[2]))  # type: ignore[arg-type]
+    assert wire["type"] == "ticket_status_changed"
+    assert (wire["from"], wire["to"]) == ("waiting", "called")
+    assert "from_status" not in wire
+
+
+def test_every_message_carries_type_and_version() -> None:
+    for message in MESSAGES:
+        wire = json.loads(encode(message))  # type: ignore[arg-type]
+        assert wire["version"] == 1
+        assert wire["type"] in {
+            "queue_update",
+            "ticket_update",
+            "ticket_status_changed",
+            "device_presence",
+        }
+
+
+def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
+    wire = json.loads(encode(MESSAGES[1]))  # type: ignore[arg-type]
+    wire["added_in_a_later_release"] = {"x": 1}
+    assert decode(json.dumps(wire)) == MESSAGES[1]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"type": "something_else"}',
+        b'{"type": "ticket_update", "tenant": "default", "seq": 1}',
+        b'{"type": "queue_update", "tenant": "a/b", "seq": 1}',
+        json.dumps({**json.loads(encode(MESSAGES[1])), "seq": -1}).encode(),  # type: ignore[arg-type]
+        json.dumps({**json.loads(encode(MESSAGES[1])), "tenant": "+"}).encode(),  # type: ignore[arg-type]
+        b"\xff\xfe garbage",
+    ],
+)
+def test_anything_else_is_a_protocol_error_never_another_exception(payload: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        decode(payload)
