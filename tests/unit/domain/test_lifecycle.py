@@ -66,7 +66,7 @@ def ticket_in(status: TicketStatus) -> TicketState:
 
 
 def command_of(kind: CommandKind) -> Command:
-    return {
+    commands: dict[CommandKind, Command] = {
         CommandKind.CALL: Call(counter=3, call_id="call-new", at=AT),
         CommandKind.RECALL: Recall(call_id="call-new", at=AT),
         CommandKind.START: Start(at=AT),
@@ -75,7 +75,8 @@ def command_of(kind: CommandKind) -> Command:
         CommandKind.CANCEL: Cancel(at=AT),
         CommandKind.REACTIVATE: Reactivate(order_key=99, at=AT),
         CommandKind.TRANSFER: Transfer(service="P", order_key=-5, at=AT),
-    }[kind]
+    }
+    return commands[kind]
 
 
 ALL_PAIRS = [(s, c) for s in TicketStatus for c in CommandKind]
@@ -143,7 +144,7 @@ def test_transfer_requeues_in_the_new_service_keeping_nothing_of_the_call(
         -5,
         AT,
     )
-    assert after.counter is after.called_at is after.started_at is after.call_id is None
+    assert (after.counter, after.called_at, after.started_at, after.call_id) == (None,) * 4
 
 
 @pytest.mark.parametrize("status", [TicketStatus.NO_SHOW, TicketStatus.CANCELLED])

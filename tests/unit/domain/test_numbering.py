@@ -54,7 +54,8 @@ def test_label_refuses_numbers_out_of_range(n: int) -> None:
 
 @given(st.integers(min_value=0, max_value=2 * MAX_NUMBER))
 def test_a_day_of_tickets_always_yields_valid_numbers(count: int) -> None:
-    last, seen = 0, []
+    last = 0
+    seen: list[int] = []
     for _ in range(count):
         last = next_number(last, DAY if seen else None, DAY)
         seen.append(last)
