@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import jwt
 
@@ -116,17 +117,34 @@ def verify_token(token: str, *, secret: str) -> Principal:
         raise InvalidToken("token expired") from None
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"invalid token: {exc}") from None
+    return _principal(claims)
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
     try:
-        role = Role(claims["role"])
         tenant = claims.get("tenant")
         if tenant is not None and not isinstance(tenant, str):
             raise ValueError("tenant")
         return Principal(
             subject=str(claims["sub"]),
-            role=role,
+            role=Role(claims["role"]),
             tenant=tenant,
             token_id=str(claims["jti"]),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )
     except (KeyError, ValueError, TypeError):
         raise InvalidToken("invalid token: bad claims") from None
+
+
+def peek_token(token: str) -> Principal:
+    """Read a token's claims WITHOUT checking its signature or expiry.
+
+    Only for a device to learn its own identity (device id, tenant, expiry) from the token it was
+    given, so it needs no separate configuration. Never use the result to authorise anything:
+    the API and the broker call :func:`verify_token`.
+    """
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
+    except jwt.PyJWTError:
+        raise InvalidToken("not a QueueCast token") from None
+    return _principal(claims)
