@@ -1,68 +1,86 @@
-"""The seam between committed queue state and MQTT.
+"""The realtime lifespan step: embedded broker (unless external) and the MQTT state publisher.
 
-The REST side tells a :class:`ChangeSink` about every committed change (in commit order, without
-blocking); the realtime side reads current state through a :class:`StateSource` and publishes it.
-:func:`realtime` is the lifespan step that starts the embedded broker and the MQTT publisher and
-hands back the sink. (Stub until the realtime issue lands: it publishes nothing.)
+The seam types live in :mod:`publisher_api.changes` and are re-exported here, so the REST side
+imports everything it needs from one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from config import Settings
-from protocol import Principal, QueueUpdate, Ticket, TicketStatusChanged
+from publisher_api.changes import (
+    ChangeSink,
+    NullSink,
+    StateSource,
+    TenantChanged,
+    TokenActive,
+)
+from publisher_api.publishing.connection import BrokerAddress, MqttConnection
+from publisher_api.publishing.state_publisher import StatePublisher
+
+if TYPE_CHECKING:
+    from broker import EmbeddedBroker
+
+__all__ = [
+    "ChangeSink",
+    "NullSink",
+    "Realtime",
+    "StateSource",
+    "TenantChanged",
+    "TokenActive",
+    "realtime",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class TenantChanged:
-    """One committed change of one tenant: its new ``seq``, the tickets whose state changed and
-    the events to announce, already in order."""
+@dataclass(frozen=True)
+class Realtime:
+    """What the realtime step hands the app: the sink for committed changes and, when embedded,
+    the broker (whose WebSocket bridge the HTTP server mounts at ``/mqtt``)."""
 
-    tenant: str
-    seq: int
-    ticket_ids: tuple[str, ...] = ()
-    events: tuple[TicketStatusChanged, ...] = field(default=())
+    sink: ChangeSink
+    broker: EmbeddedBroker | None
+    connection: MqttConnection
 
-
-class ChangeSink(Protocol):
     def notify(self, change: TenantChanged) -> None:
-        """Called right after the commit, in commit order per tenant. Must not block."""
-
-
-class StateSource(Protocol):
-    """Current state read from the database, for publishing. Blocking; called off the loop."""
-
-    def tenant_ids(self) -> Sequence[str]: ...
-
-    def queue_update(self, tenant: str) -> QueueUpdate | None:
-        """The tenant's snapshot (the ``GET /queue`` document); ``None`` if the tenant is gone."""
-
-    def ticket(self, tenant: str, ticket_id: str) -> Ticket | None: ...
-
-    def retained_tickets(self, tenant: str, ended_after: datetime) -> Sequence[Ticket]:
-        """Tickets whose topic should hold state: every unfinished ticket, plus those that
-        ended after ``ended_after`` (still inside the clearing grace period)."""
-
-
-class NullSink:
-    def notify(self, change: TenantChanged) -> None:
-        return None
-
-
-TokenActive = Callable[[Principal], bool]
-"""Whether a principal whose token verified is still allowed (device not deleted, token not
-rotated, user not removed). Blocking, cheap; the broker calls it once per CONNECT."""
+        self.sink.notify(change)
 
 
 @asynccontextmanager
 async def realtime(
     settings: Settings, source: StateSource, *, token_active: TokenActive
-) -> AsyncIterator[ChangeSink]:
-    """Lifespan step: broker (when embedded) and publisher up; yields the sink; tears down."""
-    del settings, source, token_active
-    yield NullSink()
+) -> AsyncIterator[Realtime]:
+    """Start the embedded broker (unless an external one is configured), then the publisher's
+    connection and worker; tear down in reverse. The publisher connects in the background, so
+    the API keeps answering while no broker is reachable."""
+    async with AsyncExitStack() as stack:
+        broker: EmbeddedBroker | None = None
+        if settings.mqtt_external_url:
+            address = BrokerAddress.from_url(settings.mqtt_external_url)
+        elif settings.mqtt_embedded:
+            # Imported here so deployments on an external broker never load amqtt.
+            from broker import EmbeddedBroker
+
+            broker = EmbeddedBroker(settings, token_active=token_active)
+            await broker.start()
+            stack.push_async_callback(broker.stop)
+            address = BrokerAddress("127.0.0.1", broker.tcp_port)
+        else:
+            raise ValueError(
+                "no MQTT broker: set QUEUECAST_MQTT_EXTERNAL_URL or QUEUECAST_MQTT_EMBEDDED=true"
+            )
+        publisher: StatePublisher
+        connection = MqttConnection(
+            address,
+            secret=settings.secret_key.get_secret_value(),
+            on_connected=lambda: publisher.republish_all(),
+        )
+        publisher = StatePublisher(source, connection, clear_grace_s=settings.ticket_clear_grace_s)
+        publisher.start()
+        stack.callback(publisher.stop)
+        connection.start()
+        stack.callback(connection.stop)
+        yield Realtime(sink=publisher, broker=broker, connection=connection)

@@ -20,15 +20,11 @@ from typing import IO, Literal
 
 import httpx
 
+from tests.support.mosquitto import MOSQUITTO, write_mosquitto_conf
 from tests.support.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BrokerKind = Literal["embedded", "separate", "mosquitto"]
-MOSQUITTO = Path("/usr/sbin/mosquitto")
-
-
-def mosquitto_available() -> bool:
-    return MOSQUITTO.exists()
 
 
 @dataclass
@@ -158,16 +154,6 @@ class RunningSystem:
             self.broker.stop()
 
 
-def _mosquitto_conf(var_dir: Path, tcp_port: int, ws_port: int) -> Path:
-    conf = var_dir / "mosquitto.conf"
-    conf.write_text(
-        "per_listener_settings false\nallow_anonymous true\npersistence false\n"
-        f"listener {tcp_port} 127.0.0.1\nprotocol mqtt\n"
-        f"listener {ws_port} 127.0.0.1\nprotocol websockets\n"
-    )
-    return conf
-
-
 @contextlib.contextmanager
 def start_system(
     tmp_path: Path,
@@ -208,7 +194,7 @@ def start_system(
             argv = [sys.executable, "-m", "broker"]
             broker_env = {**base_env, "QUEUECAST_MQTT_WS_PORT": str(ws_port)}
         else:
-            argv = [str(MOSQUITTO), "-c", str(_mosquitto_conf(var_dir, mqtt_port, ws_port))]
+            argv = [str(MOSQUITTO), "-c", str(write_mosquitto_conf(var_dir, mqtt_port, ws_port))]
             broker_env = dict(os.environ)
         broker = _Process("broker", argv, broker_env, var_dir / "broker.log")
         api_env |= {

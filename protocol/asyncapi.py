@@ -1,0 +1,119 @@
+"""The AsyncAPI 2.6 document of our MQTT contract, generated from the same models the code uses,
+so the published description can never drift from what is on the wire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from protocol.identifiers import ID_RULE
+from protocol.messages import (
+    PROTOCOL_VERSION,
+    DevicePresence,
+    QueueUpdate,
+    TicketStatusChanged,
+    TicketUpdate,
+)
+
+_TENANT_PARAM = {
+    "description": f"Tenant id ({ID_RULE})",
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"},
+}
+
+
+def _message(model: type[BaseModel], summary: str) -> dict[str, Any]:
+    name = model.model_fields["type"].default
+    return {
+        "name": name,
+        "title": name,
+        "summary": summary,
+        "contentType": "application/json",
+        "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in (QueueUpdate, TicketUpdate, TicketStatusChanged, DevicePresence):
+        schema = model.model_json_schema(
+            by_alias=True, ref_template="#/components/schemas/{model}", mode="serialization"
+        )
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def asyncapi_document(*, servers: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The whole document. ``servers`` lets the API describe the broker URLs it advertises."""
+    retained = {"bindings": {"mqtt": {"qos": 1, "retain": True}}}
+    return {
+        "asyncapi": "2.6.0",
+        "info": {
+            "title": "QueueCast realtime contract",
+            "version": str(PROTOCOL_VERSION),
+            "description": (
+                "MQTT 3.1.1 topics of one tenant. The API is the only publisher of queue state. "
+                "Authenticate with any username and a QueueCast token as password (device token, "
+                "operator access token, or the short-lived public token from "
+                "GET /api/v1/tenants/{tenant}/mqtt-credentials). Every payload carries `type` and "
+                "`version`; receivers ignore unknown fields and snapshots whose `seq` is lower "
+                "than one already applied."
+            ),
+        },
+        "servers": servers or {},
+        "channels": {
+            "tenant/{tenant}/queue": {
+                "description": "Retained snapshot of the whole visible queue (same document as "
+                "GET /api/v1/tenants/{tenant}/queue).",
+                "parameters": {"tenant": _TENANT_PARAM},
+                "subscribe": {
+                    "operationId": "receiveQueueUpdate",
+                    "message": _message(QueueUpdate, "The tenant's queue snapshot"),
+                    **retained,
+                },
+            },
+            "tenant/{tenant}/tickets/{ticketId}": {
+                "description": "Retained state of one ticket; cleared (empty retained payload) a "
+                "grace period after the ticket ends.",
+                "parameters": {
+                    "tenant": _TENANT_PARAM,
+                    "ticketId": {"description": "Ticket id", "schema": {"type": "string"}},
+                },
+                "subscribe": {
+                    "operationId": "receiveTicketUpdate",
+                    "message": _message(TicketUpdate, "One ticket's current state"),
+                    **retained,
+                },
+            },
+            "tenant/{tenant}/events": {
+                "description": "Every status change, recall included (not retained).",
+                "parameters": {"tenant": _TENANT_PARAM},
+                "subscribe": {
+                    "operationId": "receiveTicketStatusChanged",
+                    "message": _message(TicketStatusChanged, "One ticket changed status"),
+                    "bindings": {"mqtt": {"qos": 1, "retain": False}},
+                },
+            },
+            "tenant/{tenant}/devices/{deviceId}/status": {
+                "description": "Retained device presence; `offline` is the device's Will.",
+                "parameters": {
+                    "tenant": _TENANT_PARAM,
+                    "deviceId": {
+                        "description": f"Device id ({ID_RULE})",
+                        "schema": {"type": "string"},
+                    },
+                },
+                "publish": {
+                    "operationId": "announcePresence",
+                    "message": _message(DevicePresence, "A device is online or offline"),
+                    **retained,
+                },
+                "subscribe": {
+                    "operationId": "receivePresence",
+                    "message": _message(DevicePresence, "A device is online or offline"),
+                },
+            },
+        },
+        "components": {"schemas": _schemas()},
+    }

@@ -1,0 +1,58 @@
+"""The seam between committed queue state and MQTT.
+
+The REST side tells a :class:`ChangeSink` about every committed change (in commit order, without
+blocking); the realtime side reads current state through a :class:`StateSource` and publishes it.
+Neither side knows the other's internals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from protocol import Principal, QueueUpdate, Ticket, TicketStatusChanged
+
+
+@dataclass(frozen=True, slots=True)
+class TenantChanged:
+    """One committed change of one tenant: its new ``seq``, the tickets whose state changed and
+    the events to announce, already in order."""
+
+    tenant: str
+    seq: int
+    ticket_ids: tuple[str, ...] = ()
+    events: tuple[TicketStatusChanged, ...] = field(default=())
+
+
+class ChangeSink(Protocol):
+    def notify(self, change: TenantChanged) -> None:
+        """Called right after the commit, in commit order per tenant. Must not block."""
+
+
+class StateSource(Protocol):
+    """Current state read from the database, for publishing. Blocking; called off the loop."""
+
+    def tenant_ids(self) -> Sequence[str]: ...
+
+    def queue_update(self, tenant: str) -> QueueUpdate | None:
+        """The tenant's snapshot (the ``GET /queue`` document); ``None`` if the tenant is gone."""
+
+    def ticket(self, tenant: str, ticket_id: str) -> Ticket | None: ...
+
+    def retained_tickets(self, tenant: str, ended_after: datetime) -> Sequence[Ticket]:
+        """Tickets whose topic should hold state: every unfinished ticket, plus those that
+        ended after ``ended_after`` (still inside the clearing grace period)."""
+
+
+class NullSink:
+    """A sink that publishes nothing (tools and tests that need no MQTT)."""
+
+    def notify(self, change: TenantChanged) -> None:
+        return None
+
+
+TokenActive = Callable[[Principal], bool]
+"""Whether a principal whose token verified is still allowed (device not deleted, token not
+rotated, user not removed). Blocking, cheap; the broker calls it once per CONNECT."""

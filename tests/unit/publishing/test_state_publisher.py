@@ -1,0 +1,252 @@
+"""The publisher's ordering, coalescing, re-publishing and clearing rules, with an in-memory
+state source and a transport that records what it was asked to send (the real broker paths are
+covered by tests/realtime)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from protocol import (
+    ENDED_STATUSES,
+    DevicePresence,
+    QueueUpdate,
+    Ticket,
+    TicketStatus,
+    TicketStatusChanged,
+    TicketUpdate,
+    decode,
+)
+from protocol.topics import events_topic, queue_topic, ticket_topic
+from publisher_api.changes import TenantChanged
+from publisher_api.publishing.state_publisher import StatePublisher
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def _ticket(ticket_id: str, status: TicketStatus) -> Ticket:
+    return Ticket(
+        id=ticket_id,
+        number="A001",
+        service="A",
+        priority=False,
+        status=status,
+        counter=None,
+        position=None,
+        estimated_wait_s=None,
+        created_at=NOW,
+        called_at=None,
+    )
+
+
+@dataclass
+class MemorySource:
+    seq: dict[str, int] = field(default_factory=dict)
+    tickets: dict[tuple[str, str], Ticket] = field(default_factory=dict)
+    snapshot_reads: int = 0
+
+    def tenant_ids(self) -> Sequence[str]:
+        return sorted(self.seq)
+
+    def queue_update(self, tenant: str) -> QueueUpdate | None:
+        if tenant not in self.seq:
+            return None
+        self.snapshot_reads += 1
+        return QueueUpdate(
+            tenant=tenant,
+            seq=self.seq[tenant],
+            generated_at=NOW,
+            tenant_name=tenant,
+            locale="pt-BR",
+            timezone="America/Sao_Paulo",
+            waiting=[],
+            services=[],
+            counters=[],
+            last_calls=[],
+        )
+
+    def ticket(self, tenant: str, ticket_id: str) -> Ticket | None:
+        return self.tickets.get((tenant, ticket_id))
+
+    def retained_tickets(self, tenant: str, ended_after: datetime) -> Sequence[Ticket]:
+        return [
+            t
+            for (ten, _), t in self.tickets.items()
+            if ten == tenant and t.status not in ENDED_STATUSES
+        ]
+
+
+@dataclass
+class RecordingTransport:
+    connected: bool = True
+    sent: list[tuple[str, bytes, bool]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool) -> bool:
+        if not self.connected:
+            return False
+        with self.lock:
+            self.sent.append((topic, payload, retain))
+        return True
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[str, bytes, bool]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.sent) >= count:
+                    return list(self.sent)
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} publishes, got {self.sent}")
+
+
+World = tuple[MemorySource, RecordingTransport, StatePublisher]
+
+
+def _seq(payload: bytes) -> int:
+    message = decode(payload)
+    assert not isinstance(message, DevicePresence)
+    return message.seq
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    source, transport = MemorySource(), RecordingTransport()
+    publisher = StatePublisher(source, transport, clear_grace_s=0.2)
+    publisher.start()
+    yield source, transport, publisher
+    publisher.stop()
+
+
+def _event(tenant: str, ticket: Ticket, seq: int, to: TicketStatus) -> TicketStatusChanged:
+    return TicketStatusChanged.model_validate(
+        {
+            "tenant": tenant,
+            "seq": seq,
+            "ticket": ticket,
+            "from": None,
+            "to": to,
+            "counter": None,
+            "call_id": None,
+            "at": NOW,
+        }
+    )
+
+
+def test_a_change_publishes_ticket_then_snapshot_retained_then_event(world: World) -> None:
+    source, transport, publisher = world
+    ticket = _ticket("t1", TicketStatus.WAITING)
+    source.seq["a"] = 1
+    source.tickets[("a", "t1")] = ticket
+    publisher.notify(TenantChanged("a", 1, ("t1",), (_event("a", ticket, 1, ticket.status),)))
+    sent = transport.wait_for(3)
+    assert [(topic, retain) for topic, _, retain in sent] == [
+        (ticket_topic("a", "t1"), True),
+        (queue_topic("a"), True),
+        (events_topic("a"), False),
+    ]
+    update = decode(sent[0][1])
+    assert isinstance(update, TicketUpdate)
+    assert update.seq == 1
+    assert update.ticket == ticket
+
+
+def test_events_keep_commit_order_and_bursts_cost_one_snapshot_per_tenant(world: World) -> None:
+    source, transport, publisher = world
+    source.seq["a"] = 50
+    ticket = _ticket("t1", TicketStatus.WAITING)
+    source.tickets[("a", "t1")] = ticket
+    changes = [
+        TenantChanged("a", seq, ("t1",), (_event("a", ticket, seq, ticket.status),))
+        for seq in range(1, 51)
+    ]
+    for change in changes:
+        publisher.notify(change)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        events = [p for t, p, _ in transport.sent if t == events_topic("a")]
+        if len(events) == 50:
+            break
+        time.sleep(0.01)
+    seqs = [_seq(p) for t, p, _ in transport.sent if t == events_topic("a")]
+    assert seqs == list(range(1, 51))
+    assert source.snapshot_reads < 50  # coalesced: the inbox held several changes per read
+
+
+def test_an_older_snapshot_never_replaces_a_newer_one(world: World) -> None:
+    source, transport, publisher = world
+    source.seq["a"] = 7
+    publisher.notify(TenantChanged("a", 7))
+    transport.wait_for(1)
+    source.seq["a"] = 6  # e.g. a lagging replica: must not go backwards on the retained topic
+    publisher.notify(TenantChanged("a", 6))
+    source.seq["a"] = 8
+    publisher.notify(TenantChanged("a", 8))
+    sent = transport.wait_for(2)
+    assert [_seq(p) for t, p, _ in sent if t == queue_topic("a")] == [7, 8]
+
+
+def test_while_disconnected_nothing_is_sent_and_reconnect_republishes_everything(
+    world: World,
+) -> None:
+    source, transport, publisher = world
+    transport.connected = False
+    source.seq |= {"a": 3, "b": 9}
+    source.tickets[("a", "t1")] = _ticket("t1", TicketStatus.CALLED)
+    source.tickets[("b", "gone")] = _ticket("gone", TicketStatus.COMPLETED)
+    publisher.notify(TenantChanged("a", 3, ("t1",)))
+    time.sleep(0.2)
+    assert transport.sent == []
+    transport.connected = True
+    publisher.republish_all()
+    sent = transport.wait_for(3)
+    assert {(t, r) for t, _, r in sent} == {
+        (ticket_topic("a", "t1"), True),
+        (queue_topic("a"), True),
+        (queue_topic("b"), True),
+    }
+
+
+def test_an_ended_ticket_is_cleared_after_the_grace_period(world: World) -> None:
+    source, transport, publisher = world
+    source.seq["a"] = 2
+    source.tickets[("a", "t1")] = _ticket("t1", TicketStatus.COMPLETED)
+    publisher.notify(TenantChanged("a", 2, ("t1",)))
+    sent = transport.wait_for(3)
+    assert sent[-1] == (ticket_topic("a", "t1"), b"", True)
+
+
+def test_a_ticket_reactivated_within_the_grace_period_is_not_cleared(world: World) -> None:
+    source, transport, publisher = world
+    source.seq["a"] = 2
+    source.tickets[("a", "t1")] = _ticket("t1", TicketStatus.NO_SHOW)
+    publisher.notify(TenantChanged("a", 2, ("t1",)))
+    transport.wait_for(2)
+    source.tickets[("a", "t1")] = _ticket("t1", TicketStatus.WAITING)
+    time.sleep(0.6)
+    assert (ticket_topic("a", "t1"), b"", True) not in transport.sent
+
+
+def test_a_failing_source_does_not_stop_publishing(world: World) -> None:
+    source, transport, publisher = world
+    source.seq["a"] = 1
+    original = source.queue_update
+    calls = {"n": 0}
+
+    def flaky(tenant: str) -> QueueUpdate | None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database is locked")
+        snapshot: QueueUpdate | None = original(tenant)
+        return snapshot
+
+    source.queue_update = flaky  # type: ignore[method-assign]
+    publisher.notify(TenantChanged("a", 1))
+    time.sleep(0.1)
+    publisher.notify(TenantChanged("a", 1))
+    sent = transport.wait_for(1)
+    assert sent[0][0] == queue_topic("a")
