@@ -1,0 +1,241 @@
+"""The broker as the rest of QueueCast sees it: settings in, listeners up, one bridge for HTTP.
+
+:class:`EmbeddedBroker` runs in the caller's event loop (the API's lifespan, or
+``python -m broker``). It owns the listening sockets and feeds every accepted connection to
+:class:`~broker.core.TenantBroker`:
+
+- ``tcp``: MQTT on ``settings.mqtt_host:settings.mqtt_tcp_port`` (port 0 picks a free one),
+  TLS when ``mqtt_tls_cert`` and ``mqtt_tls_key`` are set;
+- ``ws``: MQTT over WebSocket on ``settings.mqtt_ws_port`` at path ``/mqtt`` (TLS likewise),
+  only when that port is set;
+- ``http-ws``: :meth:`EmbeddedBroker.serve_websocket`, for the HTTP app's own ``/mqtt`` route,
+  so browsers reach MQTT on the same origin and port as the pages.
+
+Each listener refuses connections beyond ``mqtt_max_connections`` with CONNACK 3. ``stop()``
+then ``start()`` works on the same ports; the retained store starts empty each time (the
+publisher re-publishes state after a broker restart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import logging
+import ssl
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from starlette.websockets import WebSocket
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from broker.auth import Authenticator, TokenActive
+from broker.core import TenantBroker, grant_of
+from broker.transport import (
+    StarletteReader,
+    StarletteWriter,
+    TcpReader,
+    TcpWriter,
+    WebSocketsReader,
+    WebSocketsWriter,
+)
+from config import Settings
+from protocol import Principal
+
+logger = logging.getLogger(__name__)
+
+WS_PATH = "/mqtt"
+MQTT_SUBPROTOCOLS = ("mqtt", "mqttv3.1")
+"""Offered by MQTT 3.1.1 clients (MQTT.js, paho) and by some older ones."""
+
+TCP, WS, HTTP_WS = "tcp", "ws", "http-ws"
+# A WebSocket message carries at most one packet in practice: payload, topic and headers.
+_WS_FRAME_OVERHEAD = 65_535 + 16
+
+
+class BrokerNotRunning(RuntimeError):
+    pass
+
+
+class EmbeddedBroker:
+    def __init__(self, settings: Settings, *, token_active: TokenActive | None = None) -> None:
+        self._settings = settings
+        self._authenticator = Authenticator(settings.secret_key.get_secret_value(), token_active)
+        self._broker: TenantBroker | None = None
+        self._tcp_server: asyncio.Server | None = None
+        self._ws_server: Server | None = None
+        self.tcp_port: int = settings.mqtt_tcp_port
+        self.ws_port: int | None = settings.mqtt_ws_port
+
+    @property
+    def running(self) -> bool:
+        return self._broker is not None
+
+    @property
+    def core(self) -> TenantBroker:
+        """The amqtt broker underneath (tests and benchmarks look at it)."""
+        if self._broker is None:
+            raise BrokerNotRunning("the broker is not running")
+        return self._broker
+
+    async def start(self) -> None:
+        if self._broker is not None:
+            raise RuntimeError("broker already started")
+        settings = self._settings
+        _quiet_library_loggers()
+        tls = _tls_context(settings.mqtt_tls_cert, settings.mqtt_tls_key)
+        names = (TCP, HTTP_WS) if settings.mqtt_ws_port is None else (TCP, WS, HTTP_WS)
+        broker = TenantBroker(
+            authenticator=self._authenticator,
+            listener_names=names,
+            max_connections=settings.mqtt_max_connections,
+        )
+        await broker.start()
+        try:
+            self._tcp_server = await asyncio.start_server(
+                self._on_tcp,
+                settings.mqtt_host,
+                settings.mqtt_tcp_port,
+                ssl=tls,
+                reuse_address=True,
+            )
+            self.tcp_port = int(self._tcp_server.sockets[0].getsockname()[1])
+            if settings.mqtt_ws_port is not None:
+                self._ws_server = await serve(
+                    self._on_websocket,
+                    settings.mqtt_host,
+                    settings.mqtt_ws_port,
+                    ssl=tls,
+                    subprotocols=[*MQTT_SUBPROTOCOLS],  # type: ignore[list-item]
+                    process_request=_only_mqtt_path,
+                    max_size=settings.mqtt_max_payload_bytes + _WS_FRAME_OVERHEAD,
+                    # MQTT has its own keepalive; compression would cost ~100 KB per socket.
+                    ping_interval=None,
+                    compression=None,
+                    reuse_address=True,
+                )
+                self.ws_port = int(next(iter(self._ws_server.sockets)).getsockname()[1])
+        except BaseException:
+            await self._close_listeners(then=broker.shutdown())
+            raise
+        self._broker = broker
+        logger.info(
+            "MQTT broker listening: %s://%s:%d%s",
+            "mqtts" if tls else "mqtt",
+            settings.mqtt_host,
+            self.tcp_port,
+            f", ws{'s' if tls else ''}://{settings.mqtt_host}:{self.ws_port}{WS_PATH}"
+            if self._ws_server
+            else "",
+        )
+
+    async def stop(self) -> None:
+        broker, self._broker = self._broker, None
+        await self._close_listeners(then=broker.shutdown() if broker is not None else None)
+
+    async def disconnect(self, predicate: Callable[[Principal], bool]) -> int:
+        """Close every connection whose principal matches (e.g. a device just revoked)."""
+        count = 0
+        for session, handler in self.core.connected_handlers():
+            grant = grant_of(session)
+            if grant is not None and predicate(grant.principal):
+                handler.close_now()
+                count += 1
+        return count
+
+    async def serve_websocket(self, websocket: WebSocket) -> None:
+        """MQTT over the HTTP app's own WebSocket route (subprotocol ``mqtt``)."""
+        broker = self._broker
+        offered = websocket.scope.get("subprotocols") or []
+        subprotocol = next((p for p in MQTT_SUBPROTOCOLS if p in offered), None)
+        if broker is None or subprotocol is None:
+            # Before accept(), close() answers the handshake with HTTP 403.
+            logger.info(
+                "refused MQTT WebSocket (broker running: %s, subprotocols offered: %s)",
+                broker is not None,
+                offered,
+            )
+            await websocket.close(code=1013 if broker is None else 1002)
+            return
+        await websocket.accept(subprotocol=subprotocol)
+        writer = StarletteWriter(websocket)
+        reader = StarletteReader(
+            websocket, self._settings.mqtt_max_payload_bytes, _peer_text(writer.get_peer_info())
+        )
+        try:
+            await broker.external_connected(reader, writer, HTTP_WS)
+        finally:
+            await writer.close()
+
+    async def _on_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        broker = self._broker
+        tcp_writer = TcpWriter(writer)
+        try:
+            if broker is not None:
+                peer = _peer_text(tcp_writer.get_peer_info())
+                tcp_reader = TcpReader(reader, self._settings.mqtt_max_payload_bytes, peer)
+                await broker.external_connected(tcp_reader, tcp_writer, TCP)
+        finally:
+            await tcp_writer.close()
+
+    async def _on_websocket(self, connection: ServerConnection) -> None:
+        broker = self._broker
+        if broker is None or connection.subprotocol is None:
+            await connection.close(code=1002, reason="MQTT needs the 'mqtt' subprotocol")
+            return
+        writer = WebSocketsWriter(connection)
+        reader = WebSocketsReader(
+            connection, self._settings.mqtt_max_payload_bytes, _peer_text(writer.get_peer_info())
+        )
+        try:
+            await broker.external_connected(reader, writer, WS)
+        finally:
+            await writer.close()
+
+    async def _close_listeners(self, *, then: Coroutine[Any, Any, None] | None) -> None:
+        """Stop accepting, run ``then`` (the broker ends its sessions), wait for the servers."""
+        tcp, self._tcp_server = self._tcp_server, None
+        ws, self._ws_server = self._ws_server, None
+        if tcp is not None:
+            tcp.close()
+        if ws is not None:
+            ws.close(close_connections=False)  # the broker ends its sessions itself
+        if then is not None:
+            await then
+        for server in (tcp, ws):
+            if server is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(server.wait_closed(), timeout=5)
+
+
+def _only_mqtt_path(connection: ServerConnection, request: Request) -> Response | None:
+    if request.path.split("?", 1)[0] != WS_PATH:
+        return connection.respond(http.HTTPStatus.NOT_FOUND, f"MQTT is served at {WS_PATH}\n")
+    return None
+
+
+def _tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    if cert is None or key is None:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"cannot load the MQTT TLS certificate {cert} / key {key}: {exc}") from exc
+    return context
+
+
+def _quiet_library_loggers() -> None:
+    """amqtt and transitions log every connection's state changes at INFO; unless someone
+    configured them, keep them at WARNING so refusals and limits stand out."""
+    for name in ("amqtt", "transitions"):
+        library = logging.getLogger(name)
+        if library.level == logging.NOTSET:
+            library.setLevel(logging.WARNING)
+
+
+def _peer_text(peer: tuple[str, int] | None) -> str:
+    return f"{peer[0]}:{peer[1]}" if peer else "unknown peer"

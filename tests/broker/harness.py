@@ -1,0 +1,108 @@
+"""A real EmbeddedBroker on free ports, in its own event-loop thread, for synchronous tests
+that drive it with real paho clients (tests.support.mqtt.Recorder)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from broker import EmbeddedBroker
+from broker.auth import TokenActive
+from config import Settings
+from protocol import Role, issue_token
+from tests.support.mqtt import Recorder
+from tests.support.ports import free_port
+
+T = TypeVar("T")
+
+SECRET = "broker-tests-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+OTHER_SECRET = "someone-elses-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
+def broker_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "production",
+        "secret_key": SECRET,
+        "mqtt_host": "127.0.0.1",
+        "mqtt_tcp_port": free_port(),
+        "mqtt_ws_port": free_port(),
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def token(
+    role: Role,
+    tenant: str | None,
+    subject: str | None = None,
+    *,
+    ttl: timedelta = timedelta(hours=1),
+    secret: str = SECRET,
+) -> str:
+    value, _ = issue_token(
+        secret=secret, subject=subject or role.value, role=role, tenant=tenant, ttl=ttl
+    )
+    return value
+
+
+class BrokerThread:
+    """Runs an EmbeddedBroker in a private event loop; ``call`` runs a coroutine there."""
+
+    def __init__(self, settings: Settings, token_active: TokenActive | None = None) -> None:
+        self.settings = settings
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.broker = self.call(self._make(settings, token_active))
+
+    @staticmethod
+    async def _make(settings: Settings, token_active: TokenActive | None) -> EmbeddedBroker:
+        return EmbeddedBroker(settings, token_active=token_active)
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def run(self, fn: Callable[[], T], timeout: float = 30) -> T:
+        async def wrapper() -> T:
+            return fn()
+
+        return self.call(wrapper(), timeout)
+
+    def start(self) -> BrokerThread:
+        self.call(self.broker.start())
+        return self
+
+    def stop(self) -> None:
+        if self.broker.running:
+            self.call(self.broker.stop())
+
+    def close(self) -> None:
+        self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    @property
+    def tcp_port(self) -> int:
+        return self.broker.tcp_port
+
+    @property
+    def ws_port(self) -> int:
+        assert self.broker.ws_port is not None
+        return self.broker.ws_port
+
+    def client(
+        self, password: str | None, *, transport: str = "tcp", username: str = "u", **kwargs: Any
+    ) -> Recorder:
+        port = self.ws_port if transport == "websockets" else self.tcp_port
+        return Recorder(
+            "127.0.0.1",
+            port,
+            username=username,
+            password=password,
+            transport=transport,  # type: ignore[arg-type]
+            **kwargs,
+        )
