@@ -1,0 +1,149 @@
+"""The few REST calls an agent makes, with one error type that says whether to retry.
+
+Blocking (httpx): called from worker threads, never from the main loop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from protocol import ProtocolError, QueueUpdate, Ticket, decode
+
+
+class ApiError(Exception):
+    """A failed call. ``retryable``: the server was unreachable or failed (5xx), so the same
+    request may succeed later; otherwise (4xx) repeating it is pointless. ``str()`` is a
+    message fit for a log line or, for 4xx, for the screen."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+@dataclass(frozen=True, slots=True)
+class MqttEndpoint:
+    host: str
+    port: int
+    tls: bool
+
+    @classmethod
+    def from_url(cls, url: str) -> MqttEndpoint:
+        """``mqtt://host:port`` or ``mqtts://host:port`` (what the credentials endpoint gives)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(f"not an mqtt:// URL: {url!r}")
+        tls = parts.scheme == "mqtts"
+        return cls(parts.hostname, parts.port or (8883 if tls else 1883), tls)
+
+
+class ApiClient:
+    def __init__(
+        self, base_url: str, *, tenant: str, device_token: str, timeout_s: float = 5.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.tenant = tenant
+        self._tenant_path = f"/api/v1/tenants/{quote(tenant, safe='')}"
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout_s,
+            headers={"Authorization": f"Bearer {device_token}"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def queue(self) -> QueueUpdate:
+        """``GET /queue``: exactly the document MQTT carries, through the one decoder."""
+        body = self._request("GET", f"{self._tenant_path}/queue").content
+        try:
+            message = decode(body)
+        except ProtocolError as exc:
+            raise ApiError(f"unexpected queue document: {exc}", retryable=True) from None
+        if not isinstance(message, QueueUpdate) or message.tenant != self.tenant:
+            raise ApiError("the API answered with another document", retryable=True)
+        return message
+
+    def ticket(self, ticket_id: str) -> Ticket | None:
+        """The ticket, or ``None`` when the API does not know it (any more)."""
+        try:
+            response = self._request("GET", self._ticket_path(ticket_id))
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._ticket(response)
+
+    def issue_ticket(self, *, service: str, priority: bool, idempotency_key: str) -> Ticket:
+        """``POST /tickets``. The same key always yields the same ticket, so a retry after a
+        lost answer never makes a second one."""
+        response = self._request(
+            "POST",
+            f"{self._tenant_path}/tickets",
+            body={"service": service, "priority": priority},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return self._ticket(response)
+
+    def mqtt_url(self) -> str:
+        """Where the broker is, from ``GET /mqtt-credentials`` (devices log in with their own
+        id and token; the public password in that document is not used)."""
+        response = self._request("GET", f"{self._tenant_path}/mqtt-credentials")
+        try:
+            url = response.json()["mqtt_url"]
+        except (ValueError, KeyError, TypeError):
+            raise ApiError("credentials document without mqtt_url", retryable=True) from None
+        if not isinstance(url, str):
+            raise ApiError("credentials document without mqtt_url", retryable=True)
+        return url
+
+    def ticket_page_url(self, ticket_id: str) -> str:
+        """The phone follower page a QR code opens."""
+        return f"{self.base_url}/t/{quote(self.tenant, safe='')}/ticket/{quote(ticket_id, safe='')}"
+
+    def _ticket_path(self, ticket_id: str) -> str:
+        return f"{self._tenant_path}/tickets/{quote(ticket_id, safe='')}"
+
+    @staticmethod
+    def _ticket(response: httpx.Response) -> Ticket:
+        try:
+            return Ticket.model_validate_json(response.content)
+        except ValueError as exc:
+            raise ApiError(f"unexpected ticket document: {exc}", retryable=True) from None
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: object = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ApiError(f"API unreachable: {exc.__class__.__name__}", retryable=True) from None
+        if response.is_success:
+            return response
+        raise ApiError(
+            _error_message(response),
+            status=response.status_code,
+            retryable=response.status_code >= 500 or response.status_code == 429,
+        )
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The API's JSON error message (``message`` or FastAPI's ``detail``), else the status."""
+    try:
+        body = response.json()
+    except json.JSONDecodeError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("message", "detail"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+    return f"HTTP {response.status_code}"

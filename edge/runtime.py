@@ -1,0 +1,292 @@
+"""The main-loop skeleton both agents run, and the wiring of their background threads.
+
+The main thread owns pygame. It blocks on a ``queue.Queue`` (the inbox) that the MQTT link, the
+HTTP poller and background jobs feed — pygame's own event queue drops events when full, ours
+does not — and wakes at least every ``wake_s`` to read touches and keys. Each input goes
+through the agent's pure reducer; effects are performed at once (sound first, so the chime is
+not delayed by drawing); then the view is recomputed and the screen redrawn only if the view
+changed. Views hold the clock to the minute, so an idle agent draws once a minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType, TracebackType
+from typing import Any, Generic, Protocol, Self, TypeVar
+
+from edge.api import ApiClient, MqttEndpoint
+from edge.backoff import Backoff
+from edge.inputs import Announce, Follow, LinkDown, LinkUp, SnapshotReceived, Tick, Unfollow
+from edge.jobs import Jobs
+from edge.link import MqttLink
+from edge.pg import pygame
+from edge.player import AnnouncementPlayer
+from edge.poller import Poller
+from edge.settings import AgentSettings
+from edge.speech import Speech
+from edge.trace import Trace
+from edge.ui.fonts import Fonts
+from protocol import Principal
+from protocol.topics import ticket_topic
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+V = TypeVar("V")
+_MAX_INPUTS_PER_WAKE = 200  # a flood of messages must not starve touches and drawing
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What an agent's own effects may use."""
+
+    settings: AgentSettings
+    jobs: Jobs
+    make_api: Callable[[], ApiClient]
+
+
+class Program(Protocol[S, V]):
+    """One agent: pure reducer and view, a renderer, and its own inputs and effects."""
+
+    name: str
+    wake_s: float
+
+    def initial_state(self) -> S: ...
+
+    def topics(self) -> Sequence[str]: ...
+
+    def reduce(self, state: S, event: object, now: datetime) -> tuple[S, Sequence[object]]: ...
+
+    def view(self, state: S, now: datetime) -> V: ...
+
+    def render(self, surface: pygame.Surface, fonts: Fonts, view: V) -> None: ...
+
+    def user_input(self, event: Any, view: V, size: tuple[int, int]) -> object | None:
+        """A pygame event (touch, key) as an input of this agent, or ``None``."""
+
+    def perform(self, effect: object, services: Services) -> None:
+        """Carry out an effect the runtime does not know (issue a ticket, print)."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AgentRuntime(Generic[S, V]):
+    def __init__(
+        self,
+        program: Program[S, V],
+        settings: AgentSettings,
+        *,
+        identity: Principal | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.program = program
+        self.settings = settings
+        self.identity = identity or settings.identity()
+        self._clock = clock
+        self._inbox: queue.Queue[object] = queue.Queue()
+        self._stopping = threading.Event()
+        self._trace = Trace(settings.trace_file)
+        self.state: S = program.initial_state()
+        self.view: V | None = None
+        self.frames = 0
+        self.surface: pygame.Surface | None = None
+        self.fonts: Fonts | None = None
+        self._followed: set[str] = set()
+        self._next_tick = 0.0
+        token = settings.token()
+        self.jobs = Jobs(self.post)
+        self.player = AnnouncementPlayer(
+            speech=Speech() if settings.speech else None,
+            on_start=lambda call_id: self._trace("sound", call_id=call_id),
+        )
+        self.link = MqttLink(
+            tenant=settings.tenant,
+            device_id=self.identity.subject,
+            role=self.identity.role.value,
+            token=token,
+            endpoint=self._mqtt_endpoint(),
+            topics=program.topics(),
+            post=self.post,
+            backoff=Backoff(initial_s=settings.reconnect_min_s, cap_s=settings.reconnect_max_s),
+        )
+        self.poller = Poller(
+            api=self.make_api(),
+            interval_s=settings.poll_interval_s,
+            followed=lambda: tuple(self._followed),
+            post=self.post,
+        )
+        self.services = Services(settings=settings, jobs=self.jobs, make_api=self.make_api)
+
+    def make_api(self) -> ApiClient:
+        return ApiClient(
+            self.settings.api, tenant=self.settings.tenant, device_token=self.settings.token()
+        )
+
+    def _mqtt_endpoint(self) -> Callable[[], MqttEndpoint]:
+        configured = self.settings.mqtt_url
+        if configured is not None:
+            endpoint = MqttEndpoint.from_url(configured)
+            return lambda: endpoint
+        api = self.make_api()
+        return lambda: MqttEndpoint.from_url(api.mqtt_url())
+
+    # --- life cycle ------------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        pygame.display.init()
+        if self.settings.fullscreen:
+            self.surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+            pygame.mouse.set_visible(False)
+        else:
+            self.surface = pygame.display.set_mode((self.settings.width, self.settings.height))
+        pygame.display.set_caption(f"QueueCast {self.program.name} — {self.settings.tenant}")
+        # Only the events we handle: everything else would only wake the loop for nothing.
+        pygame.event.set_allowed(None)
+        pygame.event.set_allowed([pygame.QUIT, pygame.KEYDOWN, pygame.MOUSEBUTTONDOWN])
+        self.fonts = Fonts(self.settings.font)
+        if self.settings.sound:
+            self.player.open()
+        self.link.start()
+        self.poller.start()
+        self._redraw()
+        log.info(
+            "%s agent %s of tenant %s started",
+            self.program.name,
+            self.identity.subject,
+            self.settings.tenant,
+        )
+
+    def close(self) -> None:
+        self.link.stop()
+        self.poller.stop()
+        self.jobs.shutdown()
+        self.player.close()
+        self._trace.close()
+        pygame.display.quit()
+
+    def stop(self) -> None:
+        """Ask the loop to finish (thread- and signal-safe)."""
+        self._stopping.set()
+        self._inbox.put(None)
+
+    def post(self, item: object) -> None:
+        """Hand an input to the main loop; callable from any thread."""
+        if isinstance(item, LinkUp | LinkDown):
+            self.poller.link_changed(isinstance(item, LinkUp))
+        if isinstance(item, SnapshotReceived):
+            self._trace("snapshot", seq=item.snapshot.seq, live=item.live)
+        self._inbox.put(item)
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run(self, until: Callable[[], bool] | None = None, timeout_s: float | None = None) -> None:
+        """Run until stopped, or until ``until()`` holds (tests); ``TimeoutError`` if
+        ``timeout_s`` passes first."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while not self._stopping.is_set():
+            if until is not None and until():
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"condition not reached within {timeout_s}s")
+            self.step()
+
+    def step(self) -> None:
+        """One wake-up of the main loop."""
+        self._drain_inbox()
+        assert self.surface is not None, "start() first"
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                self.stop()
+                continue
+            if self.view is not None:
+                item = self.program.user_input(event, self.view, self.surface.get_size())
+                if item is not None:
+                    self.handle(item)
+        if time.monotonic() >= self._next_tick:
+            self._next_tick = time.monotonic() + 1.0
+            self.handle(Tick())
+        self.player.pump()
+        self._redraw()
+        self.player.pump()  # synthesises queued speech after the frame, never before it
+
+    def _drain_inbox(self) -> None:
+        timeout = max(0.0, min(self.program.wake_s, self._next_tick - time.monotonic()))
+        try:
+            item = self._inbox.get(timeout=timeout)
+            for _ in range(_MAX_INPUTS_PER_WAKE):
+                if item is not None:
+                    self.handle(item)
+                item = self._inbox.get_nowait()
+        except queue.Empty:
+            pass
+
+    def handle(self, item: object) -> None:
+        """Reduce one input and perform its effects."""
+        self.state, effects = self.program.reduce(self.state, item, self._clock())
+        for effect in effects:
+            self._perform(effect)
+
+    def _perform(self, effect: object) -> None:
+        match effect:
+            case Announce():
+                self.player.enqueue(effect)
+            case Follow(ticket_id=ticket_id):
+                self._followed.add(ticket_id)
+                self.link.follow(ticket_topic(self.settings.tenant, ticket_id))
+            case Unfollow(ticket_id=ticket_id):
+                self._followed.discard(ticket_id)
+                self.link.unfollow(ticket_topic(self.settings.tenant, ticket_id))
+            case _:
+                self.program.perform(effect, self.services)
+
+    def _redraw(self) -> None:
+        view = self.program.view(self.state, self._clock())
+        if view == self.view or self.surface is None or self.fonts is None:
+            return
+        self.view = view
+        self.program.render(self.surface, self.fonts, view)
+        pygame.display.flip()
+        self.frames += 1
+        self._trace("frame", n=self.frames)
+
+    @property
+    def followed(self) -> Collection[str]:
+        return frozenset(self._followed)
+
+
+def run_agent(program: Program[S, V], settings: AgentSettings) -> int:
+    """The body of ``python -m <agent>``: log, run until SIGTERM/SIGINT or window close."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        runtime = AgentRuntime(program, settings)
+    except (ValueError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        runtime.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with runtime:
+        runtime.run()
+    return 0

@@ -1,0 +1,1 @@
+"""Drawing helpers both agents share: theme, fonts, layout arithmetic, common widgets, QR."""
