@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         default=300, ge=0, description="Seconds a finished ticket stays retained before clearing"
     )
     log_level: str = "INFO"
+    bootstrap_superadmin: SecretStr | None = Field(
+        default=None,
+        description="username:password of a superadmin created at start-up if missing: how a "
+        "production install gets its first login (dev mode seeds root/root instead)",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Self:

@@ -1,0 +1,41 @@
+"""``python -m publisher_api``: serve the API (and, by default, the embedded MQTT broker) with
+uvicorn on QUEUECAST_HTTP_HOST:QUEUECAST_HTTP_PORT."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from config import get_settings
+
+
+def main() -> int:
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"queuecast: refusing to start: {error['msg']}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from publisher_api.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # per-request lines cost more than the request at high rates
+        # The app owns one process's state (embedded broker, write lock): never several workers.
+        workers=1,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The FastAPI application and the one lifespan that owns the process.
+
+``create_app(settings)`` builds the app without touching anything; the lifespan then, in order:
+opens the database and migrates it to head, seeds the dev tenant (dev mode) or refuses the dev
+logins (otherwise), starts the realtime step (embedded broker and MQTT publisher), and exposes
+everything to requests as ``app.state.runtime``. Shutdown runs the same steps in reverse
+(``AsyncExitStack``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from anyio import to_thread
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+import config
+from config import Settings
+from protocol import TicketStatus
+from publisher_api.errors import install as install_error_handlers
+from publisher_api.metrics import HttpLatencyMiddleware, Metrics
+from publisher_api.realtime import NullSink, realtime
+from publisher_api.routers import admin, auth, health, pages, stats, tickets
+from publisher_api.routers import realtime as realtime_routes
+from publisher_api.runtime import Runtime
+from publisher_api.services.changes import Writer
+from publisher_api.services.tickets import TicketService
+from publisher_api.store.database import Database
+from publisher_api.store.migrate import upgrade_to_head
+from publisher_api.store.models import TicketRow
+from publisher_api.store.seed import (
+    SeededDevice,
+    ensure_bootstrap_superadmin,
+    refuse_dev_logins,
+    seed_dev,
+)
+from publisher_api.store.state_source import StoreStateSource, TokenChecker
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or config.get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            database = Database(settings.effective_database_url)
+            stack.callback(database.dispose)
+            devices = await to_thread.run_sync(_prepare_database, database, settings)
+            if devices is not None:
+                _announce_dev(settings, devices)
+            token_active = TokenChecker(database)
+            sink = await stack.enter_async_context(
+                realtime(settings, StoreStateSource(database), token_active=token_active)
+            )
+            writer = Writer(database, sink)
+            app.state.realtime = sink
+            app.state.runtime = Runtime(
+                settings=settings,
+                database=database,
+                writer=writer,
+                tickets=TicketService(writer, metrics),
+                token_active=token_active,
+                metrics=metrics,
+            )
+            metrics_database.append(database)
+            stack.callback(metrics_database.clear)
+            stack.callback(_forget_runtime, app)
+            yield
+
+    metrics_database: list[Database] = []
+    metrics = Metrics(lambda: _queue_lengths(metrics_database))
+    app = FastAPI(
+        title="QueueCast API",
+        version="1",
+        summary="Multi-tenant queue calling: tickets, operators, screens over MQTT",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    # Routers owned by other parts read settings through config.get_settings; give them ours.
+    app.dependency_overrides[config.get_settings] = lambda: settings
+    install_error_handlers(app)
+    app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
+    for module in (health, auth, admin, tickets, stats, realtime_routes, pages):
+        app.include_router(module.router)
+    return app
+
+
+def _prepare_database(database: Database, settings: Settings) -> list[SeededDevice] | None:
+    """Blocking start-up work (run in a thread): migrate, then seed or refuse defaults."""
+    upgrade_to_head(database)
+    ensure_bootstrap_superadmin(database, settings)
+    if not settings.is_dev:
+        refuse_dev_logins(database)
+        return None
+    return seed_dev(Writer(database, NullSink()), settings)
+
+
+def _announce_dev(settings: Settings, devices: list[SeededDevice]) -> None:
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    lines = [
+        "QueueCast dev mode: tenant 'default' is seeded.",
+        f"  API docs:  {base}/docs",
+        "  logins:    root/root (superadmin), admin/admin, operator/operator",
+        *(f"  {d.role} device {d.id!r} token: {d.token}" for d in devices),
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _queue_lengths(databases: list[Database]) -> Mapping[str, int]:
+    if not databases:
+        return {}
+    with databases[0].session() as session:
+        rows = session.execute(
+            select(TicketRow.tenant_id, func.count())
+            .where(TicketRow.status == TicketStatus.WAITING.value)
+            .group_by(TicketRow.tenant_id)
+        ).all()
+    return {tenant: int(count) for tenant, count in rows}
+
+
+def _forget_runtime(app: FastAPI) -> None:
+    for name in ("runtime", "realtime"):
+        if hasattr(app.state, name):
+            delattr(app.state, name)

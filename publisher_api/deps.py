@@ -1,0 +1,142 @@
+"""FastAPI dependencies as ``Annotated`` aliases, shared by every router (ours, the realtime
+router and the pages router).
+
+- ``RuntimeDep``, ``SettingsDep``, ``SessionDep``: the process's handles.
+- ``CurrentPrincipal``: a verified, still-active bearer token (401 otherwise).
+- ``TenantAccess`` and the role-specific aliases (``IssuerAccess``, ``OperatorAccess``,
+  ``AdminAccess``): the ``{tenant}`` path parameter checked against the principal — 403 for
+  another tenant's principal or a role that may not, 404 for an unknown tenant.
+- ``PublicTenant``: a tenant that exists (404 otherwise), for public read-only endpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from config import Settings
+from protocol import InvalidToken, Principal, Role, verify_token
+from protocol.identifiers import ID_RULE
+from publisher_api.errors import Forbidden, NotFound, Unauthorized
+from publisher_api.runtime import Runtime
+from publisher_api.store.models import TenantRow
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a URL, not a password
+_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+    if runtime is None:  # only between create_app and the lifespan start
+        raise RuntimeError("the app's lifespan has not started")
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with runtime.database.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+BearerToken = Annotated[str | None, Depends(_bearer)]
+
+TenantPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        description=f"Tenant id: {ID_RULE}",
+        examples=["default"],
+    ),
+]
+
+
+def authenticate(token: str | None, runtime: Runtime) -> Principal:
+    """The principal behind a bearer token, or 401 with the reason."""
+    if not token:
+        raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    try:
+        principal = verify_token(token, secret=runtime.settings.secret_key.get_secret_value())
+    except InvalidToken as exc:
+        raise Unauthorized(str(exc)) from None
+    if principal.role in (Role.PUBLIC, Role.PUBLISHER):
+        raise Forbidden(f"a {principal.role.value} token cannot use the REST API")
+    if not runtime.token_active(principal):
+        raise Unauthorized("token revoked (device rotated or removed, or user changed)")
+    return principal
+
+
+def current_principal(token: BearerToken, runtime: RuntimeDep) -> Principal:
+    return authenticate(token, runtime)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+@dataclass(frozen=True, slots=True)
+class TenantScope:
+    tenant: str
+    principal: Principal
+
+
+def _check_tenant(tenant: str, principal: Principal | None, session: Session) -> None:
+    if principal is not None and not principal.may_act_in(tenant):
+        raise Forbidden(f"this token belongs to tenant {principal.tenant}, not {tenant}")
+    if session.get(TenantRow, tenant) is None:
+        raise NotFound("tenant", tenant)
+
+
+def tenant_scope(*roles: Role) -> Callable[..., TenantScope]:
+    """A dependency: authenticated principal of one of ``roles`` acting in ``{tenant}``."""
+    allowed = frozenset(roles)
+
+    def dependency(
+        tenant: TenantPath, token: BearerToken, runtime: RuntimeDep, session: SessionDep
+    ) -> TenantScope:
+        principal = authenticate(token, runtime)
+        _check_tenant(tenant, principal, session)
+        if principal.role not in allowed:
+            raise Forbidden(
+                f"role {principal.role.value} may not do this "
+                f"(needs {' or '.join(sorted(r.value for r in allowed))})"
+            )
+        return TenantScope(tenant, principal)
+
+    return dependency
+
+
+def public_tenant(tenant: TenantPath, session: SessionDep) -> str:
+    _check_tenant(tenant, None, session)
+    return tenant
+
+
+_STAFF = (Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR)
+TenantAccess = Annotated[TenantScope, Depends(tenant_scope(*_STAFF, Role.TOTEM, Role.DISPLAY))]
+IssuerAccess = Annotated[TenantScope, Depends(tenant_scope(*_STAFF, Role.TOTEM))]
+OperatorAccess = Annotated[TenantScope, Depends(tenant_scope(*_STAFF))]
+AdminAccess = Annotated[TenantScope, Depends(tenant_scope(Role.SUPERADMIN, Role.ADMIN))]
+PublicTenant = Annotated[str, Depends(public_tenant)]
+
+
+def require_superadmin(principal: CurrentPrincipal) -> Principal:
+    if principal.role is not Role.SUPERADMIN:
+        raise Forbidden("only a superadmin may do this")
+    return principal
+
+
+SuperAdmin = Annotated[Principal, Depends(require_superadmin)]

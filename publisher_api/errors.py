@@ -1,0 +1,119 @@
+"""One error shape for every response: ``{"error": "<code>", "message": "<human text>", ...}``.
+
+Services raise :class:`ApiError` subclasses; the handlers installed by :func:`install` turn them,
+FastAPI's validation errors, Starlette's HTTP errors and anything unexpected into that shape, so
+no client ever sees a traceback or an HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from publisher_api.domain.lifecycle import IllegalTransition
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.extra}
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+    def __init__(self, what: str, key: object) -> None:
+        super().__init__(f"{what} {key!s} not found", resource=what)
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class Invalid(ApiError):
+    """Well-formed input that breaks a rule (priority on a service that does not allow it)."""
+
+    status_code = 422
+    code = "invalid"
+
+
+def error_response(status_code: int, body: dict[str, Any], headers: Any = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return error_response(exc.status_code, exc.body(), headers)
+
+    @app.exception_handler(IllegalTransition)
+    async def _illegal(request: Request, exc: IllegalTransition) -> JSONResponse:
+        return error_response(
+            409,
+            {
+                "error": "illegal_transition",
+                "message": str(exc),
+                "status": exc.status.value,
+                "command": exc.command.value,
+            },
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        first = details[0] if details else {"loc": [], "msg": "invalid input"}
+        where = ".".join(str(p) for p in first["loc"]) or "request"
+        return error_response(
+            422,
+            {
+                "error": "validation_error",
+                "message": f"{where}: {first['msg']}",
+                "details": details,
+            },
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+            exc.status_code, "http_error"
+        )
+        return error_response(
+            exc.status_code, {"error": code, "message": str(exc.detail)}, exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(
+            500, {"error": "internal_error", "message": "internal error; it has been logged"}
+        )

@@ -1,0 +1,94 @@
+"""Prometheus metrics, in a registry per app (tests build many apps in one process).
+
+Queue length is read from the database at scrape time (a collector), so it can never drift from
+the truth; counters and histograms are fed by the ticket service after each commit and by a small
+ASGI middleware for HTTP latency.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+WAIT_BUCKETS = (15, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200)
+HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class _QueueLengthCollector(Collector):
+    def __init__(self, read: Callable[[], Mapping[str, int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "queuecast_queue_length", "Tickets waiting, per tenant", labels=["tenant"]
+        )
+        for tenant, count in sorted(self._read().items()):
+            family.add_metric([tenant], count)
+        yield family
+
+
+class Metrics:
+    def __init__(self, queue_lengths: Callable[[], Mapping[str, int]]) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.tickets_issued = Counter(
+            "queuecast_tickets_issued", "Tickets issued", ["tenant"], registry=self.registry
+        )
+        self.tickets_called = Counter(
+            "queuecast_tickets_called",
+            "Calls made (recalls included)",
+            ["tenant"],
+            registry=self.registry,
+        )
+        self.wait_time = Histogram(
+            "queuecast_wait_time_seconds",
+            "Time from issue to first call",
+            ["tenant"],
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "queuecast_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route", "status"],
+            buckets=HTTP_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_QueueLengthCollector(queue_lengths))
+
+
+class HttpLatencyMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware overhead). Labels by route template, never by raw path,
+    so ids in URLs cannot blow up the label set."""
+
+    def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics | None]) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            metrics = self.metrics()
+            if metrics is not None:
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                metrics.http_latency.labels(scope["method"], template, str(status)).observe(
+                    time.perf_counter() - started
+                )

@@ -1,0 +1,145 @@
+"""Tickets: issue (totems, staff), the public queue and ticket documents, and every operator
+action — all actions go through ``TicketService.act`` (or ``call_next``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response
+
+from protocol import QueueUpdate, Ticket
+from publisher_api.deps import IssuerAccess, OperatorAccess, PublicTenant, RuntimeDep, SessionDep
+from publisher_api.domain.lifecycle import CommandKind
+from publisher_api.errors import NotFound
+from publisher_api.schemas import CallIn, Prefix, StatusPatch, TicketIn, TransferIn
+from publisher_api.services.tickets import COMMAND_FOR_STATUS, Action
+from publisher_api.store.models import TenantRow, TicketRow
+from publisher_api.store.snapshot import QueueView
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["tickets"])
+
+TicketIdPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Ticket id (unguessable)")
+]
+CounterPath = Annotated[int, Path(ge=1, le=999)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[\x21-\x7e]{1,200}$",
+        description="Retrying with the same key returns the same ticket, never a second one",
+    ),
+]
+TICKET_RESPONSES: dict[int | str, dict[str, object]] = {
+    404: {"description": "Unknown tenant, ticket, service or counter"},
+    409: {"description": "Illegal transition; the body gives the current status"},
+}
+
+
+@router.post("/tickets", status_code=201, response_model=Ticket, responses=TICKET_RESPONSES)
+def issue_ticket(
+    body: TicketIn,
+    scope: IssuerAccess,
+    runtime: RuntimeDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> Ticket:
+    issued = runtime.tickets.issue(
+        scope.tenant, service=body.service, priority=body.priority, idempotency_key=idempotency_key
+    )
+    if issued.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return issued.ticket
+
+
+@router.get("/queue", response_model=QueueUpdate)
+def get_queue(tenant: PublicTenant, runtime: RuntimeDep) -> QueueUpdate:
+    """Public: the queue snapshot, exactly the retained MQTT ``queue_update`` document."""
+    with runtime.database.session() as session:
+        row = session.get(TenantRow, tenant)
+        if row is None:
+            raise NotFound("tenant", tenant)
+        return QueueView.load(session, row, datetime.now(UTC)).queue_update(session)
+
+
+@router.get("/tickets/{ticket_id}", response_model=Ticket, responses=TICKET_RESPONSES)
+def get_ticket(ticket_id: TicketIdPath, tenant: PublicTenant, session: SessionDep) -> Ticket:
+    """Public (ids are unguessable): one ticket with its position and estimated wait."""
+    row = session.get(TicketRow, ticket_id)
+    tenant_row = session.get(TenantRow, tenant)
+    if row is None or tenant_row is None or row.tenant_id != tenant:
+        raise NotFound("ticket", ticket_id)
+    return QueueView.load(session, tenant_row, datetime.now(UTC)).ticket(row)
+
+
+@router.post(
+    "/counters/{counter}/call-next",
+    response_model=Ticket,
+    responses={204: {"description": "Nothing is waiting"}, **TICKET_RESPONSES},
+)
+def call_next(
+    counter: CounterPath,
+    scope: OperatorAccess,
+    runtime: RuntimeDep,
+    service: Annotated[list[Prefix] | None, Query(description="Only these services")] = None,
+) -> Ticket | Response:
+    ticket = runtime.tickets.call_next(scope.tenant, counter, service or ())
+    return ticket if ticket is not None else Response(status_code=204)
+
+
+@router.post("/tickets/{ticket_id}/call", response_model=Ticket, responses=TICKET_RESPONSES)
+def call_ticket(
+    ticket_id: TicketIdPath, body: CallIn, scope: OperatorAccess, runtime: RuntimeDep
+) -> Ticket:
+    """Call this ticket (out of order) to a counter."""
+    action = Action(CommandKind.CALL, counter=body.counter)
+    return runtime.tickets.act(scope.tenant, ticket_id, action)
+
+
+@router.post("/tickets/{ticket_id}/transfer", response_model=Ticket, responses=TICKET_RESPONSES)
+def transfer_ticket(
+    ticket_id: TicketIdPath, body: TransferIn, scope: OperatorAccess, runtime: RuntimeDep
+) -> Ticket:
+    """Move the ticket to another service as waiting, at the front or the back."""
+    action = Action(CommandKind.TRANSFER, service=body.service, placement=body.placement)
+    return runtime.tickets.act(scope.tenant, ticket_id, action)
+
+
+@router.patch("/tickets/{ticket_id}", response_model=Ticket, responses=TICKET_RESPONSES)
+def update_ticket_status(
+    ticket_id: TicketIdPath, body: StatusPatch, scope: OperatorAccess, runtime: RuntimeDep
+) -> Ticket:
+    """Move the ticket to ``status`` (``called`` needs ``counter``), through the same lifecycle
+    rules as the action endpoints."""
+    action = Action(COMMAND_FOR_STATUS[body.status], counter=body.counter)
+    return runtime.tickets.act(scope.tenant, ticket_id, action)
+
+
+def _simple_action(kind: CommandKind) -> Callable[..., Ticket]:
+    def endpoint(ticket_id: TicketIdPath, scope: OperatorAccess, runtime: RuntimeDep) -> Ticket:
+        return runtime.tickets.act(scope.tenant, ticket_id, Action(kind))
+
+    endpoint.__name__ = f"{kind.value}_ticket"
+    return endpoint
+
+
+_SIMPLE = {
+    "recall": (CommandKind.RECALL, "Call the ticket again (a new call id; screens announce it)."),
+    "start": (CommandKind.START, "The customer arrived: service starts."),
+    "complete": (CommandKind.COMPLETE, "Service finished."),
+    "no-show": (CommandKind.NO_SHOW, "The called customer did not come."),
+    "cancel": (CommandKind.CANCEL, "Cancel a waiting, called or in-service ticket."),
+    "reactivate": (CommandKind.REACTIVATE, "A no-show or cancelled ticket waits again."),
+}
+for _path, (_kind, _doc) in _SIMPLE.items():
+    router.add_api_route(
+        f"/tickets/{{ticket_id}}/{_path}",
+        _simple_action(_kind),
+        methods=["POST"],
+        response_model=Ticket,
+        responses=TICKET_RESPONSES,
+        summary=f"{_path.replace('-', ' ').capitalize()} ticket",
+        description=_doc,
+    )

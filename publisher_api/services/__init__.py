@@ -1,0 +1,1 @@
+"""Use cases over the store: every write goes through :class:`changes.Writer`."""

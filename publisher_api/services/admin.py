@@ -1,0 +1,355 @@
+"""Administration use cases: tenants and their services, counters, users and devices.
+
+Changes that alter what screens show (tenant settings, services, counters) are announced like
+ticket changes (new ``seq``); users and devices are not part of the snapshot.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from config import Settings
+from protocol import ENDED_STATUSES, Role
+from publisher_api import schemas
+from publisher_api.auth import device_token, hash_password
+from publisher_api.errors import Conflict, Forbidden, NotFound
+from publisher_api.services.changes import Change, Writer
+from publisher_api.store.models import (
+    CounterRow,
+    DeviceRow,
+    ServiceRow,
+    TenantRow,
+    TicketRow,
+    UserRow,
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- tenants ----------------------------------------------------------------------------------
+
+
+def tenant_out(row: TenantRow) -> schemas.TenantOut:
+    return schemas.TenantOut.model_validate(row, from_attributes=True)
+
+
+def create_tenant(writer: Writer, body: schemas.TenantIn) -> schemas.TenantOut:
+    now = _now()
+    row = TenantRow(
+        id=body.id,
+        name=body.name,
+        timezone=body.timezone,
+        locale=body.locale,
+        priority_mode="ratio",
+        normal_per_priority=2,
+        seq=0,
+        order_counter=0,
+        normal_streak=0,
+        created_at=now,
+    )
+    with writer.tenant(body.id, now=now, create=row):
+        pass
+    return tenant_out(row)
+
+
+def update_tenant(writer: Writer, tenant: str, body: schemas.TenantPatch) -> schemas.TenantOut:
+    with writer.tenant(tenant, now=_now()) as change:
+        row = change.tenant
+        for field in body.model_fields_set:
+            value = getattr(body, field)
+            if field == "aging_bound_s":
+                value = value or None  # 0 removes the bound
+            elif value is None and field != "ticker":
+                continue
+            setattr(row, field, value.value if hasattr(value, "value") else value)
+        change.snapshot_changed()
+    return tenant_out(row)
+
+
+def delete_tenant(writer: Writer, tenant: str) -> None:
+    with writer.tenant(tenant, now=_now()) as change:
+        change.delete_tenant()
+
+
+def list_tenants(session: Session) -> list[schemas.TenantOut]:
+    return [tenant_out(r) for r in session.scalars(select(TenantRow).order_by(TenantRow.id))]
+
+
+def get_tenant(session: Session, tenant: str) -> schemas.TenantOut:
+    row = session.get(TenantRow, tenant)
+    if row is None:
+        raise NotFound("tenant", tenant)
+    return tenant_out(row)
+
+
+# --- services ---------------------------------------------------------------------------------
+
+
+def _service(change: Change, prefix: str) -> ServiceRow:
+    row = change.session.scalars(
+        select(ServiceRow).where(
+            ServiceRow.tenant_id == change.tenant.id, ServiceRow.prefix == prefix
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("service", prefix)
+    return row
+
+
+def service_out(row: ServiceRow) -> schemas.ServiceOut:
+    return schemas.ServiceOut.model_validate(row, from_attributes=True)
+
+
+def list_services(session: Session, tenant: str) -> list[schemas.ServiceOut]:
+    rows = session.scalars(
+        select(ServiceRow).where(ServiceRow.tenant_id == tenant).order_by(ServiceRow.prefix)
+    )
+    return [service_out(r) for r in rows]
+
+
+def create_service(writer: Writer, tenant: str, body: schemas.ServiceIn) -> schemas.ServiceOut:
+    with writer.tenant(tenant, now=_now()) as change:
+        if _exists(change.session, ServiceRow, tenant, ServiceRow.prefix == body.prefix):
+            raise Conflict(f"service {body.prefix} already exists")
+        row = ServiceRow(
+            tenant_id=tenant,
+            prefix=body.prefix,
+            name=body.name,
+            priority_allowed=body.priority_allowed,
+            last_number=0,
+        )
+        change.session.add(row)
+        change.snapshot_changed()
+    return service_out(row)
+
+
+def update_service(
+    writer: Writer, tenant: str, prefix: str, body: schemas.ServicePatch
+) -> schemas.ServiceOut:
+    with writer.tenant(tenant, now=_now()) as change:
+        row = _service(change, prefix)
+        if body.name is not None:
+            row.name = body.name
+        if body.priority_allowed is not None:
+            row.priority_allowed = body.priority_allowed
+        change.snapshot_changed()
+    return service_out(row)
+
+
+def delete_service(writer: Writer, tenant: str, prefix: str) -> None:
+    with writer.tenant(tenant, now=_now()) as change:
+        row = _service(change, prefix)
+        unfinished = change.session.scalar(
+            select(func.count()).where(
+                TicketRow.tenant_id == tenant,
+                TicketRow.service == prefix,
+                TicketRow.status.not_in([s.value for s in ENDED_STATUSES]),
+            )
+        )
+        if unfinished:
+            raise Conflict(
+                f"service {prefix} still has {unfinished} unfinished tickets; "
+                "transfer or finish them first",
+                unfinished=unfinished,
+            )
+        change.session.delete(row)
+        change.snapshot_changed()
+
+
+# --- counters ---------------------------------------------------------------------------------
+
+
+def _counter(change: Change, number: int) -> CounterRow:
+    row = change.session.scalars(
+        select(CounterRow).where(
+            CounterRow.tenant_id == change.tenant.id, CounterRow.number == number
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("counter", number)
+    return row
+
+
+def counter_out(row: CounterRow) -> schemas.CounterOut:
+    return schemas.CounterOut(number=row.number, name=row.name)
+
+
+def list_counters(session: Session, tenant: str) -> list[schemas.CounterOut]:
+    rows = session.scalars(
+        select(CounterRow).where(CounterRow.tenant_id == tenant).order_by(CounterRow.number)
+    )
+    return [counter_out(r) for r in rows]
+
+
+def create_counter(writer: Writer, tenant: str, body: schemas.CounterIn) -> schemas.CounterOut:
+    with writer.tenant(tenant, now=_now()) as change:
+        if _exists(change.session, CounterRow, tenant, CounterRow.number == body.number):
+            raise Conflict(f"counter {body.number} already exists")
+        row = CounterRow(tenant_id=tenant, number=body.number, name=body.name)
+        change.session.add(row)
+        change.snapshot_changed()
+    return counter_out(row)
+
+
+def update_counter(
+    writer: Writer, tenant: str, number: int, body: schemas.CounterPatch
+) -> schemas.CounterOut:
+    with writer.tenant(tenant, now=_now()) as change:
+        row = _counter(change, number)
+        row.name = body.name
+        change.snapshot_changed()
+    return counter_out(row)
+
+
+def delete_counter(writer: Writer, tenant: str, number: int) -> None:
+    with writer.tenant(tenant, now=_now()) as change:
+        change.session.delete(_counter(change, number))
+        change.snapshot_changed()
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def user_out(row: UserRow) -> schemas.UserOut:
+    return schemas.UserOut(username=row.username, role=row.role, tenant=row.tenant_id)
+
+
+def _user(change: Change, username: str) -> UserRow:
+    row = change.session.scalars(
+        select(UserRow).where(UserRow.username == username, UserRow.tenant_id == change.tenant.id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("user", username)
+    return row
+
+
+def list_users(session: Session, tenant: str) -> list[schemas.UserOut]:
+    rows = session.scalars(
+        select(UserRow).where(UserRow.tenant_id == tenant).order_by(UserRow.username)
+    )
+    return [user_out(r) for r in rows]
+
+
+def create_user(writer: Writer, tenant: str, body: schemas.UserIn) -> schemas.UserOut:
+    password_hash = hash_password(body.password)  # slow on purpose: outside the write lock
+    with writer.tenant(tenant, now=_now()) as change:
+        taken = change.session.scalar(select(UserRow.id).where(UserRow.username == body.username))
+        if taken is not None:
+            raise Conflict(f"username {body.username} is taken")
+        row = UserRow(
+            username=body.username,
+            password_hash=password_hash,
+            role=body.role,
+            tenant_id=tenant,
+            created_at=change.now,
+        )
+        change.session.add(row)
+    return user_out(row)
+
+
+def update_user(
+    writer: Writer, tenant: str, username: str, body: schemas.UserPatch
+) -> schemas.UserOut:
+    password_hash = hash_password(body.password) if body.password is not None else None
+    with writer.tenant(tenant, now=_now()) as change:
+        row = _user(change, username)
+        if password_hash is not None:
+            row.password_hash = password_hash
+        if body.role is not None:
+            row.role = body.role  # changing the role revokes the user's tokens (token_active)
+    return user_out(row)
+
+
+def delete_user(writer: Writer, tenant: str, username: str, *, acting: str) -> None:
+    if username == acting:
+        raise Forbidden("you cannot delete yourself")
+    with writer.tenant(tenant, now=_now()) as change:
+        change.session.delete(_user(change, username))
+
+
+# --- devices ----------------------------------------------------------------------------------
+
+
+def _device(change: Change, device_id: str) -> DeviceRow:
+    row = change.session.scalars(
+        select(DeviceRow).where(
+            DeviceRow.tenant_id == change.tenant.id, DeviceRow.device_id == device_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("device", device_id)
+    return row
+
+
+def with_token(settings: Settings, row: DeviceRow) -> schemas.DeviceWithToken:
+    token = device_token(
+        settings,
+        tenant=row.tenant_id,
+        device_id=row.device_id,
+        role=Role(row.role),
+        token_id=row.token_id,
+        issued_at=row.token_issued_at,
+    )
+    return schemas.DeviceWithToken(id=row.device_id, role=row.role, token=token)
+
+
+def list_devices(session: Session, tenant: str) -> list[schemas.DeviceOut]:
+    rows = session.scalars(
+        select(DeviceRow).where(DeviceRow.tenant_id == tenant).order_by(DeviceRow.device_id)
+    )
+    return [schemas.DeviceOut(id=r.device_id, role=r.role) for r in rows]
+
+
+def create_device(
+    writer: Writer, settings: Settings, tenant: str, body: schemas.DeviceIn
+) -> schemas.DeviceWithToken:
+    with writer.tenant(tenant, now=_now()) as change:
+        if _exists(change.session, DeviceRow, tenant, DeviceRow.device_id == body.id):
+            raise Conflict(f"device {body.id} already exists; rotate its token instead")
+        row = DeviceRow(
+            tenant_id=tenant,
+            device_id=body.id,
+            role=body.role,
+            token_id=uuid.uuid4().hex,
+            token_issued_at=change.now.replace(microsecond=0),
+            created_at=change.now,
+        )
+        change.session.add(row)
+    return with_token(settings, row)
+
+
+def rotate_device_token(
+    writer: Writer, settings: Settings, tenant: str, device_id: str
+) -> schemas.DeviceWithToken:
+    """A new token for the device; the old one stops working at once (HTTP and MQTT CONNECT)."""
+    with writer.tenant(tenant, now=_now()) as change:
+        row = _device(change, device_id)
+        row.token_id = uuid.uuid4().hex
+        row.token_issued_at = change.now.replace(microsecond=0)
+    return with_token(settings, row)
+
+
+def delete_device(writer: Writer, tenant: str, device_id: str) -> None:
+    with writer.tenant(tenant, now=_now()) as change:
+        change.session.delete(_device(change, device_id))
+
+
+def _exists(
+    session: Session,
+    model: type[ServiceRow | CounterRow | DeviceRow],
+    tenant: str,
+    where: ColumnElement[bool],
+) -> bool:
+    return session.scalar(select(model).where(model.tenant_id == tenant, where)) is not None
+
+
+def tenant_device_ids(session: Session, tenant: str) -> Sequence[str]:
+    return list(session.scalars(select(DeviceRow.device_id).where(DeviceRow.tenant_id == tenant)))

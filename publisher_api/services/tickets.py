@@ -1,0 +1,311 @@
+"""Ticket use cases: issue, call-next, and every action on one ticket through :func:`act`.
+
+All actions (call, recall, start, complete, no-show, cancel, reactivate, transfer, and the PATCH
+status flow) funnel into :func:`_apply`, which turns a request into a domain command, applies the
+transition table and persists the result: one code path, one set of rules.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from protocol import Ticket, TicketStatus
+from publisher_api.domain import lifecycle as lc
+from publisher_api.domain.numbering import label, local_day, next_number
+from publisher_api.domain.ordering import choose_next, front_key, next_streak
+from publisher_api.errors import Invalid, NotFound
+from publisher_api.metrics import Metrics
+from publisher_api.services.changes import Change, PendingEvent, Writer
+from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
+from publisher_api.store.snapshot import QueueView, policy_of, waiting_rows
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What an operator asked for. ``counter`` is for call; ``service``/``placement`` for
+    transfer."""
+
+    kind: lc.CommandKind
+    counter: int | None = None
+    service: str | None = None
+    placement: lc.Placement = lc.Placement.BACK
+
+
+# The PATCH {status} flow: which command leads to each status.
+COMMAND_FOR_STATUS = {
+    TicketStatus.CALLED: lc.CommandKind.CALL,
+    TicketStatus.IN_SERVICE: lc.CommandKind.START,
+    TicketStatus.COMPLETED: lc.CommandKind.COMPLETE,
+    TicketStatus.NO_SHOW: lc.CommandKind.NO_SHOW,
+    TicketStatus.CANCELLED: lc.CommandKind.CANCEL,
+    TicketStatus.WAITING: lc.CommandKind.REACTIVATE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    ticket: Ticket
+    replayed: bool  # an Idempotency-Key seen before: the original ticket, nothing new
+
+
+class TicketService:
+    def __init__(self, writer: Writer, metrics: Metrics | None = None) -> None:
+        self.writer = writer
+        self.metrics = metrics
+
+    def issue(
+        self,
+        tenant_id: str,
+        *,
+        service: str,
+        priority: bool,
+        idempotency_key: str | None = None,
+        now: datetime | None = None,
+    ) -> Issued:
+        now = now or datetime.now(UTC)
+        with self.writer.tenant(tenant_id, now=now) as change:
+            if idempotency_key is not None:
+                existing = change.session.scalars(
+                    select(TicketRow).where(
+                        TicketRow.tenant_id == tenant_id,
+                        TicketRow.idempotency_key == idempotency_key,
+                    )
+                ).one_or_none()
+                if existing is not None:
+                    # Same key, same ticket, whatever happened to it since; nothing changes.
+                    view = QueueView.load(change.session, change.tenant, now)
+                    return Issued(view.ticket(existing), replayed=True)
+            row = _new_ticket(change, _service(change, service), priority, idempotency_key)
+            change.ticket_changed(
+                row, PendingEvent(row, None, TicketStatus.WAITING, None, None, now)
+            )
+            if self.metrics is not None:
+                issued = self.metrics.tickets_issued.labels(tenant_id)
+                change.after_commit.append(issued.inc)
+        return Issued(change.documents[row.id], replayed=False)
+
+    def act(
+        self, tenant_id: str, ticket_id: str, action: Action, *, now: datetime | None = None
+    ) -> Ticket:
+        now = now or datetime.now(UTC)
+        with self.writer.tenant(tenant_id, now=now) as change:
+            row = change.session.get(TicketRow, ticket_id)
+            if row is None or row.tenant_id != tenant_id:
+                raise NotFound("ticket", ticket_id)
+            self._apply(change, row, action)
+        return change.documents[row.id]
+
+    def call_next(
+        self,
+        tenant_id: str,
+        counter: int,
+        services: Sequence[str] = (),
+        *,
+        now: datetime | None = None,
+    ) -> Ticket | None:
+        """Call the next ticket at ``counter`` (optionally only from ``services``). Atomic: the
+        choice and the call happen in one write transaction, so racing operators never get the
+        same ticket. ``None`` when nothing waits."""
+        now = now or datetime.now(UTC)
+        with self.writer.tenant(tenant_id, now=now) as change:
+            _counter(change, counter)
+            for prefix in services:
+                _service(change, prefix)
+            waiting = waiting_rows(change.session, tenant_id)
+            if services:
+                waiting = [row for row in waiting if row.service in services]
+            tenant = change.tenant
+            chosen = choose_next(waiting, policy_of(tenant), streak=tenant.normal_streak, now=now)
+            if chosen is None:
+                return None
+            self._apply(change, chosen, Action(lc.CommandKind.CALL, counter=counter))
+        return change.documents[chosen.id]
+
+    def _apply(self, change: Change, row: TicketRow, action: Action) -> None:
+        command = self._command(change, row, action)
+        state, events = lc.apply(_state_of(row), command)
+        _store(row, state)
+        if isinstance(command, lc.Call | lc.Recall):
+            _record_call(change, row)
+        if isinstance(command, lc.Call):
+            change.tenant.normal_streak = next_streak(change.tenant.normal_streak, row.priority)
+        change.ticket_changed(
+            row,
+            *(
+                PendingEvent(row, e.from_status, e.to_status, e.counter, e.call_id, e.at)
+                for e in events
+            ),
+        )
+        if self.metrics is not None and isinstance(command, lc.Call | lc.Recall):
+            self._count_call(change, row, first_call=isinstance(command, lc.Call))
+
+    def _command(self, change: Change, row: TicketRow, action: Action) -> lc.Command:
+        at = change.now
+        match action.kind:
+            case lc.CommandKind.CALL:
+                if action.counter is None:
+                    raise Invalid("calling a ticket needs a counter", field="counter")
+                _counter(change, action.counter)
+                return lc.Call(counter=action.counter, call_id=_new_id(), at=at)
+            case lc.CommandKind.RECALL:
+                return lc.Recall(call_id=_new_id(), at=at)
+            case lc.CommandKind.START:
+                return lc.Start(at=at)
+            case lc.CommandKind.COMPLETE:
+                return lc.Complete(at=at)
+            case lc.CommandKind.NO_SHOW:
+                return lc.NoShow(at=at)
+            case lc.CommandKind.CANCEL:
+                return lc.Cancel(at=at)
+            case lc.CommandKind.REACTIVATE:
+                _refuse_unless_allowed(row, action.kind)
+                return lc.Reactivate(order_key=_back_key(change), at=at)
+            case lc.CommandKind.TRANSFER:
+                if action.service is None:
+                    raise Invalid("a transfer needs the target service", field="service")
+                target = _service(change, action.service)
+                _refuse_unless_allowed(row, action.kind)
+                return lc.Transfer(
+                    service=target.prefix, order_key=_placement_key(change, target, action), at=at
+                )
+        raise Invalid(f"unknown action {action.kind}")  # pragma: no cover - exhaustive
+
+    def _count_call(self, change: Change, row: TicketRow, *, first_call: bool) -> None:
+        metrics, tenant, waited = self.metrics, change.tenant.id, None
+        assert metrics is not None
+        if first_call and row.called_at is not None:
+            waited = (row.called_at - row.created_at).total_seconds()
+
+        def record() -> None:
+            metrics.tickets_called.labels(tenant).inc()
+            if waited is not None:
+                metrics.wait_time.labels(tenant).observe(waited)
+
+        change.after_commit.append(record)
+
+
+def _refuse_unless_allowed(row: TicketRow, kind: lc.CommandKind) -> None:
+    """Check legality before allocating order keys, so a refused command touches nothing."""
+    if kind not in lc.allowed_commands(TicketStatus(row.status)):
+        raise lc.IllegalTransition(TicketStatus(row.status), kind)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _back_key(change: Change) -> int:
+    change.tenant.order_counter += 1
+    return change.tenant.order_counter
+
+
+def _placement_key(change: Change, target: ServiceRow, action: Action) -> int:
+    if action.placement is lc.Placement.BACK:
+        return _back_key(change)
+    keys = [
+        r.order_key
+        for r in waiting_rows(change.session, change.tenant.id)
+        if r.service == target.prefix
+    ]
+    return front_key(keys, back_key=_back_key(change))
+
+
+def _service(change: Change, prefix: str) -> ServiceRow:
+    row = change.session.scalars(
+        select(ServiceRow).where(
+            ServiceRow.tenant_id == change.tenant.id, ServiceRow.prefix == prefix
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("service", prefix)
+    return row
+
+
+def _counter(change: Change, number: int) -> CounterRow:
+    row = change.session.scalars(
+        select(CounterRow).where(
+            CounterRow.tenant_id == change.tenant.id, CounterRow.number == number
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("counter", number)
+    return row
+
+
+def _new_ticket(
+    change: Change, service: ServiceRow, priority: bool, idempotency_key: str | None
+) -> TicketRow:
+    if priority and not service.priority_allowed:
+        raise Invalid(f"service {service.prefix} does not take priority tickets", field="priority")
+    today = local_day(change.now, change.tenant.timezone)
+    number = next_number(service.last_number, service.last_number_day, today)
+    service.last_number, service.last_number_day = number, today
+    row = TicketRow(
+        id=_new_id(),
+        tenant_id=change.tenant.id,
+        service=service.prefix,
+        number=number,
+        label=label(service.prefix, number),
+        priority=priority,
+        status=TicketStatus.WAITING.value,
+        order_key=_back_key(change),
+        enqueued_at=change.now,
+        created_at=change.now,
+        idempotency_key=idempotency_key,
+    )
+    change.session.add(row)
+    return row
+
+
+def _record_call(change: Change, row: TicketRow) -> None:
+    assert row.counter is not None
+    assert row.call_id is not None
+    assert row.called_at is not None
+    counter = change.session.scalars(
+        select(CounterRow).where(
+            CounterRow.tenant_id == change.tenant.id, CounterRow.number == row.counter
+        )
+    ).one_or_none()
+    change.session.add(
+        CallRow(
+            call_id=row.call_id,
+            tenant_id=change.tenant.id,
+            ticket_id=row.id,
+            label=row.label,
+            service=row.service,
+            counter=row.counter,
+            counter_name=counter.name if counter is not None else str(row.counter),
+            called_at=row.called_at,
+        )
+    )
+
+
+def _state_of(row: TicketRow) -> lc.TicketState:
+    return lc.TicketState(
+        status=TicketStatus(row.status),
+        service=row.service,
+        order_key=row.order_key,
+        enqueued_at=row.enqueued_at,
+        counter=row.counter,
+        called_at=row.called_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        call_id=row.call_id,
+    )
+
+
+def _store(row: TicketRow, state: lc.TicketState) -> None:
+    row.status = state.status.value
+    row.service = state.service
+    row.order_key = state.order_key
+    row.enqueued_at = state.enqueued_at
+    row.counter = state.counter
+    row.called_at = state.called_at
+    row.started_at = state.started_at
+    row.ended_at = state.ended_at
+    row.call_id = state.call_id
