@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
@@ -19,6 +21,7 @@ def qr_matrix(data: str) -> list[list[bool]]:
     return [list(row) for row in code.get_matrix()]
 
 
+@lru_cache(maxsize=4)  # the ticket screen redraws with the same code
 def qr_surface(data: str, max_side: int) -> pygame.Surface:
     """A square surface no larger than ``max_side``, each module a whole number of pixels
     (scaling by a fraction would blur module edges and hurt phone cameras)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,6 +41,14 @@ def draw_text(
         target.centerx = rect.centerx
     surface.blit(rendered, target)
     return target
+
+
+def common_size(fonts: Fonts, items: Sequence[tuple[str, Rect]], *, bold: bool = False) -> int:
+    """One size at which every text fits its box: sibling buttons then read as a set, instead
+    of each label being as large as its own length allows."""
+    return min(
+        (fonts.fit(text, rect.width, rect.height, bold=bold) for text, rect in items), default=4
+    )
 
 
 def draw_panel(surface: pygame.Surface, rect: Rect, color: theme.Color, *, radius: int = 0) -> None:
