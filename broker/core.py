@@ -305,7 +305,10 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             await self._delete_session(incoming.client_id)
             incoming.parent = 0
             return handler, incoming
-        if known is None:
+        if known is None or known[0].clean_session:
+            # A clean session lasts only as long as its connection (§3.1.2.4): nothing to resume.
+            if known is not None:
+                await self._delete_session(incoming.client_id)
             incoming.parent = 0
             return handler, incoming
         resumed = known[0]

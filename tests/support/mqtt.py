@@ -63,6 +63,9 @@ class Recorder:
             self.client.will_set(topic, payload, qos=qos, retain=retain)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_disconnect = self._on_disconnect
+        self.disconnected = threading.Event()  # set when the connection ends, for any reason
+        self.session_present: bool | None = None  # from the last CONNACK
         self.host, self.port, self.keepalive = host, port, keepalive
 
     def connect(self, timeout: float = 10.0) -> Recorder:
@@ -128,7 +131,12 @@ class Recorder:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         self._rc = reason_code
+        self.session_present = bool(getattr(flags, "session_present", False))
+        self.disconnected.clear()
         self._connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self.disconnected.set()
 
     def _on_message(self, client, userdata, msg):
         received = Received(msg.topic, bytes(msg.payload), bool(msg.retain), msg.qos)
