@@ -1,5 +1,246 @@
-"""Browser pages (display, totem, ticket follower, operator console). (Stub until they land.)"""
+"""Browser pages: public display, kiosk (totem), phone ticket follower, operator console.
 
-from fastapi import APIRouter
+The pages are static HTML + ES modules under ``publisher_api/web``; this router serves them, the
+MQTT.js browser build straight from ``node_modules`` (installed by ``make`` from package-lock.json,
+never copied into the repository), and the follower page's QR code as SVG.
 
-router = APIRouter()
+Each page gets a small JSON configuration rendered into it: the tenant, the REST base path and the
+MQTT topics it subscribes to, built here with :mod:`protocol.topics` so the browser never writes a
+topic string of its own. An unknown tenant is a 404 (``PublicTenant``), like the public API.
+
+Every response carries a Content-Security-Policy that allows nothing outside our own origin (plus
+the broker's WebSocket origin when the broker listens on a port of its own).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import qrcode
+import qrcode.image.svg
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from config import Settings
+from protocol import topics as t
+from publisher_api.deps import PublicTenant, SettingsDep
+
+router = APIRouter(include_in_schema=False)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+_REPO_ROOT = WEB_DIR.parent.parent
+MQTT_JS = _REPO_ROOT / "node_modules" / "mqtt" / "dist" / "mqtt.esm.js"
+"""MQTT.js's browser ES-module build, served at :data:`MQTT_JS_URL`."""
+
+ASSETS_URL = "/web"
+MQTT_JS_URL = f"{ASSETS_URL}/vendor/mqtt.esm.js"
+
+# Only these kinds of file are served from WEB_DIR (HTML pages go through the page routes).
+_ASSET_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+# Ticket ids are unguessable tokens (UUID-like); anything else is refused before it reaches a
+# topic or a QR code.
+_TICKET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CONFIG_PLACEHOLDER = "__QUEUECAST_CONFIG__"
+
+PageName = Literal["display", "totem", "ticket", "operator"]
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+@router.get("/t/{tenant}/display", response_class=HTMLResponse)
+def display_page(tenant: PublicTenant, request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Public call display for a TV: current call, history, chime and speech."""
+    topics = {"queue": t.queue_topic(tenant)}
+    return _page("display", tenant, topics, request, settings)
+
+
+@router.get("/t/{tenant}/totem", response_class=HTMLResponse)
+def totem_page(tenant: PublicTenant, request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Browser kiosk: choose a service, get a ticket with a QR code, see it called."""
+    topics = {"queue": t.queue_topic(tenant), "devices": t.device_status_wildcard(tenant)}
+    return _page("totem", tenant, topics, request, settings)
+
+
+@router.get("/t/{tenant}/ticket/{ticket_id}", response_class=HTMLResponse)
+def ticket_page(
+    tenant: PublicTenant, ticket_id: str, request: Request, settings: SettingsDep
+) -> HTMLResponse:
+    """Phone follower of one ticket: position, estimated wait, live status, the call."""
+    ticket_id = _ticket_id_or_404(ticket_id)
+    topics = {
+        "queue": t.queue_topic(tenant),
+        "ticket": t.ticket_topic(tenant, ticket_id),
+        # Fallback when the broker only grants the wildcard filter to public clients.
+        "tickets": t.ticket_wildcard(tenant),
+    }
+    return _page("ticket", tenant, topics, request, settings, ticket_id=ticket_id)
+
+
+@router.get("/t/{tenant}/operator", response_class=HTMLResponse)
+def operator_page(tenant: PublicTenant, request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Operator console: login, counter, call and manage tickets, live queue, devices, stats."""
+    topics = {
+        "queue": t.queue_topic(tenant),
+        "events": t.events_topic(tenant),
+        "devices": t.device_status_wildcard(tenant),
+    }
+    return _page("operator", tenant, topics, request, settings)
+
+
+@router.get("/t/{tenant}/ticket/{ticket_id}/qr.svg")
+def ticket_qr(
+    tenant: PublicTenant, ticket_id: str, request: Request, settings: SettingsDep
+) -> Response:
+    """QR code (SVG) that opens the follower page of a ticket on a phone."""
+    ticket_id = _ticket_id_or_404(ticket_id)
+    url = f"{_public_base(request, settings)}/t/{tenant}/ticket/{ticket_id}"
+    return Response(
+        content=qr_svg(url),
+        media_type="image/svg+xml",
+        # The URL inside depends on the Host header when no public URL is configured, so the
+        # image must not be kept by a shared cache.
+        headers={"Cache-Control": "private, max-age=86400", **_security_headers(None)},
+    )
+
+
+# --- assets ------------------------------------------------------------------------------------
+
+
+@router.get(MQTT_JS_URL)
+def mqtt_js() -> FileResponse:
+    """MQTT.js from node_modules (never copied into the repository)."""
+    if not MQTT_JS.is_file():
+        raise HTTPException(
+            status_code=503,
+            detail="MQTT.js is not installed: run `make setup` (npm ci) to install node_modules",
+        )
+    return FileResponse(MQTT_JS, media_type=_ASSET_TYPES[".js"], headers=_asset_headers())
+
+
+@router.get(ASSETS_URL + "/{path:path}")
+def web_asset(path: str) -> FileResponse:
+    """Our own scripts, styles and images (never the HTML templates, never outside WEB_DIR)."""
+    file = (WEB_DIR / path).resolve()
+    media_type = _ASSET_TYPES.get(file.suffix)
+    if media_type is None or not file.is_relative_to(WEB_DIR) or not file.is_file():
+        raise HTTPException(status_code=404, detail=f"no such asset: {path}")
+    return FileResponse(file, media_type=media_type, headers=_asset_headers())
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def qr_svg(data: str) -> bytes:
+    """An SVG QR code of ``data``: dark modules on a white, quiet-zone border (scans on any
+    background), scaled by CSS."""
+    image = qrcode.make(
+        data,
+        image_factory=qrcode.image.svg.SvgPathFillImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=2,
+    )
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue()
+
+
+def _page(
+    name: PageName,
+    tenant: str,
+    topics: dict[str, str],
+    request: Request,
+    settings: Settings,
+    **extra: str,
+) -> HTMLResponse:
+    config: dict[str, Any] = {
+        "page": name,
+        "tenant": tenant,
+        "api": f"/api/v1/tenants/{tenant}",
+        "auth_url": "/api/v1/auth/token",
+        "assets": ASSETS_URL,
+        "topics": topics,
+        **extra,
+    }
+    template = (WEB_DIR / f"{name}.html").read_text(encoding="utf-8")
+    html = template.replace(_CONFIG_PLACEHOLDER, _json_for_html(config))
+    headers = {
+        "Cache-Control": "no-cache",
+        **_security_headers(_broker_ws_origin(request, settings)),
+    }
+    return HTMLResponse(html, headers=headers)
+
+
+def _json_for_html(value: object) -> str:
+    """JSON safe inside a ``<script type="application/json">`` element: no ``</script>``,
+    no HTML comment or entity tricks."""
+    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _security_headers(ws_origin: str | None) -> dict[str, str]:
+    """Nothing from outside our own origin; no inline script or style; not frameable."""
+    # 'self' also covers ws:// and wss:// to our own host and port (CSP level 3), which is where
+    # the broker listens by default (the HTTP server's /mqtt path).
+    connect = "'self'" if ws_origin is None else f"'self' {ws_origin}"
+    policy = "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self'",
+            "font-src 'self'",
+            "media-src 'self'",
+            f"connect-src {connect}",
+            "manifest-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        # Ticket ids in our URLs are capabilities: never leak them in a Referer.
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
+
+
+def _asset_headers() -> dict[str, str]:
+    # Revalidate every time (ETag / Last-Modified make that cheap) so a deploy is seen at once.
+    return {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+
+
+def _broker_ws_origin(request: Request, settings: Settings) -> str | None:
+    """The broker's WebSocket origin when it is not our own: the advertised WebSocket URL (an
+    external or separate broker), or the embedded broker's dedicated WebSocket port."""
+    if settings.mqtt_public_ws_url:
+        url = urlsplit(settings.mqtt_public_ws_url)
+        return f"{url.scheme}://{url.netloc}"
+    if settings.mqtt_ws_port is None:
+        return None
+    host = request.url.hostname or settings.http_host
+    scheme = "wss" if settings.mqtt_tls_cert is not None else "ws"
+    return f"{scheme}://{host}:{settings.mqtt_ws_port}"
+
+
+def _public_base(request: Request, settings: Settings) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+def _ticket_id_or_404(ticket_id: str) -> str:
+    if not _TICKET_ID.fullmatch(ticket_id):
+        raise HTTPException(status_code=404, detail=f"invalid ticket id {ticket_id!r}")
+    return ticket_id

@@ -1,0 +1,136 @@
+// Public call display: reduce queue snapshots to what the TV shows, and render it.
+// URL options: ?lang=pt-BR|en|es  ?services=A,P  ?counters=1,2  ?history=6  ?recent=60 (seconds)
+//              ?poll=5 (seconds between HTTP polls while MQTT is down)  ?reconnect_max=30 (seconds)
+
+import { request } from "./api.js";
+import { CallAnnouncements } from "./calls.js";
+import {
+  expose,
+  h,
+  listParam,
+  notice,
+  numberParam,
+  params,
+  readConfig,
+  render,
+  showConnection,
+  soundButton,
+  startClock,
+} from "./dom.js";
+import { I18n } from "./i18n.js";
+import { LiveConnection, publicCredentials } from "./live.js";
+
+const HIGHLIGHT_MS = 10000;
+
+const config = readConfig();
+const i18n = new I18n(params.get("lang"));
+const el = Object.fromEntries(
+  ["tenant-name", "conn", "clock", "current", "current-call", "history", "waiting", "ticker", "ticker-text", "sound", "notice", "spoken"].map(
+    (id) => [id, document.getElementById(id)],
+  ),
+);
+
+const filter = { services: listParam("services"), counters: listParam("counters")?.map(Number) };
+const historySize = numberParam("history", 6);
+const shows = (call) =>
+  (!filter.services || filter.services.includes(call.service)) &&
+  (!filter.counters || filter.counters.includes(call.counter));
+
+const state = { snapshot: null, highlight: null, status: "connecting" };
+let highlightTimer = null;
+
+const calls = new CallAnnouncements({
+  tenant: config.tenant,
+  name: "display",
+  i18n,
+  accept: shows,
+  liveRegion: el.spoken,
+  recentMs: numberParam("recent", 60) * 1000,
+  onCall: (call) => {
+    state.highlight = call.call_id;
+    clearTimeout(highlightTimer);
+    highlightTimer = setTimeout(() => {
+      state.highlight = null;
+      draw();
+    }, HIGHLIGHT_MS);
+  },
+});
+
+function onDocument(doc) {
+  if (doc.type !== "queue_update") return;
+  state.snapshot = doc;
+  if (i18n.setTenant(doc.locale, doc.timezone)) i18n.apply();
+  notice(el.notice, null);
+  calls.consider(doc);
+  draw();
+}
+
+function draw() {
+  const snapshot = state.snapshot;
+  const name = snapshot?.tenant_name ?? config.tenant;
+  el["tenant-name"].textContent = name;
+  document.title = `${name} · QueueCast`;
+  const shown = snapshot ? snapshot.last_calls.filter(shows) : [];
+  const [current, ...earlier] = shown;
+  render(el["current-call"], current ? currentCall(current, snapshot) : h("p", { class: "none" }, i18n.t("display.none")));
+  el.current.classList.toggle("is-new", Boolean(current) && current.call_id === state.highlight);
+  el.current.dataset.callId = current?.call_id ?? "";
+  render(el.history, earlier.slice(0, historySize).map(historyItem));
+  render(el.waiting, snapshot ? waitingChips(snapshot) : []);
+  const ticker = snapshot?.ticker?.trim();
+  el.ticker.hidden = !ticker;
+  el["ticker-text"].textContent = ticker ?? "";
+  showConnection(el.conn, state.status, i18n);
+}
+
+function currentCall(call, snapshot) {
+  const service = snapshot.services.find((s) => s.prefix === call.service);
+  return [
+    h(
+      "div",
+      { class: "call-pair" },
+      h("div", { class: "call-part" }, h("span", { class: "caption" }, i18n.t("ticket")), h("strong", { class: "big-number numbers" }, call.number)),
+      h("div", { class: "call-part" }, h("span", { class: "caption" }, i18n.t("counter")), h("strong", { class: "big-counter numbers" }, call.counter)),
+    ),
+    service ? h("p", { class: "service-name" }, service.name) : null,
+  ];
+}
+
+function historyItem(call) {
+  return h(
+    "li",
+    { dataset: { callId: call.call_id } },
+    h("span", { class: "number numbers" }, call.number),
+    h("span", { class: "to" }, i18n.t("counter.n", { counter: call.counter })),
+    h("time", { class: "time numbers", datetime: call.called_at }, i18n.time(call.called_at)),
+  );
+}
+
+function waitingChips(snapshot) {
+  return snapshot.services
+    .filter((s) => !filter.services || filter.services.includes(s.prefix))
+    .map((s) => h("li", {}, `${s.name}: `, h("strong", {}, i18n.t("display.waiting", { count: s.waiting }))));
+}
+
+function onError(error, where) {
+  if (where === "poll" && error.status === 404) notice(el.notice, i18n.t("error.tenant"));
+}
+
+i18n.apply();
+draw();
+startClock(el.clock, i18n);
+soundButton(el.sound, calls.speaker, i18n);
+const live = new LiveConnection({
+  credentials: publicCredentials(config.api),
+  topics: [config.topics.queue],
+  poll: async () => [await request(`${config.api}/queue`)],
+  onDocument,
+  onError,
+  onStatus: (status) => {
+    state.status = status;
+    showConnection(el.conn, status, i18n);
+  },
+  pollIntervalMs: numberParam("poll", 5) * 1000,
+  reconnectMaxMs: numberParam("reconnect_max", 30) * 1000,
+}).start();
+expose({ state, live });

@@ -1,0 +1,386 @@
+// User-facing text in pt-BR, English and Spanish. The language is the tenant's (from its queue
+// snapshot) unless the page URL says ?lang=; formatting follows the same language and the
+// tenant's time zone.
+
+export const LANGUAGES = ["pt-BR", "en", "es"];
+
+const TABLES = {
+  "pt-BR": {
+    "app.title": "QueueCast",
+    "conn.connecting": "Conectando…",
+    "conn.live": "Ao vivo",
+    "conn.reconnecting": "Reconectando…",
+    "conn.polling": "Atualização periódica",
+    "conn.offline": "Sem conexão",
+    "sound.enable": "Ativar som",
+    "ticket": "Senha",
+    "counter": "Guichê",
+    "counter.n": "Guichê {counter}",
+    "spoken.call": "Senha {code}. Guichê {counter}.",
+    "display.current": "Chamada atual",
+    "display.history": "Últimas chamadas",
+    "display.none": "Aguardando chamadas",
+    "display.waiting": "{count} aguardando",
+    "error.tenant": "Unidade não encontrada.",
+    "error.generic": "Algo deu errado: {message}",
+    "wait.less": "menos de 1 min",
+    "wait.min": "~{minutes} min",
+    "wait.hours": "~{hours} h {minutes} min",
+    "wait.unknown": "—",
+    "status.waiting": "Aguardando",
+    "status.called": "Chamada",
+    "status.in_service": "Em atendimento",
+    "status.completed": "Atendimento concluído",
+    "status.no_show": "Não compareceu",
+    "status.cancelled": "Cancelada",
+    "follow.position": "Sua posição",
+    "follow.ahead": "Pessoas à sua frente",
+    "follow.wait": "Espera estimada",
+    "follow.called": "É a sua vez!",
+    "follow.go": "Dirija-se ao guichê {counter}",
+    "follow.serving": "Em atendimento no guichê {counter}",
+    "follow.ended": "Esta senha foi encerrada.",
+    "follow.notfound": "Senha não encontrada. Confira o link ou o QR code.",
+    "follow.keep": "Mantenha esta página aberta: avisaremos quando for chamado.",
+    "totem.choose": "Toque no serviço desejado",
+    "totem.key": "Tecla {key}",
+    "totem.priority.title": "Atendimento prioritário?",
+    "totem.priority.help": "Idosos, gestantes, pessoas com deficiência ou com criança de colo.",
+    "totem.priority.yes": "Prioritário",
+    "totem.priority.no": "Normal",
+    "totem.back": "Voltar",
+    "totem.issuing": "Emitindo sua senha…",
+    "totem.your": "Sua senha",
+    "totem.scan": "Acompanhe pelo celular",
+    "totem.done": "Concluir",
+    "totem.error": "Não foi possível emitir a senha. Tente novamente.",
+    "totem.called": "Senha chamada",
+    "totem.recent": "Últimas chamadas",
+    "totem.setup.title": "Configurar totem",
+    "totem.setup.help": "Cole o token de dispositivo (papel totem) gerado pelo administrador.",
+    "totem.setup.token": "Token do dispositivo",
+    "totem.setup.save": "Salvar",
+    "totem.setup.invalid": "Token inválido ou recusado. Informe um novo token.",
+    "op.title": "Console do atendente",
+    "op.login": "Entrar",
+    "op.username": "Usuário",
+    "op.password": "Senha de acesso",
+    "op.logout": "Sair",
+    "op.counter": "Guichê",
+    "op.counter.choose": "Escolha o guichê",
+    "op.service": "Serviço",
+    "op.service.any": "Todos os serviços",
+    "op.current": "Atendimento atual",
+    "op.current.none": "Nenhuma senha em atendimento neste guichê.",
+    "op.call_next": "Chamar próxima",
+    "op.call": "Chamar",
+    "op.recall": "Rechamar",
+    "op.start": "Iniciar atendimento",
+    "op.complete": "Concluir",
+    "op.no_show": "Não compareceu",
+    "op.transfer": "Transferir",
+    "op.transfer.to": "Transferir para",
+    "op.placement": "Posição na fila",
+    "op.placement.front": "Início da fila",
+    "op.placement.back": "Fim da fila",
+    "op.queue": "Fila",
+    "op.queue.empty": "Ninguém aguardando.",
+    "op.nothing": "Ninguém aguardando para chamar.",
+    "op.devices": "Dispositivos",
+    "op.devices.none": "Nenhum dispositivo conectado ainda.",
+    "op.online": "online",
+    "op.offline": "offline",
+    "op.stats": "Hoje",
+    "op.stats.issued": "Emitidas",
+    "op.stats.called": "Chamadas",
+    "op.stats.completed": "Concluídas",
+    "op.stats.no_show": "Não compareceram",
+    "op.stats.wait": "Espera média",
+    "op.stats.service": "Atendimento médio",
+    "op.recent": "Últimas chamadas",
+    "op.session": "Sessão expirada. Entre novamente.",
+    "op.shortcuts": "Atalhos: N chamar próxima · R rechamar · S iniciar · C concluir",
+    "op.priority": "prioritário",
+  },
+  en: {
+    "app.title": "QueueCast",
+    "conn.connecting": "Connecting…",
+    "conn.live": "Live",
+    "conn.reconnecting": "Reconnecting…",
+    "conn.polling": "Polling",
+    "conn.offline": "Offline",
+    "sound.enable": "Enable sound",
+    "ticket": "Ticket",
+    "counter": "Counter",
+    "counter.n": "Counter {counter}",
+    "spoken.call": "Ticket {code}. Counter {counter}.",
+    "display.current": "Now calling",
+    "display.history": "Recent calls",
+    "display.none": "Waiting for calls",
+    "display.waiting": "{count} waiting",
+    "error.tenant": "Unknown site.",
+    "error.generic": "Something went wrong: {message}",
+    "wait.less": "under 1 min",
+    "wait.min": "~{minutes} min",
+    "wait.hours": "~{hours} h {minutes} min",
+    "wait.unknown": "—",
+    "status.waiting": "Waiting",
+    "status.called": "Called",
+    "status.in_service": "Being served",
+    "status.completed": "Completed",
+    "status.no_show": "Did not show up",
+    "status.cancelled": "Cancelled",
+    "follow.position": "Your position",
+    "follow.ahead": "People ahead of you",
+    "follow.wait": "Estimated wait",
+    "follow.called": "It's your turn!",
+    "follow.go": "Please go to counter {counter}",
+    "follow.serving": "Being served at counter {counter}",
+    "follow.ended": "This ticket is closed.",
+    "follow.notfound": "Ticket not found. Check the link or the QR code.",
+    "follow.keep": "Keep this page open: we will tell you when you are called.",
+    "totem.choose": "Choose a service",
+    "totem.key": "Key {key}",
+    "totem.priority.title": "Priority service?",
+    "totem.priority.help": "Seniors, pregnant women, people with disabilities or with a small child.",
+    "totem.priority.yes": "Priority",
+    "totem.priority.no": "Regular",
+    "totem.back": "Back",
+    "totem.issuing": "Issuing your ticket…",
+    "totem.your": "Your ticket",
+    "totem.scan": "Follow it on your phone",
+    "totem.done": "Done",
+    "totem.error": "Could not issue the ticket. Please try again.",
+    "totem.called": "Now calling",
+    "totem.recent": "Recent calls",
+    "totem.setup.title": "Set up this kiosk",
+    "totem.setup.help": "Paste the device token (totem role) created by an administrator.",
+    "totem.setup.token": "Device token",
+    "totem.setup.save": "Save",
+    "totem.setup.invalid": "The token is invalid or was refused. Enter a new one.",
+    "op.title": "Operator console",
+    "op.login": "Sign in",
+    "op.username": "Username",
+    "op.password": "Password",
+    "op.logout": "Sign out",
+    "op.counter": "Counter",
+    "op.counter.choose": "Choose your counter",
+    "op.service": "Service",
+    "op.service.any": "All services",
+    "op.current": "Current ticket",
+    "op.current.none": "No ticket at this counter.",
+    "op.call_next": "Call next",
+    "op.call": "Call",
+    "op.recall": "Recall",
+    "op.start": "Start service",
+    "op.complete": "Complete",
+    "op.no_show": "No-show",
+    "op.transfer": "Transfer",
+    "op.transfer.to": "Transfer to",
+    "op.placement": "Place in queue",
+    "op.placement.front": "Front of the queue",
+    "op.placement.back": "End of the queue",
+    "op.queue": "Queue",
+    "op.queue.empty": "Nobody is waiting.",
+    "op.nothing": "Nobody is waiting to be called.",
+    "op.devices": "Devices",
+    "op.devices.none": "No device has connected yet.",
+    "op.online": "online",
+    "op.offline": "offline",
+    "op.stats": "Today",
+    "op.stats.issued": "Issued",
+    "op.stats.called": "Called",
+    "op.stats.completed": "Completed",
+    "op.stats.no_show": "No-shows",
+    "op.stats.wait": "Mean wait",
+    "op.stats.service": "Mean service",
+    "op.recent": "Recent calls",
+    "op.session": "Your session expired. Please sign in again.",
+    "op.shortcuts": "Shortcuts: N call next · R recall · S start · C complete",
+    "op.priority": "priority",
+  },
+  es: {
+    "app.title": "QueueCast",
+    "conn.connecting": "Conectando…",
+    "conn.live": "En vivo",
+    "conn.reconnecting": "Reconectando…",
+    "conn.polling": "Actualización periódica",
+    "conn.offline": "Sin conexión",
+    "sound.enable": "Activar sonido",
+    "ticket": "Turno",
+    "counter": "Ventanilla",
+    "counter.n": "Ventanilla {counter}",
+    "spoken.call": "Turno {code}. Ventanilla {counter}.",
+    "display.current": "Llamando ahora",
+    "display.history": "Últimos llamados",
+    "display.none": "Esperando llamados",
+    "display.waiting": "{count} en espera",
+    "error.tenant": "Sede no encontrada.",
+    "error.generic": "Algo salió mal: {message}",
+    "wait.less": "menos de 1 min",
+    "wait.min": "~{minutes} min",
+    "wait.hours": "~{hours} h {minutes} min",
+    "wait.unknown": "—",
+    "status.waiting": "En espera",
+    "status.called": "Llamado",
+    "status.in_service": "En atención",
+    "status.completed": "Atención concluida",
+    "status.no_show": "No se presentó",
+    "status.cancelled": "Cancelado",
+    "follow.position": "Su posición",
+    "follow.ahead": "Personas delante de usted",
+    "follow.wait": "Espera estimada",
+    "follow.called": "¡Es su turno!",
+    "follow.go": "Diríjase a la ventanilla {counter}",
+    "follow.serving": "En atención en la ventanilla {counter}",
+    "follow.ended": "Este turno fue cerrado.",
+    "follow.notfound": "Turno no encontrado. Revise el enlace o el código QR.",
+    "follow.keep": "Mantenga esta página abierta: le avisaremos cuando lo llamen.",
+    "totem.choose": "Elija un servicio",
+    "totem.key": "Tecla {key}",
+    "totem.priority.title": "¿Atención preferencial?",
+    "totem.priority.help": "Personas mayores, embarazadas, con discapacidad o con niños pequeños.",
+    "totem.priority.yes": "Preferencial",
+    "totem.priority.no": "Normal",
+    "totem.back": "Volver",
+    "totem.issuing": "Emitiendo su turno…",
+    "totem.your": "Su turno",
+    "totem.scan": "Sígalo en su teléfono",
+    "totem.done": "Listo",
+    "totem.error": "No se pudo emitir el turno. Inténtelo de nuevo.",
+    "totem.called": "Llamando ahora",
+    "totem.recent": "Últimos llamados",
+    "totem.setup.title": "Configurar el tótem",
+    "totem.setup.help": "Pegue el token de dispositivo (rol tótem) creado por un administrador.",
+    "totem.setup.token": "Token del dispositivo",
+    "totem.setup.save": "Guardar",
+    "totem.setup.invalid": "El token no es válido o fue rechazado. Ingrese uno nuevo.",
+    "op.title": "Consola del operador",
+    "op.login": "Ingresar",
+    "op.username": "Usuario",
+    "op.password": "Contraseña",
+    "op.logout": "Salir",
+    "op.counter": "Ventanilla",
+    "op.counter.choose": "Elija su ventanilla",
+    "op.service": "Servicio",
+    "op.service.any": "Todos los servicios",
+    "op.current": "Turno actual",
+    "op.current.none": "Ningún turno en esta ventanilla.",
+    "op.call_next": "Llamar siguiente",
+    "op.call": "Llamar",
+    "op.recall": "Volver a llamar",
+    "op.start": "Iniciar atención",
+    "op.complete": "Concluir",
+    "op.no_show": "No se presentó",
+    "op.transfer": "Transferir",
+    "op.transfer.to": "Transferir a",
+    "op.placement": "Posición en la fila",
+    "op.placement.front": "Inicio de la fila",
+    "op.placement.back": "Final de la fila",
+    "op.queue": "Fila",
+    "op.queue.empty": "Nadie en espera.",
+    "op.nothing": "Nadie en espera para llamar.",
+    "op.devices": "Dispositivos",
+    "op.devices.none": "Ningún dispositivo se ha conectado aún.",
+    "op.online": "en línea",
+    "op.offline": "fuera de línea",
+    "op.stats": "Hoy",
+    "op.stats.issued": "Emitidos",
+    "op.stats.called": "Llamados",
+    "op.stats.completed": "Concluidos",
+    "op.stats.no_show": "No se presentaron",
+    "op.stats.wait": "Espera media",
+    "op.stats.service": "Atención media",
+    "op.recent": "Últimos llamados",
+    "op.session": "Su sesión expiró. Ingrese de nuevo.",
+    "op.shortcuts": "Atajos: N llamar siguiente · R volver a llamar · S iniciar · C concluir",
+    "op.priority": "preferencial",
+  },
+};
+
+/** The supported language closest to a BCP 47 tag ("pt", "pt-PT" -> pt-BR; "en-US" -> en). */
+export function matchLanguage(tag) {
+  if (typeof tag !== "string" || tag === "") return null;
+  const base = tag.toLowerCase().split(/[-_]/)[0];
+  return LANGUAGES.find((lang) => lang.toLowerCase().split("-")[0] === base) ?? null;
+}
+
+/**
+ * The page's text. The language is ?lang= (override) if it names a supported one, else the
+ * tenant's locale once known, else the browser's, else pt-BR (the product's home language).
+ */
+export class I18n {
+  constructor(override = null) {
+    this.override = matchLanguage(override);
+    this.tenantLang = null;
+    this.timezone = undefined;
+  }
+
+  get lang() {
+    return this.override ?? this.tenantLang ?? matchLanguage(navigator.language) ?? "pt-BR";
+  }
+
+  /** Learn the tenant's locale and time zone; true when the page language changed. */
+  setTenant(locale, timezone) {
+    const before = this.lang;
+    this.tenantLang = matchLanguage(locale);
+    this.timezone = timezone || undefined;
+    return this.lang !== before;
+  }
+
+  t(key, vars = {}) {
+    const text = TABLES[this.lang][key] ?? TABLES.en[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+  }
+
+  /** "~12 min", "under 1 min", or a dash when unknown. */
+  wait(seconds) {
+    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
+      return this.t("wait.unknown");
+    }
+    if (seconds < 60) return this.t("wait.less");
+    const minutes = Math.round(seconds / 60);
+    if (minutes < 60) return this.t("wait.min", { minutes });
+    return this.t("wait.hours", { hours: Math.floor(minutes / 60), minutes: minutes % 60 });
+  }
+
+  /** Hours and minutes of a timestamp in the tenant's time zone. */
+  time(value, withSeconds = false) {
+    const options = { hour: "2-digit", minute: "2-digit", timeZone: this.timezone };
+    if (withSeconds) options.second = "2-digit";
+    try {
+      return new Intl.DateTimeFormat(this.lang, options).format(new Date(value));
+    } catch {
+      // An unknown time zone name must not break the page: fall back to the browser's.
+      delete options.timeZone;
+      return new Intl.DateTimeFormat(this.lang, options).format(new Date(value));
+    }
+  }
+
+  /** What the speaker says for a call: "Senha A, 0 2 3. Guichê 3." (digits one by one). */
+  spokenCall(number, counter) {
+    const match = /^([^\d]*)(\d*)$/.exec(String(number)) ?? ["", String(number), ""];
+    const code = [match[1], match[2]]
+      .map((part) => part.split("").join(" "))
+      .filter(Boolean)
+      .join(", ");
+    return this.t("spoken.call", { code, counter });
+  }
+
+  /** Fill every element carrying data-i18n (text) or data-i18n-label (aria-label). */
+  apply(root = document) {
+    document.documentElement.lang = this.lang;
+    for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = this.t(el.dataset.i18n);
+    for (const el of root.querySelectorAll("[data-i18n-label]")) {
+      el.setAttribute("aria-label", this.t(el.dataset.i18nLabel));
+    }
+    for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
+      el.setAttribute("placeholder", this.t(el.dataset.i18nPlaceholder));
+    }
+  }
+}
+
+/** Every key of every table, for the test that checks no language misses a text. */
+export function tableKeys() {
+  return Object.fromEntries(Object.entries(TABLES).map(([lang, table]) => [lang, Object.keys(table)]));
+}

@@ -1,0 +1,124 @@
+// Phone follower of one ticket: reduce its ticket_update and the queue snapshot to position,
+// estimated wait and status; when it is called, say where to go (sound, vibration, big text).
+// URL options: ?lang=  ?recent=60  ?poll=5  ?reconnect_max=30
+
+import { ApiError, request } from "./api.js";
+import { CallAnnouncements } from "./calls.js";
+import { ticketDocument } from "./documents.js";
+import { expose, h, notice, numberParam, params, readConfig, render, showConnection, soundButton } from "./dom.js";
+import { I18n } from "./i18n.js";
+import { LiveConnection, publicCredentials } from "./live.js";
+
+const ENDED = new Set(["completed", "no_show", "cancelled"]);
+
+const config = readConfig();
+const ticketId = config.ticket_id;
+const i18n = new I18n(params.get("lang"));
+const el = Object.fromEntries(
+  ["tenant-name", "conn", "sheet", "number", "service", "status", "called", "called-go", "facts", "hint", "sound", "notice", "spoken"].map(
+    (id) => [id, document.getElementById(id)],
+  ),
+);
+
+const state = { ticket: null, snapshot: null, notFound: false, status: "connecting" };
+
+const calls = new CallAnnouncements({
+  tenant: config.tenant,
+  name: `ticket:${ticketId}`,
+  i18n,
+  accept: (call) => call.ticket_id === ticketId,
+  liveRegion: el.spoken,
+  recentMs: numberParam("recent", 60) * 1000,
+  onCall: () => navigator.vibrate?.([400, 200, 400, 200, 400]),
+});
+
+function onDocument(doc) {
+  if (doc.type === "ticket_update" && doc.ticket.id === ticketId) {
+    state.ticket = doc.ticket;
+    state.notFound = false;
+  } else if (doc.type === "queue_update") {
+    state.snapshot = doc;
+    if (i18n.setTenant(doc.locale, doc.timezone)) i18n.apply();
+    calls.consider(doc);
+  } else {
+    return;
+  }
+  draw();
+}
+
+async function poll() {
+  const [queue, ticket] = await Promise.all([
+    request(`${config.api}/queue`),
+    request(`${config.api}/tickets/${encodeURIComponent(ticketId)}`).catch((error) => {
+      if (error instanceof ApiError && error.status === 404) {
+        state.notFound = state.ticket === null;
+        draw();
+        return null;
+      }
+      throw error;
+    }),
+  ]);
+  return [queue, ticket && ticketDocument(config.tenant, ticket)];
+}
+
+function draw() {
+  const { ticket, snapshot } = state;
+  const name = snapshot?.tenant_name ?? config.tenant;
+  el["tenant-name"].textContent = name;
+  showConnection(el.conn, state.status, i18n);
+  notice(el.notice, state.notFound ? i18n.t("follow.notfound") : null);
+  if (!ticket) return;
+  document.title = `${ticket.number} · ${name}`;
+  el.sheet.dataset.status = ticket.status;
+  el.number.textContent = ticket.number;
+  el.service.textContent = snapshot?.services.find((s) => s.prefix === ticket.service)?.name ?? ticket.service;
+  el.status.textContent = i18n.t(`status.${ticket.status}`);
+  el.called.hidden = ticket.status !== "called";
+  el["called-go"].textContent = i18n.t("follow.go", { counter: ticket.counter ?? "" });
+  render(el.facts, facts(ticket, snapshot));
+  el.hint.textContent = hint(ticket);
+}
+
+function facts(ticket, snapshot) {
+  if (ticket.status !== "waiting") return [];
+  const entry = snapshot?.waiting.find((w) => w.id === ticket.id);
+  const position = entry?.position ?? ticket.position;
+  const wait = entry ? entry.estimated_wait_s : ticket.estimated_wait_s;
+  if (position === null || position === undefined) return [];
+  return [
+    fact("follow.position", `${position}º`),
+    fact("follow.ahead", String(Math.max(0, position - 1))),
+    fact("follow.wait", i18n.wait(wait)),
+  ];
+}
+
+function fact(key, value) {
+  return h("div", {}, h("dt", {}, i18n.t(key)), h("dd", { class: "numbers" }, value));
+}
+
+function hint(ticket) {
+  if (ticket.status === "waiting") return i18n.t("follow.keep");
+  if (ticket.status === "in_service") return i18n.t("follow.serving", { counter: ticket.counter ?? "" });
+  if (ENDED.has(ticket.status)) return i18n.t("follow.ended");
+  return "";
+}
+
+i18n.apply();
+draw();
+soundButton(el.sound, calls.speaker, i18n);
+const live = new LiveConnection({
+  credentials: publicCredentials(config.api),
+  topics: [config.topics.queue, { filter: config.topics.ticket, fallback: config.topics.tickets }],
+  poll,
+  onDocument,
+  onError: (error, where) => {
+    if (where === "poll" && error.status === 404) notice(el.notice, i18n.t("error.tenant"));
+  },
+  onStatus: (status) => {
+    state.status = status;
+    showConnection(el.conn, status, i18n);
+  },
+  pollIntervalMs: numberParam("poll", 5) * 1000,
+  reconnectMaxMs: numberParam("reconnect_max", 30) * 1000,
+}).start();
+expose({ state, live });

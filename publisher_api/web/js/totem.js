@@ -1,0 +1,328 @@
+// Browser kiosk: choose a service, get a ticket (with a QR code for the phone follower), and see
+// the tickets issued here called on screen with sound. The device token is given once (?token=
+// or the set-up form), kept in localStorage and removed from the URL.
+// URL options: ?token=  ?lang=  ?recent=60  ?poll=5  ?reconnect_max=30
+
+import { randomId, request, tokenClaims } from "./api.js";
+import { CallAnnouncements } from "./calls.js";
+import { presencePayload, presenceTopic } from "./documents.js";
+import { expose, h, notice, numberParam, params, readConfig, render, showConnection, soundButton, startClock } from "./dom.js";
+import { I18n } from "./i18n.js";
+import { LiveConnection, tokenCredentials } from "./live.js";
+
+const TICKET_SCREEN_MS = 30000;
+const CALLED_SCREEN_MS = 15000;
+const ISSUE_ATTEMPTS = 4;
+const KEPT_TICKETS = 50;
+
+const config = readConfig();
+const i18n = new I18n(params.get("lang"));
+const el = Object.fromEntries(
+  ["tenant-name", "conn", "clock", "screen", "sound", "notice", "spoken"].map((id) => [id, document.getElementById(id)]),
+);
+const storageKey = (what) => `queuecast:${config.tenant}:totem:${what}`;
+
+const state = { screen: "home", snapshot: null, service: null, ticket: null, call: null, error: null, status: "connecting" };
+let screenTimer = null;
+let live = null;
+
+// --- the device token -----------------------------------------------------------------------
+
+function takeTokenFromUrl() {
+  const token = params.get("token");
+  if (!token) return;
+  localStorage.setItem(storageKey("token"), token.trim());
+  // Never leave a credential in the address bar, the history or a screenshot.
+  const url = new URL(location.href);
+  url.searchParams.delete("token");
+  history.replaceState(null, "", url);
+}
+
+function deviceIdentity() {
+  const token = localStorage.getItem(storageKey("token"));
+  const claims = token ? tokenClaims(token) : null;
+  if (!claims || typeof claims.sub !== "string" || claims.role !== "totem") return null;
+  return { token, deviceId: claims.sub };
+}
+
+function forgetToken(message) {
+  localStorage.removeItem(storageKey("token"));
+  live?.stop();
+  live = null;
+  show("setup", { error: message });
+}
+
+// --- issued tickets (the calls this kiosk shows) ----------------------------------------------
+
+function issuedIds() {
+  try {
+    return JSON.parse(localStorage.getItem(storageKey("issued")) ?? "[]");
+  } catch {
+    return [];
+  }
+}
+
+function rememberIssued(id) {
+  const ids = [id, ...issuedIds().filter((x) => x !== id)].slice(0, KEPT_TICKETS);
+  localStorage.setItem(storageKey("issued"), JSON.stringify(ids));
+}
+
+const calls = new CallAnnouncements({
+  tenant: config.tenant,
+  name: "totem",
+  i18n,
+  accept: (call) => issuedIds().includes(call.ticket_id),
+  liveRegion: el.spoken,
+  recentMs: numberParam("recent", 60) * 1000,
+  onCall: (call) => {
+    // Never yank the screen away from someone in the middle of taking a ticket.
+    if (["home", "ticket", "called"].includes(state.screen)) show("called", { call }, CALLED_SCREEN_MS);
+  },
+});
+
+// --- reduce -----------------------------------------------------------------------------------
+
+function onDocument(doc) {
+  if (doc.type !== "queue_update") return;
+  state.snapshot = doc;
+  if (i18n.setTenant(doc.locale, doc.timezone)) i18n.apply();
+  notice(el.notice, null);
+  calls.consider(doc);
+  draw();
+}
+
+function show(screen, changes = {}, timeoutMs = 0) {
+  Object.assign(state, { screen, ...changes });
+  clearTimeout(screenTimer);
+  if (timeoutMs > 0) screenTimer = setTimeout(() => show("home"), timeoutMs);
+  draw();
+  el.screen.focus({ preventScroll: true });
+}
+
+function choose(service) {
+  if (service.priority_allowed) show("priority", { service });
+  else issue(service, false);
+}
+
+async function issue(service, priority) {
+  show("issuing", { service });
+  // One key per tap: a retry after a lost answer returns the same ticket, never a second one.
+  const key = randomId();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const identity = deviceIdentity();
+      const ticket = await request(`${config.api}/tickets`, {
+        method: "POST",
+        token: identity?.token,
+        json: { service: service.prefix, priority },
+        headers: { "Idempotency-Key": key },
+      });
+      rememberIssued(ticket.id);
+      live?.refresh();
+      show("ticket", { ticket }, TICKET_SCREEN_MS);
+      return;
+    } catch (error) {
+      if (error.status === 401 || error.status === 403) return forgetToken(i18n.t("totem.setup.invalid"));
+      const retryable = error.status === 0 || error.status === 429 || error.status >= 500;
+      if (!retryable || attempt >= ISSUE_ATTEMPTS) {
+        return show("error", { error: error.status ? error.message : null }, TICKET_SCREEN_MS);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+// --- render -----------------------------------------------------------------------------------
+
+function draw() {
+  const name = state.snapshot?.tenant_name ?? config.tenant;
+  el["tenant-name"].textContent = name;
+  document.title = `${name} · QueueCast`;
+  el.screen.dataset.screen = state.screen;
+  showConnection(el.conn, state.status, i18n);
+  render(el.screen, SCREENS[state.screen]());
+}
+
+const SCREENS = {
+  setup: () => [
+    h("h2", { class: "screen-title" }, i18n.t("totem.setup.title")),
+    h("p", { class: "screen-help" }, i18n.t("totem.setup.help")),
+    state.error ? h("p", { class: "error-text", role: "alert" }, state.error) : null,
+    h(
+      "form",
+      { class: "setup-form", onsubmit: saveToken },
+      h("label", { for: "device-token" }, i18n.t("totem.setup.token")),
+      h("input", { id: "device-token", name: "token", type: "password", autocomplete: "off", required: true }),
+      h("button", { class: "button", type: "submit" }, i18n.t("totem.setup.save")),
+    ),
+  ],
+  home: () => {
+    const services = state.snapshot?.services ?? [];
+    const recent = state.snapshot?.last_calls.slice(0, 5) ?? [];
+    return [
+      h("h2", { class: "screen-title" }, i18n.t("totem.choose")),
+      h(
+        "ul",
+        { class: "services" },
+        services.map((service, index) =>
+          h(
+            "li",
+            {},
+            h(
+              "button",
+              {
+                class: "service-button",
+                type: "button",
+                dataset: { service: service.prefix, key: `service-${service.prefix}` },
+                "aria-keyshortcuts": index < 9 ? String(index + 1) : null,
+                onclick: () => choose(service),
+              },
+              h("span", { class: "prefix", "aria-hidden": "true" }, service.prefix),
+              h("span", { class: "name" }, service.name),
+              h(
+                "span",
+                { class: "meta" },
+                [
+                  i18n.t("display.waiting", { count: service.waiting }),
+                  service.estimated_wait_s === null ? null : i18n.wait(service.estimated_wait_s),
+                  index < 9 ? i18n.t("totem.key", { key: index + 1 }) : null,
+                ]
+                  .filter(Boolean)
+                  .join(" · "),
+              ),
+            ),
+          ),
+        ),
+      ),
+      recent.length > 0
+        ? h(
+            "ul",
+            { class: "recent", "aria-label": i18n.t("totem.recent") },
+            h("li", { class: "recent-title", "aria-hidden": "true" }, i18n.t("totem.recent")),
+            recent.map((call) => h("li", { class: "numbers" }, `${call.number} → ${call.counter}`)),
+          )
+        : null,
+    ];
+  },
+  priority: () => [
+    h("h2", { class: "screen-title" }, state.service.name),
+    h("p", { class: "screen-title" }, i18n.t("totem.priority.title")),
+    h("p", { class: "screen-help" }, i18n.t("totem.priority.help")),
+    h(
+      "div",
+      { class: "choices" },
+      h("button", { class: "button", type: "button", "aria-keyshortcuts": "1", onclick: () => issue(state.service, false) }, `1 · ${i18n.t("totem.priority.no")}`),
+      h("button", { class: "button", type: "button", "aria-keyshortcuts": "2", onclick: () => issue(state.service, true) }, `2 · ${i18n.t("totem.priority.yes")}`),
+    ),
+    h("button", { class: "button secondary", type: "button", onclick: () => show("home") }, i18n.t("totem.back")),
+  ],
+  issuing: () => [h("div", { class: "spinner", role: "progressbar", "aria-label": i18n.t("totem.issuing") }), h("p", { class: "screen-title" }, i18n.t("totem.issuing"))],
+  ticket: () => {
+    const ticket = state.ticket;
+    const entry = state.snapshot?.waiting.find((w) => w.id === ticket.id);
+    const position = entry?.position ?? ticket.position;
+    const wait = entry ? entry.estimated_wait_s : ticket.estimated_wait_s;
+    const followUrl = `/t/${config.tenant}/ticket/${encodeURIComponent(ticket.id)}`;
+    return [
+      h(
+        "section",
+        { class: "ticket-slip", "aria-labelledby": "slip-number" },
+        h(
+          "div",
+          {},
+          h("p", { class: "slip-caption" }, i18n.t("totem.your")),
+          h("p", { class: "slip-number numbers", id: "slip-number", dataset: { ticketId: ticket.id } }, ticket.number),
+          h("p", { class: "slip-service" }, serviceName(ticket.service), ticket.priority ? ` · ${i18n.t("totem.priority.yes")}` : ""),
+          ticket.status === "waiting" && position
+            ? h(
+                "dl",
+                { class: "slip-facts" },
+                h("div", {}, h("dt", {}, i18n.t("follow.position")), h("dd", { class: "numbers" }, `${position}º`)),
+                h("div", {}, h("dt", {}, i18n.t("follow.wait")), h("dd", { class: "numbers" }, i18n.wait(wait))),
+              )
+            : null,
+        ),
+        h(
+          "figure",
+          { class: "qr" },
+          h("img", { src: `${followUrl}/qr.svg`, alt: i18n.t("totem.scan"), width: 240, height: 240 }),
+          h("figcaption", {}, i18n.t("totem.scan")),
+        ),
+      ),
+      h("button", { class: "button", type: "button", onclick: () => show("home") }, i18n.t("totem.done")),
+    ];
+  },
+  called: () => [
+    h("p", { class: "screen-title" }, i18n.t("totem.called")),
+    h("p", { class: "called-number numbers" }, state.call.number),
+    h("p", { class: "called-counter" }, `→ ${i18n.t("counter.n", { counter: state.call.counter })}`),
+  ],
+  error: () => [
+    h("p", { class: "screen-title" }, i18n.t("totem.error")),
+    state.error ? h("p", { class: "screen-help" }, state.error) : null,
+    h("button", { class: "button", type: "button", onclick: () => show("home") }, i18n.t("totem.back")),
+  ],
+};
+
+function serviceName(prefix) {
+  return state.snapshot?.services.find((s) => s.prefix === prefix)?.name ?? prefix;
+}
+
+function saveToken(event) {
+  event.preventDefault();
+  const token = new FormData(event.target).get("token").trim();
+  localStorage.setItem(storageKey("token"), token);
+  start();
+}
+
+// Keys 1-9 pick a service (or the priority choice); Escape goes back home.
+window.addEventListener("keydown", (event) => {
+  if (event.target instanceof HTMLInputElement || event.altKey || event.ctrlKey || event.metaKey) return;
+  const digit = Number(event.key);
+  if (event.key === "Escape" && state.screen !== "setup" && state.screen !== "issuing") show("home");
+  else if (state.screen === "home" && digit >= 1 && digit <= 9) {
+    const service = state.snapshot?.services[digit - 1];
+    if (service) choose(service);
+  } else if (state.screen === "priority" && (digit === 1 || digit === 2)) issue(state.service, digit === 2);
+});
+
+// --- start ------------------------------------------------------------------------------------
+
+function start() {
+  const identity = deviceIdentity();
+  if (!identity) {
+    const stored = localStorage.getItem(storageKey("token"));
+    return show("setup", { error: stored ? i18n.t("totem.setup.invalid") : null });
+  }
+  show("home", { error: null });
+  const { deviceId, token } = identity;
+  live = new LiveConnection({
+    credentials: tokenCredentials(config.api, deviceId, token),
+    topics: [config.topics.queue],
+    poll: async () => [await request(`${config.api}/queue`)],
+    presence: {
+      topic: presenceTopic(config.topics.devices, deviceId),
+      online: presencePayload(config.tenant, deviceId, "totem", "online"),
+      offline: presencePayload(config.tenant, deviceId, "totem", "offline"),
+    },
+    onDocument,
+    onRefused: () => forgetToken(i18n.t("totem.setup.invalid")),
+    onError: (error, where) => {
+      if (where === "poll" && error.status === 404) notice(el.notice, i18n.t("error.tenant"));
+    },
+    onStatus: (status) => {
+      state.status = status;
+      showConnection(el.conn, status, i18n);
+    },
+    pollIntervalMs: numberParam("poll", 5) * 1000,
+    reconnectMaxMs: numberParam("reconnect_max", 30) * 1000,
+  }).start();
+  expose({ live });
+}
+
+takeTokenFromUrl();
+i18n.apply();
+startClock(el.clock, i18n);
+soundButton(el.sound, calls.speaker, i18n);
+expose({ state });
+start();

@@ -1,0 +1,106 @@
+"""Browser tests: Debian chromium driven by Playwright against the real running system.
+
+Playwright's own browser download does not work here, so every test launches
+``/usr/bin/chromium`` and is skipped, with that reason, when it is not installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    sync_playwright,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # A wall display is configured to play sound without a click; so is the test browser.
+    "--autoplay-policy=no-user-gesture-required",
+]
+# Pages connect with a short reconnect ceiling in tests so a restarted broker is found quickly.
+FAST = "reconnect_max=2&poll=1"
+
+TV = ViewportSize(width=1920, height=1080)
+TV_720 = ViewportSize(width=1280, height=720)
+PHONE = ViewportSize(width=390, height=844)
+DESK = ViewportSize(width=1440, height=900)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (make system-deps)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def origin(url: str) -> str:
+    """scheme://host:port of a URL, with ws/wss folded into http/https (same server)."""
+    parts = urlsplit(url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    return f"{scheme}://{parts.netloc}"
+
+
+@dataclass
+class Watched:
+    """A page plus everything it did that a test may want to check afterwards."""
+
+    page: Page
+    requests: list[str] = field(default_factory=list)
+    websockets: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    def foreign(self, allowed: set[str]) -> list[str]:
+        """Every request or WebSocket whose origin is not one of ``allowed``."""
+        urls = self.requests + self.websockets
+        return [u for u in urls if not u.startswith("data:") and origin(u) not in allowed]
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
+    """Open a page in a fresh context (its own storage, like a separate device)."""
+    contexts: list[BrowserContext] = []
+
+    def opener(url: str, viewport: ViewportSize = DESK, locale: str = "pt-BR") -> Watched:
+        context = browser.new_context(viewport=viewport, locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        watched = Watched(page)
+        page.on("request", lambda request: watched.requests.append(request.url))
+        page.on("websocket", lambda ws: watched.websockets.append(ws.url))
+        page.on("pageerror", lambda error: watched.errors.append(str(error)))
+        page.on("console", lambda message: _console(watched, message))
+        page.goto(url)
+        return watched
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+def _console(watched: Watched, message: ConsoleMessage) -> None:
+    watched.console.append(f"{message.type}: {message.text}")
+
+
+def wait_live(watched: Watched, timeout_ms: float = 20_000) -> None:
+    """Until the page's connection badge says it is live on MQTT."""
+    watched.page.wait_for_selector('#conn[data-state="live"]', timeout=timeout_ms)
