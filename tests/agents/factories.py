@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from protocol import CallRecord, CounterInfo, QueueUpdate, ServiceQueue, Ticket, TicketStatus
-from protocol import WaitingTicket
+from protocol import (
+    CallRecord,
+    CounterInfo,
+    QueueUpdate,
+    ServiceQueue,
+    Ticket,
+    TicketStatus,
+    WaitingTicket,
+)
 
 T0 = datetime(2026, 11, 29, 15, 0, 0, tzinfo=UTC)
 
