@@ -143,7 +143,8 @@ class MqttLink:
             while not self._stop.is_set():
                 rc = client.loop(timeout=_LOOP_TIMEOUT_S)
                 if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    log.warning("MQTT: connection lost (%s)", mqtt.error_string(rc))
+                    if not self._stop.is_set():
+                        log.warning("MQTT: connection lost (%s)", mqtt.error_string(rc))
                     break
         finally:
             with self._lock:

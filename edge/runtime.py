@@ -49,7 +49,7 @@ class Services:
 
     settings: AgentSettings
     jobs: Jobs
-    make_api: Callable[[], ApiClient]
+    api: ApiClient  # for jobs only: they run one at a time on the job thread
 
 
 class Program(Protocol[S, V]):
@@ -124,7 +124,7 @@ class AgentRuntime(Generic[S, V]):
             followed=lambda: tuple(self._followed),
             post=self.post,
         )
-        self.services = Services(settings=settings, jobs=self.jobs, make_api=self.make_api)
+        self.services = Services(settings=settings, jobs=self.jobs, api=self.make_api())
 
     def make_api(self) -> ApiClient:
         return ApiClient(
@@ -177,6 +177,7 @@ class AgentRuntime(Generic[S, V]):
         self.link.stop()
         self.poller.stop()
         self.jobs.shutdown()
+        self.services.api.close()
         self.player.close()
         self._trace.close()
         pygame.display.quit()

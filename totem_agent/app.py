@@ -68,7 +68,6 @@ class TotemProgram:
             locale=settings.locale,
         )
         self.ticket_url = f"{settings.api}/t/{quote(settings.tenant, safe='')}/ticket/{{id}}"
-        self._api: ApiClient | None = None
 
     def initial_state(self) -> TotemState:
         return TotemState(config=self.config)
@@ -99,7 +98,7 @@ class TotemProgram:
     def perform(self, effect: object, services: Services) -> None:
         if isinstance(effect, IssueTicket):
             services.jobs.submit(
-                issue_job(self._client(services), effect, retry_for_s=self.settings.issue_retry_s)
+                issue_job(services.api, effect, retry_for_s=self.settings.issue_retry_s)
             )
         elif isinstance(effect, PrintTicket):
             spec = self.settings.printer
@@ -108,12 +107,6 @@ class TotemProgram:
                 services.jobs.submit(lambda: print_job(spec, effect, url=url, now=utc_now()))
         else:
             raise TypeError(f"the totem has no effect {effect!r}")
-
-    def _client(self, services: Services) -> ApiClient:
-        # Used only from the single job thread, so one client (and its connection) is reused.
-        if self._api is None:
-            self._api = services.make_api()
-        return self._api
 
 
 def tap(view: TotemView, size: tuple[int, int], pos: tuple[int, int]) -> object | None:
