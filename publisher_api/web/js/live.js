@@ -22,6 +22,8 @@ export const Status = Object.freeze({
 
 // Refresh an expiring credential when this share of its lifetime has passed.
 const REFRESH_AT = 0.75;
+// setTimeout fires at once beyond ~24.8 days; long-lived credentials are rechecked daily instead.
+const MAX_TIMER_MS = 86_400_000;
 
 /** Credentials for public pages: a short-lived read-only token from the API. */
 export function publicCredentials(api) {
@@ -34,11 +36,12 @@ export function publicCredentials(api) {
 /**
  * Credentials for a holder of its own token (a device or a signed-in operator): username and
  * token as password; the API's credentials endpoint is asked only for the broker's address.
+ * Nothing to refresh: when such a token expires its holder must get a new one (sign in again).
  */
-export function tokenCredentials(api, username, token, expiresAt = null) {
+export function tokenCredentials(api, username, token) {
   return async () => {
     const c = await request(`${api}/mqtt-credentials`);
-    return { wsUrl: c.ws_url, username, password: token, expiresAt };
+    return { wsUrl: c.ws_url, username, password: token, expiresAt: null };
   };
 }
 
@@ -132,19 +135,15 @@ export class LiveConnection {
       return;
     }
     if (this.stopped) return;
-    const { presence } = this.options;
-    const client = mqtt.connect(credentials.wsUrl, {
-      username: credentials.username,
-      password: credentials.password,
-      clientId: `web-${Math.random().toString(16).slice(2, 14)}`,
-      protocolVersion: 4, // the embedded broker speaks MQTT 3.1.1
-      clean: true,
-      keepalive: 30,
-      connectTimeout: 8000,
-      reconnectPeriod: 0, // we reconnect ourselves, with backoff and fresh credentials
-      resubscribe: false,
-      will: presence ? { topic: presence.topic, payload: presence.offline, qos: 1, retain: true } : undefined,
-    });
+    let client;
+    try {
+      client = this.open(credentials, this.options.presence);
+    } catch (error) {
+      // A malformed URL throws at once instead of closing later: same path as a failed attempt.
+      this.options.onError(error, "credentials");
+      this.lost();
+      return;
+    }
     this.client = client;
     client.on("connect", () => this.connected(client));
     client.on("message", (topic, payload) => this.received(topic, payload));
@@ -158,6 +157,23 @@ export class LiveConnection {
       client.end(true);
       this.client = null;
       this.lost();
+    });
+  }
+
+  open(credentials, presence) {
+    // An external broker may offer no WebSocket at all: then this page lives on polling.
+    if (!credentials.wsUrl) throw new Error("the API advertises no MQTT WebSocket URL");
+    return mqtt.connect(credentials.wsUrl, {
+      username: credentials.username,
+      password: credentials.password,
+      clientId: `web-${Math.random().toString(16).slice(2, 14)}`,
+      protocolVersion: 4, // the embedded broker speaks MQTT 3.1.1
+      clean: true,
+      keepalive: 30,
+      connectTimeout: 8000,
+      reconnectPeriod: 0, // we reconnect ourselves, with backoff and fresh credentials
+      resubscribe: false,
+      will: presence ? { topic: presence.topic, payload: presence.offline, qos: 1, retain: true } : undefined,
     });
   }
 
@@ -186,7 +202,7 @@ export class LiveConnection {
         .catch(() => {
           this.timers.refresh = setTimeout(() => this.keep(this.latest), 30000);
         });
-    }, Math.max(5000, lifetime * REFRESH_AT));
+    }, Math.min(MAX_TIMER_MS, Math.max(5000, lifetime * REFRESH_AT)));
   }
 
   usable(credentials) {

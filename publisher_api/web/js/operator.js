@@ -43,6 +43,7 @@ const state = {
 };
 let live = null;
 let statsTimer = null;
+let sessionTimer = null;
 
 // --- session ------------------------------------------------------------------------------------
 
@@ -85,6 +86,7 @@ function logout(message = null) {
   live?.stop();
   live = null;
   clearInterval(statsTimer);
+  clearTimeout(sessionTimer);
   sessionStorage.removeItem(sessionKey);
   Object.assign(state, { session: null, current: null, stats: null, snapshot: null });
   state.devices.clear();
@@ -367,7 +369,7 @@ function startConsole() {
   el.user.textContent = username;
   drawAll();
   live = new LiveConnection({
-    credentials: tokenCredentials(config.api, username, token, expiresAt),
+    credentials: tokenCredentials(config.api, username, token),
     topics: [config.topics.queue, config.topics.events, config.topics.devices],
     poll: async () => [await request(`${config.api}/queue`)],
     onDocument,
@@ -385,6 +387,8 @@ function startConsole() {
   expose({ live });
   loadStats();
   statsTimer = setInterval(loadStats, STATS_REFRESH_MS);
+  // Sign out when the access token expires rather than at the next failing click.
+  sessionTimer = setTimeout(() => logout(i18n.t("op.session")), Date.parse(expiresAt) - serverNow());
   restoreCurrent();
 }
 

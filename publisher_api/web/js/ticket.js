@@ -88,7 +88,8 @@ function facts(ticket, snapshot) {
   return [
     fact("follow.position", `${position}º`),
     fact("follow.ahead", String(Math.max(0, position - 1))),
-    fact("follow.wait", i18n.wait(wait)),
+    // No estimate yet (no service history today): say nothing rather than a dash.
+    typeof wait === "number" ? fact("follow.wait", i18n.wait(wait)) : null,
   ];
 }
 

@@ -238,7 +238,9 @@ const SCREENS = {
                 "dl",
                 { class: "slip-facts" },
                 h("div", {}, h("dt", {}, i18n.t("follow.position")), h("dd", { class: "numbers" }, `${position}º`)),
-                h("div", {}, h("dt", {}, i18n.t("follow.wait")), h("dd", { class: "numbers" }, i18n.wait(wait))),
+                typeof wait === "number"
+                  ? h("div", {}, h("dt", {}, i18n.t("follow.wait")), h("dd", { class: "numbers" }, i18n.wait(wait)))
+                  : null,
               )
             : null,
         ),

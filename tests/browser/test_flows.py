@@ -1,0 +1,220 @@
+"""The pages through the real running system (API + broker subprocesses, Debian chromium):
+an operator's call reaches the display and the phone follower without a reload; the kiosk issues
+a ticket (once, even when its answer is lost) and shows it called; the display survives a broker
+restart. Every page loads nothing from outside our own origin (and the separate test broker)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Route
+
+from protocol import DevicePresence, PresenceStatus, decode
+from protocol.topics import device_status_topic
+from tests.browser.conftest import DESK, FAST, PHONE, TV, TV_720, Watched, origin, wait_live
+from tests.support.mqtt import Recorder
+from tests.support.system import RunningSystem, start_system
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+OpenPage = Callable[..., Watched]
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Iterator[RunningSystem]:
+    with start_system(tmp_path) as running:
+        yield running
+
+
+def issue(system: RunningSystem, token: str, service: str = "A") -> dict[str, Any]:
+    response = system.http.post(
+        f"/api/v1/tenants/{system.tenant}/tickets",
+        json={"service": service, "priority": False},
+        headers=system.auth(token),
+    )
+    assert response.status_code == 201, response.text
+    ticket: dict[str, Any] = response.json()
+    return ticket
+
+
+def call(system: RunningSystem, token: str, ticket_id: str, counter: int) -> None:
+    response = system.http.post(
+        f"/api/v1/tenants/{system.tenant}/tickets/{ticket_id}/call",
+        json={"counter": counter},
+        headers=system.auth(token),
+    )
+    assert response.status_code == 200, response.text
+
+
+def mark_document(watched: Watched) -> None:
+    """Tag the loaded document; ``same_document`` proves later that it was never reloaded."""
+    watched.page.evaluate("window.__loadedOnce = true")
+
+
+def same_document(watched: Watched) -> bool:
+    return bool(watched.page.evaluate("window.__loadedOnce === true"))
+
+
+def announced(watched: Watched) -> list[str]:
+    numbers: list[str] = watched.page.evaluate("window.queuecast.announced.map((a) => a.number)")
+    return numbers
+
+
+def wait_for_call(display: Watched, number: str, counter: int, timeout_ms: float = 15_000) -> None:
+    display.page.wait_for_function(
+        """([number, counter]) =>
+            document.querySelector("#current .big-number")?.textContent === number &&
+            document.querySelector("#current .big-counter")?.textContent === String(counter)""",
+        arg=[number, counter],
+        timeout=timeout_ms,
+    )
+
+
+def assert_own_origin_only(pages: list[Watched], allowed: set[str]) -> None:
+    for watched in pages:
+        assert watched.requests, "the page made no requests at all?"
+        assert watched.foreign(allowed) == [], f"requests outside {allowed}"
+        assert watched.errors == [], f"uncaught errors: {watched.errors}"
+
+
+def sign_in(operator: Watched, counter: int) -> None:
+    page = operator.page
+    page.fill("#username", "operator")
+    page.fill("#password", "operator")
+    page.click("#login-submit")
+    page.wait_for_selector("#console-view:not([hidden])")
+    wait_live(operator)
+    page.wait_for_selector(f'#counter option[value="{counter}"]', state="attached")
+    page.select_option("#counter", str(counter))
+
+
+def test_operator_call_reaches_display_and_follower_without_reload(
+    system: RunningSystem, open_page: OpenPage, output_dir: Path
+) -> None:
+    base, tenant = system.base_url, system.tenant
+    ticket = issue(system, system.login("operator"))
+    display = open_page(f"{base}/t/{tenant}/display?{FAST}", TV)
+    follower = open_page(f"{base}/t/{tenant}/ticket/{ticket['id']}?{FAST}", PHONE)
+    operator = open_page(f"{base}/t/{tenant}/operator?{FAST}", DESK)
+    for watched in (display, follower):
+        wait_live(watched)
+        mark_document(watched)
+    follower.page.wait_for_selector('#sheet[data-status="waiting"]')
+    assert follower.page.text_content("#number") == ticket["number"]
+    follower.page.screenshot(path=output_dir / "follower-waiting.png")
+
+    sign_in(operator, counter=2)
+    # Call this very ticket from the live queue in the console.
+    operator.page.click(f'#queue li[data-ticket-id="{ticket["id"]}"] button')
+    operator.page.wait_for_selector(f'#current .current-number[data-ticket-id="{ticket["id"]}"]')
+
+    wait_for_call(display, ticket["number"], 2)
+    follower.page.wait_for_selector('#sheet[data-status="called"] #called:not([hidden])')
+    assert "2" in (follower.page.text_content("#called-go") or "")
+    assert same_document(display)
+    assert same_document(follower)
+    assert announced(display) == [ticket["number"]]
+    assert announced(follower) == [ticket["number"]]
+    # The display really played it: the Web Audio chime ran (speech depends on installed voices).
+    display.page.wait_for_function("() => window.queuecast.sound[0]?.chime === true")
+    # The queue left the console's list once the call was published.
+    operator.page.wait_for_selector(f'#queue li[data-ticket-id="{ticket["id"]}"]', state="detached")
+
+    display.page.screenshot(path=output_dir / "display-1920x1080.png")
+    follower.page.screenshot(path=output_dir / "follower-called.png")
+    operator.page.screenshot(path=output_dir / "operator-console.png")
+
+    pages = [display, follower, operator]
+    assert_own_origin_only(pages, {base})
+    for watched in pages:
+        assert watched.websockets == [system.ws_url], "MQTT over WebSocket to our own origin"
+
+
+def test_kiosk_issues_one_ticket_even_when_the_answer_is_lost_and_shows_its_call(
+    system: RunningSystem, open_page: OpenPage, output_dir: Path
+) -> None:
+    base, tenant = system.base_url, system.tenant
+    device_token = system.device_token(role="totem", device_id="totem-web")
+    presence = Recorder(
+        "127.0.0.1", system.mqtt_port, username="operator", password=system.login("operator")
+    ).connect()
+    try:
+        presence.subscribe(device_status_topic(tenant, "totem-web"))
+        kiosk = open_page(f"{base}/t/{tenant}/totem?token={device_token}&{FAST}", TV_720)
+        assert "token=" not in kiosk.page.url, "the token must leave the address bar"
+        wait_live(kiosk)
+        online = decode(presence.wait_for(lambda m: b'"online"' in m.payload).payload)
+        assert isinstance(online, DevicePresence)
+        assert (online.device_id, online.role) == ("totem-web", "totem")
+        assert online.status is PresenceStatus.ONLINE
+    finally:
+        presence.close()
+    kiosk.page.wait_for_selector('[data-service="A"]')
+    kiosk.page.screenshot(path=output_dir / "kiosk-home.png")
+
+    # The first answer is lost on the way back (the server did create the ticket).
+    keys: list[str | None] = []
+
+    def lose_first_answer(route: Route) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    kiosk.page.route(f"**/api/v1/tenants/{tenant}/tickets", lose_first_answer)
+    kiosk.page.keyboard.press("1")  # service A, from the keyboard
+    number_el = kiosk.page.wait_for_selector("[data-screen='ticket'] .slip-number", timeout=20_000)
+    assert number_el is not None
+    number, ticket_id = number_el.text_content(), number_el.get_attribute("data-ticket-id")
+    assert len(keys) == 2
+    assert keys[0] == keys[1]
+    assert keys[0]
+    waiting = system.http.get(f"/api/v1/tenants/{tenant}/queue").json()["waiting"]
+    assert [w["id"] for w in waiting] == [ticket_id], "exactly one ticket, never a second one"
+    kiosk.page.wait_for_function("() => document.querySelector('.qr img')?.naturalWidth > 0")
+    kiosk.page.screenshot(path=output_dir / "kiosk-ticket.png")
+
+    assert ticket_id is not None
+    call(system, system.login("operator"), ticket_id, counter=3)
+    kiosk.page.wait_for_selector("[data-screen='called'] .called-number")
+    assert kiosk.page.text_content(".called-number") == number
+    assert "3" in (kiosk.page.text_content(".called-counter") or "")
+    assert announced(kiosk) == [number]
+    kiosk.page.screenshot(path=output_dir / "kiosk-called.png")
+    assert_own_origin_only([kiosk], {base})
+
+
+def test_display_recovers_after_the_broker_restarts(
+    tmp_path: Path, open_page: OpenPage, output_dir: Path
+) -> None:
+    with start_system(tmp_path, separate_broker=True) as system:
+        base, tenant = system.base_url, system.tenant
+        operator = system.login("operator")
+        display = open_page(f"{base}/t/{tenant}/display?{FAST}", TV_720)
+        wait_live(display)
+        mark_document(display)
+
+        system.stop_broker()
+        display.page.wait_for_selector('#conn[data-state="polling"]', timeout=20_000)
+        during = issue(system, operator)
+        call(system, operator, during["id"], counter=1)
+        wait_for_call(display, during["number"], 1)  # followed over HTTP while MQTT is down
+        display.page.screenshot(path=output_dir / "display-1280x720-polling.png")
+
+        system.start_broker()
+        wait_live(display, timeout_ms=40_000)
+        after = issue(system, operator)
+        call(system, operator, after["id"], counter=2)
+        wait_for_call(display, after["number"], 2)
+        assert same_document(display)
+        # Each call announced exactly once: the reconnect replayed nothing.
+        assert announced(display) == [during["number"], after["number"]]
+        display.page.screenshot(path=output_dir / "display-1280x720.png")
+
+        assert_own_origin_only([display], {base, origin(system.ws_url)})
+        assert set(display.websockets) == {system.ws_url}
