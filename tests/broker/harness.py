@@ -13,7 +13,7 @@ from broker import EmbeddedBroker
 from broker.auth import TokenActive
 from config import Settings
 from protocol import Role, issue_token
-from tests.support.mqtt import Recorder
+from tests.support.mqtt import Received, Recorder
 from tests.support.ports import free_port
 
 T = TypeVar("T")
@@ -31,7 +31,7 @@ def broker_settings(**overrides: Any) -> Settings:
         "mqtt_ws_port": free_port(),
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def token(
@@ -46,6 +46,11 @@ def token(
         secret=secret, subject=subject or role.value, role=role, tenant=tenant, ttl=ttl
     )
     return value
+
+
+def payload_is(payload: bytes) -> Callable[[Received], bool]:
+    """A ``Recorder.wait_for`` predicate (a function, so loops do not capture late)."""
+    return lambda message: message.payload == payload
 
 
 class BrokerThread:

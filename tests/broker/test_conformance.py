@@ -17,7 +17,7 @@ from websockets.typing import Subprotocol
 
 from protocol import Role
 from protocol.topics import device_status_topic, events_topic, queue_topic
-from tests.broker.harness import BrokerThread, broker_settings, token
+from tests.broker.harness import BrokerThread, broker_settings, payload_is, token
 from tests.support.mqtt import ConnectRefused, Recorder
 
 # CONNECT, MQTT 3.1.1, clean session, keepalive 60, client id "x".
@@ -80,7 +80,7 @@ def test_qos1_messages_wait_for_a_persistent_session(
     resumed = broker.client(DISPLAY_A, client_id="screen-1", clean_session=False).connect()
     assert resumed.session_present is True
     for n in range(3):
-        assert resumed.wait_for(lambda m, n=n: m.payload == f"while-away-{n}".encode()).qos == 1
+        assert resumed.wait_for(payload_is(f"while-away-{n}".encode())).qos == 1
     assert b"qos0-while-away" not in [m.payload for m in resumed.drain(0.3)]  # QoS 0 is not kept
     publisher.publish(topic, b"live")  # the subscription survived without re-subscribing
     resumed.wait_for(lambda m: m.payload == b"live")
@@ -204,7 +204,7 @@ def test_restart_on_the_same_ports_starts_with_an_empty_retained_store(
         assert b"before-restart" not in [m.payload for m in subscriber.drain(0.3)]
         publisher = broker.client(PUBLISHER).connect()
         publisher.publish(queue_topic("a"), f"after-{transport}".encode(), retain=True)
-        subscriber.wait_for(lambda m, t=transport: m.payload == f"after-{t}".encode())
+        subscriber.wait_for(payload_is(f"after-{transport}".encode()))
         for client in (subscriber, publisher):
             client.close()
 

@@ -17,7 +17,7 @@ import pytest
 
 from protocol import Role
 from protocol.topics import device_status_topic, events_topic, queue_topic, ticket_topic
-from tests.broker.harness import OTHER_SECRET, BrokerThread, broker_settings, token
+from tests.broker.harness import OTHER_SECRET, BrokerThread, broker_settings, payload_is, token
 from tests.support.mqtt import ConnectRefused, Recorder
 
 REFUSED = 0x80
@@ -146,7 +146,7 @@ def test_same_client_id_in_two_tenants_are_two_sessions(
         clients.append(a_screen)
         assert a_screen.session_present is False
         publisher.publish(queue_topic("b"), f"B-{clean}".encode())
-        b_screen.wait_for(lambda m, clean=clean: m.payload == f"B-{clean}".encode())
+        b_screen.wait_for(payload_is(f"B-{clean}".encode()))
         assert a_screen.drain(0.2) == []
         assert not b_screen.disconnected.is_set()
 
