@@ -65,4 +65,4 @@ def speech(number: str, counter: int, locale: str = "pt-BR") -> bytes:
     ).stdout
     with wave.open(io.BytesIO(wav)) as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (MIXER_RATE, 1, 2)
-        return w.readframes(w.getnframes())
+        return bytes(w.readframes(w.getnframes()))

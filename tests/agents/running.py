@@ -35,7 +35,7 @@ def settings_for(
         "height": 720,
         **overrides,
     }
-    return cls(_env_file=None, **values)  # type: ignore[call-arg]
+    return cls(_env_file=None, **values)
 
 
 @contextlib.contextmanager
@@ -52,3 +52,9 @@ def totem(system: RunningSystem, token: str, **overrides: Any) -> Iterator[Agent
     settings = settings_for(TotemSettings, system, token, **overrides)
     with AgentRuntime(TotemProgram(settings), settings) as runtime:
         yield runtime
+
+
+def view_of(runtime: AgentRuntime[Any, Any]) -> Any:
+    """The view last drawn (the agent has drawn at least once after ``start``)."""
+    assert runtime.view is not None
+    return runtime.view

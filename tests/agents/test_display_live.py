@@ -14,7 +14,7 @@ from edge.pg import pygame
 from edge.runtime import AgentRuntime
 from tests.agents import audio
 from tests.agents.audio import requires_espeak
-from tests.agents.running import display
+from tests.agents.running import display, view_of
 from tests.agents.system_fixtures import Operator, device, system
 from tests.support.system import RunningSystem
 
@@ -66,8 +66,8 @@ def test_three_quick_calls_are_announced_in_order_without_overlap_and_never_repe
         _played(runtime)
         assert runtime.frames > frames_before
         # History: newest call large, the two before it listed in order below it.
-        assert runtime.view.current.number == numbers[2]
-        assert [line.number for line in runtime.view.history[:2]] == [numbers[1], numbers[0]]
+        assert view_of(runtime).current.number == numbers[2]
+        assert [line.number for line in view_of(runtime).history[:2]] == [numbers[1], numbers[0]]
         _save(runtime, output_dir / "display-1920x1080-three-calls.png")
 
         # Broker down and back: the retained snapshot returns, and nothing is replayed.
@@ -117,7 +117,7 @@ def test_a_call_made_during_an_outage_is_announced_once_after_reconnect(
         _played(runtime)
         _settle(runtime, 1.5)
         _save(runtime, output_dir / "display-1280x720-after-outage.png")
-        assert runtime.view.current.number == number
+        assert view_of(runtime).current.number == number
     pcm = wav.read_bytes()
     assert len(audio.positions(pcm, audio.chime())) == 1
     assert len(audio.positions(pcm, audio.speech(number, 2))) == 1
@@ -139,11 +139,11 @@ def test_filters_and_screenshots_at_both_resolutions(
                 operator.call(a_ticket["id"], 1)
                 p_number = operator.call(p_ticket["id"], 3)["number"]
             runtime.run(
-                until=lambda: runtime.view is not None and runtime.view.current is not None,
+                until=lambda: runtime.view is not None and view_of(runtime).current is not None,
                 timeout_s=20,
             )
             # Only service P is shown on this display, though A was called too.
-            assert runtime.view.current.number == p_number
-            assert all(line.number.startswith("P") for line in runtime.view.history)
+            assert view_of(runtime).current.number == p_number
+            assert all(line.number.startswith("P") for line in view_of(runtime).history)
             shot = _save(runtime, output_dir / f"display-{width}x{height}-filtered.png")
             assert pygame.image.load(str(shot)).get_size() == (width, height)

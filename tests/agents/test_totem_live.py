@@ -18,7 +18,7 @@ from protocol import Role, encode, issue_token
 from protocol.topics import queue_topic, ticket_topic
 from tests.agents import audio
 from tests.agents.factories import snapshot
-from tests.agents.running import totem
+from tests.agents.running import totem, view_of
 from tests.agents.system_fixtures import Operator, device, system
 from tests.support.mqtt import Recorder
 from tests.support.ports import free_port
@@ -41,7 +41,7 @@ def _ready(runtime: AgentRuntime[Any, Any]) -> None:
 
 def _tap_service(runtime: AgentRuntime[Any, Any], prefix: str, times: int = 1) -> None:
     """Touch the service's button where the renderer drew it (as SDL reports a touch)."""
-    body = runtime.view.body
+    body = view_of(runtime).body
     assert isinstance(body, HomeView)
     assert runtime.surface is not None
     _, _, rects = layout.home_areas(runtime.surface.get_size(), len(body.buttons))
@@ -52,7 +52,7 @@ def _tap_service(runtime: AgentRuntime[Any, Any], prefix: str, times: int = 1) -
 
 def _waiting(system: RunningSystem, service: str) -> int:
     queue = system.http.get(f"/api/v1/tenants/{system.tenant}/queue").json()
-    return next(s["waiting"] for s in queue["services"] if s["prefix"] == service)
+    return int(next(s["waiting"] for s in queue["services"] if s["prefix"] == service))
 
 
 def _save(runtime: AgentRuntime[Any, Any], path: Path) -> None:
@@ -79,7 +79,7 @@ def test_a_double_tap_issues_one_ticket_shown_printed_then_called_with_sound(
         _tap_service(runtime, "A", times=2)  # an impatient customer taps twice
         runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingTicket), timeout_s=20)
         runtime.run(until=lambda: printer.exists() and printer.stat().st_size > 0, timeout_s=10)
-        body = runtime.view.body
+        body = view_of(runtime).body
         assert isinstance(body, TicketView)
         _save(runtime, output_dir / "totem-1920x1080-ticket.png")
         ticket_id = runtime.state.screen.ticket_id
@@ -94,7 +94,7 @@ def test_a_double_tap_issues_one_ticket_shown_printed_then_called_with_sound(
 
         Operator(system).call(ticket_id, 3)
         runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingCall), timeout_s=20)
-        called = runtime.view.body
+        called = view_of(runtime).body
         assert isinstance(called, CalledView)
         assert (called.number, called.counter) == (ticket["number"], "Guichê 3")
         _save(runtime, output_dir / "totem-1920x1080-called.png")
@@ -114,9 +114,9 @@ def test_broker_down_means_polling_and_state_still_follows_http(
         _ready(runtime)
         system.stop_broker()
         runtime.run(
-            until=lambda: runtime.view.header.connection is Connection.POLLING, timeout_s=20
+            until=lambda: view_of(runtime).header.connection is Connection.POLLING, timeout_s=20
         )
-        assert runtime.view.header.connection_text == "Modo de contingência"
+        assert view_of(runtime).header.connection_text == "Modo de contingência"
         # A customer takes a ticket and it is called while MQTT is down: HTTP carries both.
         _tap_service(runtime, "A")
         runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingTicket), timeout_s=20)
@@ -125,8 +125,10 @@ def test_broker_down_means_polling_and_state_still_follows_http(
         runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingCall), timeout_s=20)
         _save(runtime, output_dir / "totem-1280x720-called-while-polling.png")
         system.start_broker()
-        runtime.run(until=lambda: runtime.view.header.connection is Connection.LIVE, timeout_s=30)
-        assert runtime.view.header.connection_text == "Ao vivo"
+        runtime.run(
+            until=lambda: view_of(runtime).header.connection is Connection.LIVE, timeout_s=30
+        )
+        assert view_of(runtime).header.connection_text == "Ao vivo"
 
 
 def test_garbage_and_foreign_payloads_on_its_topics_are_ignored(
@@ -178,8 +180,9 @@ def test_api_unreachable_shows_a_clear_message_and_the_kiosk_carries_on(
         _tap_service(runtime, "A")
         runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingError), timeout_s=30)
         assert (
-            runtime.view.body.message == "Sem conexão com o servidor. Tente novamente em instantes."
+            view_of(runtime).body.message
+            == "Sem conexão com o servidor. Tente novamente em instantes."
         )
         _save(runtime, output_dir / "totem-1280x720-api-unreachable.png")
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(10, 400)))
-        runtime.run(until=lambda: isinstance(runtime.view.body, HomeView), timeout_s=10)
+        runtime.run(until=lambda: isinstance(view_of(runtime).body, HomeView), timeout_s=10)
