@@ -174,8 +174,8 @@ class AgentRuntime(Generic[S, V]):
         )
 
     def close(self) -> None:
+        self.poller.stop()  # first: the link going down must not start a last poll
         self.link.stop()
-        self.poller.stop()
         self.jobs.shutdown()
         self.services.api.close()
         self.player.close()

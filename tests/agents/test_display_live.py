@@ -147,3 +147,14 @@ def test_filters_and_screenshots_at_both_resolutions(
             assert all(line.number.startswith("P") for line in view_of(runtime).history)
             shot = _save(runtime, output_dir / f"display-{width}x{height}-filtered.png")
             assert pygame.image.load(str(shot)).get_size() == (width, height)
+
+
+def test_the_broker_address_comes_from_the_api_when_not_configured(
+    system: RunningSystem, output_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials = system.http.get(f"/api/v1/tenants/{system.tenant}/mqtt-credentials")
+    if credentials.status_code == 404:
+        pytest.skip("the API has no /mqtt-credentials endpoint yet (realtime issue)")
+    audio.disk_audio_env(monkeypatch, output_dir / "display-audio.raw")
+    with display(system, device(system, "display"), mqtt_url=None) as runtime:
+        runtime.run(until=lambda: runtime.state.feed.link_up, timeout_s=30)
