@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Route
 
-from protocol import DevicePresence, PresenceStatus, decode
+from protocol import DevicePresence, PresenceStatus, decode, encode
 from protocol.topics import device_status_topic
 from tests.browser.conftest import DESK, FAST, PHONE, TV, TV_720, Watched, origin, wait_live
 from tests.support.mqtt import Recorder
@@ -80,10 +80,10 @@ def assert_own_origin_only(pages: list[Watched], allowed: set[str]) -> None:
         assert watched.errors == [], f"uncaught errors: {watched.errors}"
 
 
-def sign_in(operator: Watched, counter: int) -> None:
+def sign_in(operator: Watched, counter: int, username: str = "operator") -> None:
     page = operator.page
-    page.fill("#username", "operator")
-    page.fill("#password", "operator")
+    page.fill("#username", username)
+    page.fill("#password", username)
     page.click("#login-submit")
     page.wait_for_selector("#console-view:not([hidden])")
     wait_live(operator)
@@ -123,6 +123,9 @@ def test_operator_call_reaches_display_and_follower_without_reload(
     # The queue left the console's list once the call was published.
     operator.page.wait_for_selector(f'#queue li[data-ticket-id="{ticket["id"]}"]', state="detached")
 
+    # Statistics are for admins: an operator's console leaves the card out instead of failing.
+    operator.page.wait_for_selector("#stats-title", state="hidden")
+
     display.page.screenshot(path=output_dir / "display-1920x1080.png")
     follower.page.screenshot(path=output_dir / "follower-called.png")
     operator.page.screenshot(path=output_dir / "operator-console.png")
@@ -131,6 +134,61 @@ def test_operator_call_reaches_display_and_follower_without_reload(
     assert_own_origin_only(pages, {base})
     for watched in pages:
         assert watched.websockets == [system.ws_url], "MQTT over WebSocket to our own origin"
+
+
+def test_console_drives_a_ticket_through_its_life_from_the_keyboard(
+    system: RunningSystem, open_page: OpenPage, output_dir: Path
+) -> None:
+    base, tenant = system.base_url, system.tenant
+    staff = system.login("admin")
+    first, second = issue(system, staff), issue(system, staff)
+    device_token = system.device_token(role="display", device_id="lobby-tv")
+    device = Recorder("127.0.0.1", system.mqtt_port, username="lobby-tv", password=device_token)
+    device.connect()
+    online = DevicePresence(
+        tenant=tenant, device_id="lobby-tv", role="display", status=PresenceStatus.ONLINE
+    )
+    device.publish(device_status_topic(tenant, "lobby-tv"), encode(online), retain=True)
+    device.close()
+
+    display = open_page(f"{base}/t/{tenant}/display?lang=en&{FAST}", TV_720)
+    wait_live(display)
+    console = open_page(f"{base}/t/{tenant}/operator?{FAST}", DESK)
+    sign_in(console, counter=1, username="admin")
+    page = console.page
+    page.wait_for_selector('#devices [data-device="lobby-tv"] [data-status="online"]')
+    page.evaluate("() => document.activeElement.blur()")  # shortcuts never fire inside fields
+
+    page.keyboard.press("n")  # call next
+    page.wait_for_selector(f'#current [data-ticket-id="{first["id"]}"]')
+    wait_for_call(display, first["number"], 1)
+    page.keyboard.press("r")  # recall: a new call id, announced again
+    display.page.wait_for_function("() => window.queuecast.announced.length === 2")
+    texts = display.page.evaluate("window.queuecast.announced.map((a) => a.text)")
+    assert texts == ["Ticket A, 0 0 1. Counter 1."] * 2
+    page.keyboard.press("s")  # start
+    page.wait_for_selector('#current [data-status="in_service"]')
+    page.keyboard.press("c")  # complete
+    page.wait_for_selector("#current .current-empty")
+
+    page.click("#call-next")
+    page.wait_for_selector(f'#current [data-ticket-id="{second["id"]}"]')
+    page.select_option("#transfer-service", "P")
+    page.select_option("#transfer-placement", "front")
+    page.click("#transfer")
+    page.wait_for_selector("#current .current-empty")
+    moved = system.http.get(f"/api/v1/tenants/{tenant}/tickets/" + second["id"]).json()
+    assert (moved["service"], moved["status"], moved["position"]) == ("P", "waiting", 1)
+    page.wait_for_selector(f'#queue li[data-ticket-id="{second["id"]}"]')
+
+    page.wait_for_function(
+        """() => document.querySelector('#stats [data-stat="issued"] dd')?.textContent === "2" &&
+                 document.querySelector('#stats [data-stat="completed"] dd')?.textContent === "1"
+        """
+    )
+    page.screenshot(path=output_dir / "operator-console-admin.png")
+    display.page.screenshot(path=output_dir / "display-en-1280x720.png")
+    assert_own_origin_only([console, display], {base})
 
 
 def test_kiosk_issues_one_ticket_even_when_the_answer_is_lost_and_shows_its_call(

@@ -165,7 +165,8 @@ def test_every_language_has_every_text_and_speaks_the_call(page: Page) -> None:
       const speak = (lang) => new I18n(lang).spokenCall("A023", 3);
       return { keys: tableKeys(), pt: speak("pt-BR"), en: speak("en"), es: speak("es-AR"),
                match: ["pt", "en-US", "es-419", "fr", ""].map(matchLanguage),
-               wait: [30, 300, 4000, null].map((s) => new I18n("en").wait(s)) };
+               wait: [30, 300, 4000, null].map((s) => new I18n("en").wait(s)),
+               duration: [12.4, 300, 4000, null].map((s) => new I18n("es").duration(s)) };
     """
     result = run(page, body)
     keys = result["keys"]
@@ -176,6 +177,7 @@ def test_every_language_has_every_text_and_speaks_the_call(page: Page) -> None:
     assert result["es"] == "Turno A, 0 2 3. Ventanilla 3."
     assert result["match"] == ["pt-BR", "en", "es", None, None]
     assert result["wait"] == ["under 1 min", "~5 min", "~1 h 7 min", "—"]
+    assert result["duration"] == ["12 s", "5 min", "1 h 7 min", "—"]
 
 
 def test_chime_is_synthesised_and_audible(page: Page, output_dir: Path) -> None:

@@ -119,7 +119,7 @@ function onError(error, where) {
 i18n.apply();
 draw();
 startClock(el.clock, i18n);
-soundButton(el.sound, calls.speaker, i18n);
+soundButton(el.sound, calls.speaker);
 const live = new LiveConnection({
   credentials: publicCredentials(config.api),
   topics: [config.topics.queue],

@@ -84,10 +84,11 @@ export function startClock(el, i18n) {
 }
 
 /**
- * The "enable sound" button: browsers refuse audio until a user gesture; a wall display may have
- * no keyboard, so the button is large, and it disappears once sound is allowed.
+ * The "enable sound" button (its text comes from data-i18n): browsers refuse audio until a user
+ * gesture; a wall display may have no keyboard, so the button is large, and it disappears once
+ * sound is allowed.
  */
-export function soundButton(el, speaker, i18n) {
+export function soundButton(el, speaker) {
   const refresh = () => {
     el.hidden = !speaker.blocked;
   };
@@ -95,7 +96,6 @@ export function soundButton(el, speaker, i18n) {
     await speaker.unlock();
     refresh();
   });
-  el.textContent = i18n.t("sound.enable");
   refresh();
   // Any key or touch anywhere also counts as the gesture.
   for (const type of ["keydown", "pointerdown"]) {

@@ -344,6 +344,14 @@ export class I18n {
     return this.t("wait.hours", { hours: Math.floor(minutes / 60), minutes: minutes % 60 });
   }
 
+  /** A compact duration for figures: "42 s", "3 min", "1 h 7 min" (units read alike in all three). */
+  duration(seconds) {
+    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) return this.t("wait.unknown");
+    if (seconds < 60) return `${Math.round(seconds)} s`;
+    const minutes = Math.round(seconds / 60);
+    return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  }
+
   /** Hours and minutes of a timestamp in the tenant's time zone. */
   time(value, withSeconds = false) {
     const options = { hour: "2-digit", minute: "2-digit", timeZone: this.timezone };

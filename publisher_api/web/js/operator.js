@@ -313,8 +313,8 @@ const STAT_FIELDS = [
   ["called", "op.stats.called", (v) => v],
   ["completed", "op.stats.completed", (v) => v],
   ["no_show", "op.stats.no_show", (v) => v],
-  ["mean_wait_s", "op.stats.wait", (v) => i18n.wait(v)],
-  ["mean_service_s", "op.stats.service", (v) => i18n.wait(v)],
+  ["mean_wait_s", "op.stats.wait", (v) => i18n.duration(v)],
+  ["mean_service_s", "op.stats.service", (v) => i18n.duration(v)],
 ];
 
 function drawStats() {

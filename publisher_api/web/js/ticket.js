@@ -106,7 +106,7 @@ function hint(ticket) {
 
 i18n.apply();
 draw();
-soundButton(el.sound, calls.speaker, i18n);
+soundButton(el.sound, calls.speaker);
 const live = new LiveConnection({
   credentials: publicCredentials(config.api),
   topics: [config.topics.queue, { filter: config.topics.ticket, fallback: config.topics.tickets }],

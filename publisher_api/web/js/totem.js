@@ -325,6 +325,6 @@ function start() {
 takeTokenFromUrl();
 i18n.apply();
 startClock(el.clock, i18n);
-soundButton(el.sound, calls.speaker, i18n);
+soundButton(el.sound, calls.speaker);
 expose({ state });
 start();
