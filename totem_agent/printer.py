@@ -12,8 +12,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from escpos.printer import File, Network, Usb
-
 from edge.texts import texts_for
 from totem_agent.state import PrintTicket
 
@@ -24,6 +22,9 @@ _PROFILE = "default"  # generic ESC/POS; a model profile would only add paper-wi
 
 def open_printer(spec: str) -> Any:
     """``file:/dev/usb/lp0`` | ``usb:0x04b8:0x0202`` | ``network:192.168.0.50[:9100]``."""
+    # Imported here: python-escpos costs ~6 MB of memory, spent only by kiosks with a printer.
+    from escpos.printer import File, Network, Usb
+
     kind, _, where = spec.partition(":")
     if kind == "file" and where:
         return File(devfile=where, profile=_PROFILE)

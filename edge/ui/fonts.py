@@ -28,7 +28,9 @@ _CANDIDATES = (
         "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
     ),
 )
-_RENDER_CACHE = 256
+_FONT_CACHE = 24  # a screen uses about a dozen sizes
+_RENDER_CACHE_BYTES = 8 * 2**20
+_REFERENCE_SIZE = 64
 
 
 class Fonts:
@@ -36,8 +38,9 @@ class Fonts:
         if not pygame.font.get_init():
             pygame.font.init()
         self._files = _font_files(path)
-        self._fonts: dict[tuple[int, bool], pygame.font.Font] = {}
+        self._fonts: OrderedDict[tuple[int, bool], pygame.font.Font] = OrderedDict()
         self._rendered: OrderedDict[tuple[str, int, bool, Color], pygame.Surface] = OrderedDict()
+        self._rendered_bytes = 0
         self._fitted: dict[tuple[str, int, int, bool], int] = {}
 
     def font(self, size: int, *, bold: bool = False) -> pygame.font.Font:
@@ -46,35 +49,56 @@ class Fonts:
         if font is None:
             font = pygame.font.Font(self._files[1] if bold else self._files[0], key[0])
             self._fonts[key] = font
+            if len(self._fonts) > _FONT_CACHE:
+                self._fonts.popitem(last=False)
+        else:
+            self._fonts.move_to_end(key)
         return font
 
     def render(self, text: str, size: int, color: Color, *, bold: bool = False) -> pygame.Surface:
         key = (text, size, bold, color)
         surface = self._rendered.get(key)
-        if surface is None:
-            surface = self.font(size, bold=bold).render(text, True, color)
-            self._rendered[key] = surface
-            if len(self._rendered) > _RENDER_CACHE:
-                self._rendered.popitem(last=False)
-        else:
+        if surface is not None:
             self._rendered.move_to_end(key)
+            return surface
+        surface = self.font(size, bold=bold).render(text, True, color)
+        self._rendered[key] = surface
+        self._rendered_bytes += _bytes(surface)
+        # Big numbers are megabytes each: the cache is bounded by memory, not by count.
+        while self._rendered_bytes > _RENDER_CACHE_BYTES and len(self._rendered) > 1:
+            _, evicted = self._rendered.popitem(last=False)
+            self._rendered_bytes -= _bytes(evicted)
         return surface
 
     def fit(self, text: str, width: int, height: int, *, bold: bool = False) -> int:
-        """The largest size at which ``text`` fits in ``width`` x ``height`` pixels."""
+        """The largest size at which ``text`` fits in ``width`` x ``height`` pixels.
+
+        Text extent grows almost linearly with the size, so one measurement at a reference
+        size gives the answer to within a step or two; only those steps are measured (each
+        new size loads a font, which is what costs time and memory)."""
         key = (text, width, height, bold)
         size = self._fitted.get(key)
         if size is None:
-            low, high = 4, max(4, height * 2)
-            while low < high:
-                mid = (low + high + 1) // 2
-                w, h = self.font(mid, bold=bold).size(text or " ")
-                if w <= width and h <= height:
-                    low = mid
-                else:
-                    high = mid - 1
-            size = self._fitted[key] = low
+            size = self._fitted[key] = self._fit(text or " ", width, height, bold)
         return size
+
+    def _fit(self, text: str, width: int, height: int, bold: bool) -> int:
+        w, h = self.font(_REFERENCE_SIZE, bold=bold).size(text)
+        size = max(4, int(_REFERENCE_SIZE * min(width / max(w, 1), height / max(h, 1))))
+
+        def fits(candidate: int) -> bool:
+            cw, ch = self.font(candidate, bold=bold).size(text)
+            return cw <= width and ch <= height
+
+        while size > 4 and not fits(size):
+            size -= 1
+        while fits(size + 1):
+            size += 1
+        return size
+
+
+def _bytes(surface: pygame.Surface) -> int:
+    return int(surface.get_width() * surface.get_height() * surface.get_bytesize())
 
 
 @lru_cache(maxsize=4)
