@@ -30,7 +30,7 @@ from publisher_api.services.changes import Writer
 from publisher_api.services.tickets import TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
-from publisher_api.store.models import TicketRow
+from publisher_api.store.models import TenantRow, TicketRow
 from publisher_api.store.seed import (
     SeededDevice,
     ensure_bootstrap_superadmin,
@@ -115,12 +115,14 @@ def _queue_lengths(databases: list[Database]) -> Mapping[str, int]:
     if not databases:
         return {}
     with databases[0].session() as session:
+        tenants = session.scalars(select(TenantRow.id)).all()
         rows = session.execute(
             select(TicketRow.tenant_id, func.count())
             .where(TicketRow.status == TicketStatus.WAITING.value)
             .group_by(TicketRow.tenant_id)
         ).all()
-    return {tenant: int(count) for tenant, count in rows}
+    waiting = {tenant: int(count) for tenant, count in rows}
+    return {tenant: waiting.get(tenant, 0) for tenant in tenants}  # empty queues show as 0
 
 
 def _forget_runtime(app: FastAPI) -> None:

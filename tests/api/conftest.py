@@ -1,0 +1,121 @@
+"""A real API: ``create_app`` served by uvicorn on a free loopback port in a thread, its own
+SQLite file and embedded broker, in dev mode (tenant ``default`` seeded). Tests talk to it over
+real HTTP with httpx."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from config import Settings
+from publisher_api.app import create_app
+from tests.support.ports import free_port
+
+TENANT = "default"
+
+
+def api_settings(var_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "dev",
+        "var_dir": var_dir,
+        "http_port": free_port(),
+        "mqtt_tcp_port": free_port(),
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Api:
+    """A running API and an httpx client bound to it; ``login`` caches tokens per user."""
+
+    settings: Settings
+    http: httpx.Client
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def login(self, username: str, password: str | None = None) -> str:
+        if username not in self._tokens:
+            r = self.http.post(
+                "/api/v1/auth/token", data={"username": username, "password": password or username}
+            )
+            assert r.status_code == 200, r.text
+            self._tokens[username] = r.json()["access_token"]
+        return self._tokens[username]
+
+    def auth(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.login(username)}"}
+
+    def issue(self, service: str = "A", priority: bool = False, user: str = "operator") -> Any:
+        r = self.http.post(
+            f"/api/v1/tenants/{TENANT}/tickets",
+            json={"service": service, "priority": priority},
+            headers=self.auth(user),
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def act(
+        self, ticket_id: str, action: str, user: str = "operator", **body: Any
+    ) -> httpx.Response:
+        return self.http.post(
+            f"/api/v1/tenants/{TENANT}/tickets/{ticket_id}/{action}",
+            json=body or None,
+            headers=self.auth(user),
+        )
+
+    def queue(self, tenant: str = TENANT) -> Any:
+        r = self.http.get(f"/api/v1/tenants/{tenant}/queue")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+@dataclass
+class ServerThread:
+    server: uvicorn.Server
+    thread: threading.Thread
+    base_url: str
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def serve(settings: Settings) -> ServerThread:
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=settings.http_port,
+        log_level="warning",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the API server failed to start (see the log above)")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise TimeoutError("the API server did not start within 30 s")
+        time.sleep(0.02)
+    return ServerThread(server, thread, f"http://127.0.0.1:{settings.http_port}")
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """One server per test module (start-up migrates, seeds and starts a broker: not free)."""
+    settings = api_settings(tmp_path_factory.mktemp("api"))
+    running = serve(settings)
+    with httpx.Client(base_url=running.base_url, timeout=20) as http:
+        yield Api(settings, http)
+    running.stop()

@@ -1,0 +1,144 @@
+"""Every committed change is announced after its commit, in order, with a growing seq and the
+right events; a refused change announces nothing. Real SQLite file, services called directly
+with a recording sink (the realtime layer's side of the seam)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TypeAlias
+
+import pytest
+
+from protocol import QueueUpdate, TicketStatus
+from publisher_api import schemas
+from publisher_api.changes import TenantChanged
+from publisher_api.domain.lifecycle import CommandKind, IllegalTransition
+from publisher_api.services import admin
+from publisher_api.services.changes import Writer
+from publisher_api.services.tickets import Action, TicketService
+from publisher_api.store.database import Database
+from publisher_api.store.migrate import upgrade_to_head
+from publisher_api.store.seed import seed_dev
+from publisher_api.store.state_source import StoreStateSource
+from tests.api.conftest import api_settings
+
+
+class RecordingSink:
+    def __init__(self, database: Database) -> None:
+        self.changes: list[TenantChanged] = []
+        self.database = database
+        self.seen_committed: list[bool] = []
+
+    def notify(self, change: TenantChanged) -> None:
+        # What a reader on another connection sees at notify time: the change must be there.
+        source = StoreStateSource(self.database)
+        for ticket_id in change.ticket_ids:
+            self.seen_committed.append(source.ticket(change.tenant, ticket_id) is not None)
+        self.changes.append(change)
+
+
+World: TypeAlias = tuple[TicketService, RecordingSink, Database]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    database = Database(f"sqlite:///{tmp_path / 'q.db'}")
+    upgrade_to_head(database)
+    sink = RecordingSink(database)
+    writer = Writer(database, sink)
+    seed_dev(writer, api_settings(tmp_path))
+    sink.changes.clear()
+    yield TicketService(writer), sink, database
+    database.dispose()
+
+
+def test_each_change_is_announced_once_with_the_next_seq(world: World) -> None:
+    service, sink, _ = world
+    ticket = service.issue("default", service="A", priority=False)
+    assert ticket.replayed is False
+    called = service.act("default", ticket.ticket.id, Action(CommandKind.CALL, counter=1))
+    service.act("default", called.id, Action(CommandKind.RECALL))
+    seqs = [c.seq for c in sink.changes]
+    assert len(seqs) == 3
+    assert seqs == list(range(seqs[0], seqs[0] + 3))
+    issue, call, recall = sink.changes
+    assert issue.ticket_ids == (ticket.ticket.id,)
+    (e,) = issue.events
+    assert (e.from_status, e.to_status, e.seq) == (None, TicketStatus.WAITING, issue.seq)
+    (e,) = call.events
+    assert (e.from_status, e.to_status, e.counter) == (TicketStatus.WAITING, TicketStatus.CALLED, 1)
+    (r,) = recall.events
+    assert (r.from_status, r.to_status) == (TicketStatus.CALLED, TicketStatus.CALLED)
+    assert r.call_id is not None
+    assert r.call_id != e.call_id
+    assert all(sink.seen_committed)
+
+
+def test_a_refused_change_announces_nothing_and_keeps_seq(world: World) -> None:
+    service, sink, database = world
+    ticket = service.issue("default", service="A", priority=False).ticket
+    before = StoreStateSource(database).queue_update("default")
+    assert before is not None
+    with pytest.raises(IllegalTransition):
+        service.act("default", ticket.id, Action(CommandKind.COMPLETE))
+    after = StoreStateSource(database).queue_update("default")
+    assert after is not None
+    assert len(sink.changes) == 1
+    assert after.seq == before.seq
+
+
+def test_configuration_changes_bump_seq_too(world: World) -> None:
+    service, sink, _ = world
+    writer = service.writer
+    admin.create_counter(writer, "default", schemas.CounterIn(number=9, name="Guichê 9"))
+    admin.update_tenant(writer, "default", schemas.TenantPatch(ticker="Bem-vindo"))
+    admin.create_user(
+        writer, "default", schemas.UserIn(username="u1", password="pass1", role="operator")
+    )  # not part of the snapshot: no announcement
+    assert len(sink.changes) == 2
+    assert sink.changes[1].seq == sink.changes[0].seq + 1
+
+
+def test_announcements_follow_commit_order_under_concurrency(world: World) -> None:
+    service, sink, database = world
+
+    def worker() -> None:
+        for _ in range(20):
+            service.issue("default", service="A", priority=False)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seqs = [c.seq for c in sink.changes]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 80
+    snapshot = StoreStateSource(database).queue_update("default")
+    assert isinstance(snapshot, QueueUpdate)
+    assert snapshot.seq == seqs[-1]
+    numbers = [w.number for w in snapshot.waiting]
+    assert len(numbers) == len(set(numbers)) == 80
+
+
+def test_state_source_reads(world: World) -> None:
+    service, _, database = world
+    from datetime import UTC, datetime, timedelta
+
+    source = StoreStateSource(database)
+    ticket = service.issue("default", service="A", priority=False).ticket
+    done = service.issue("default", service="A", priority=False).ticket
+    service.act("default", done.id, Action(CommandKind.CANCEL))
+    assert source.tenant_ids() == ["default"]
+    assert source.queue_update("ghost") is None
+    assert source.ticket("default", "nope") is None
+    doc = source.ticket("default", ticket.id)
+    assert doc is not None
+    assert doc.position == 1
+    now = datetime.now(UTC)
+    retained = {t.id for t in source.retained_tickets("default", now - timedelta(minutes=5))}
+    assert retained == {ticket.id, done.id}
+    retained = {t.id for t in source.retained_tickets("default", now + timedelta(minutes=5))}
+    assert retained == {ticket.id}
