@@ -181,6 +181,13 @@ def test_console_drives_a_ticket_through_its_life_from_the_keyboard(
     assert (moved["service"], moved["status"], moved["position"]) == ("P", "waiting", 1)
     page.wait_for_selector(f'#queue li[data-ticket-id="{second["id"]}"]')
 
+    # Tenant settings reach the screens live too: the display's ticker.
+    patched = system.http.patch(
+        f"/api/v1/tenants/{tenant}", json={"ticker": "Bem-vindos!"}, headers=system.auth(staff)
+    )
+    assert patched.status_code == 200, patched.text
+    display.page.wait_for_selector("#ticker:not([hidden]) #ticker-text:text('Bem-vindos!')")
+
     page.wait_for_function(
         """() => document.querySelector('#stats [data-stat="issued"] dd')?.textContent === "2" &&
                  document.querySelector('#stats [data-stat="completed"] dd')?.textContent === "1"
