@@ -1,6 +1,118 @@
-"""Realtime endpoints: MQTT credentials, the AsyncAPI document, MQTT over WebSocket at /mqtt.
-(Stub until the realtime issue lands.)"""
+"""Realtime endpoints: MQTT credentials for pages and quick starts, the AsyncAPI document of the
+MQTT contract, and MQTT over WebSocket at ``/mqtt`` on the HTTP server's own port (so browser
+pages reach the broker on the same origin they were loaded from)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request, WebSocket
+from pydantic import BaseModel, Field
+
+from config import Settings
+from protocol import Role, issue_token
+from protocol.asyncapi import asyncapi_document
+from protocol.topics import public_topics
+from publisher_api.deps import PublicTenant, SettingsDep
+from publisher_api.realtime import Realtime
+
+router = APIRouter(tags=["realtime"])
+
+MQTT_WS_PATH = "/mqtt"
+
+
+class MqttCredentials(BaseModel):
+    username: str
+    password: str = Field(description="A read-only `public` token; fetch a new one before expiry")
+    mqtt_url: str = Field(examples=["mqtt://queue.example:1883"])
+    ws_url: str | None = Field(
+        description="MQTT over WebSocket; null when an external broker's WebSocket address is "
+        "not configured (QUEUECAST_MQTT_PUBLIC_WS_URL)",
+        examples=["ws://queue.example:8000/mqtt"],
+    )
+    topics: list[str] = Field(description="The filters this identity may subscribe to")
+    expires_at: datetime
+
+
+@router.get(
+    "/api/v1/tenants/{tenant}/mqtt-credentials",
+    summary="Short-lived read-only MQTT credentials for a tenant's public topics",
+)
+def mqtt_credentials(
+    tenant: PublicTenant, request: Request, settings: SettingsDep
+) -> MqttCredentials:
+    token, principal = issue_token(
+        secret=settings.secret_key.get_secret_value(),
+        subject="public",
+        role=Role.PUBLIC,
+        tenant=tenant,
+        ttl=timedelta(seconds=settings.public_token_ttl_s),
+    )
+    mqtt_url, ws_url = advertised_urls(settings, _realtime(request), request)
+    return MqttCredentials(
+        username=f"public-{principal.token_id[:8]}",
+        password=token,
+        mqtt_url=mqtt_url,
+        ws_url=ws_url,
+        topics=list(public_topics(tenant)),
+        expires_at=principal.expires_at,
+    )
+
+
+@router.get("/asyncapi.json", summary="AsyncAPI description of the MQTT topics and payloads")
+def asyncapi(request: Request, settings: SettingsDep) -> dict[str, Any]:
+    mqtt_url, ws_url = advertised_urls(settings, _realtime(request), request)
+    servers: dict[str, dict[str, Any]] = {
+        "mqtt": {"url": mqtt_url, "protocol": "mqtt", "protocolVersion": "3.1.1"}
+    }
+    if ws_url:
+        servers["websocket"] = {"url": ws_url, "protocol": "ws", "protocolVersion": "3.1.1"}
+    return asyncapi_document(servers=servers)
+
+
+@router.websocket(MQTT_WS_PATH)
+async def mqtt_over_websocket(websocket: WebSocket) -> None:
+    realtime: Realtime | None = getattr(websocket.app.state, "realtime", None)
+    if realtime is None or realtime.broker is None:
+        # External broker (or a dedicated WebSocket port): browsers are told its own URL.
+        await websocket.close(code=1008, reason="MQTT is not served on this path")
+        return
+    await realtime.broker.serve_websocket(websocket)
+
+
+def advertised_urls(
+    settings: Settings, realtime: Realtime | None, request: Request
+) -> tuple[str, str | None]:
+    """Where clients reach the broker: configured URLs first; otherwise the host the client used
+    to reach us, with the embedded broker's ports (or the external broker's address)."""
+    host = request.url.hostname or "127.0.0.1"
+    broker = realtime.broker if realtime is not None else None
+    if settings.mqtt_public_url:
+        mqtt_url = settings.mqtt_public_url
+    elif broker is not None:
+        scheme = "mqtts" if settings.mqtt_tls_cert else "mqtt"
+        mqtt_url = f"{scheme}://{host}:{broker.tcp_port}"
+    elif settings.mqtt_external_url:
+        external = urlsplit(settings.mqtt_external_url)
+        mqtt_url = f"{external.scheme}://{external.hostname}:{external.port or 1883}"
+    else:
+        mqtt_url = f"mqtt://{host}:{settings.mqtt_tcp_port}"
+
+    ws_url: str | None
+    if settings.mqtt_public_ws_url:
+        ws_url = settings.mqtt_public_ws_url
+    elif broker is not None and broker.ws_port is not None:
+        ws_url = f"ws://{host}:{broker.ws_port}{MQTT_WS_PATH}"
+    elif broker is not None:
+        scheme = "wss" if request.url.scheme == "https" else "ws"
+        ws_url = f"{scheme}://{request.url.netloc}{MQTT_WS_PATH}"
+    else:
+        ws_url = None
+    return mqtt_url, ws_url
+
+
+def _realtime(request: Request) -> Realtime | None:
+    realtime: Realtime | None = getattr(request.app.state, "realtime", None)
+    return realtime

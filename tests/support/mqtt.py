@@ -69,7 +69,9 @@ class Recorder:
         self.host, self.port, self.keepalive = host, port, keepalive
 
     def connect(self, timeout: float = 10.0) -> Recorder:
-        self.client.connect(self.host, self.port, keepalive=self.keepalive)
+        # connect_async, not connect: paho's connect() makes a wake-up socket pair that
+        # loop_start() then replaces without closing (a ResourceWarning, an error here).
+        self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
         self.client.loop_start()
         if not self._connected.wait(timeout):
             self.close()
