@@ -29,6 +29,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from config import Settings
 from protocol import topics as t
 from publisher_api.deps import PublicTenant, SettingsDep
+from publisher_api.routers.realtime import advertised_urls
 
 router = APIRouter(include_in_schema=False)
 
@@ -116,25 +117,36 @@ def ticket_qr(
 # --- assets ------------------------------------------------------------------------------------
 
 
-@router.get(MQTT_JS_URL)
-def mqtt_js() -> FileResponse:
+@router.api_route(MQTT_JS_URL, methods=["GET", "HEAD"])
+def mqtt_js(request: Request) -> Response:
     """MQTT.js from node_modules (never copied into the repository)."""
     if not MQTT_JS.is_file():
         raise HTTPException(
             status_code=503,
             detail="MQTT.js is not installed: run `make setup` (npm ci) to install node_modules",
         )
-    return FileResponse(MQTT_JS, media_type=_ASSET_TYPES[".js"], headers=_asset_headers())
+    return _file(request, MQTT_JS, _ASSET_TYPES[".js"])
 
 
-@router.get(ASSETS_URL + "/{path:path}")
-def web_asset(path: str) -> FileResponse:
+@router.api_route(ASSETS_URL + "/{path:path}", methods=["GET", "HEAD"])
+def web_asset(path: str, request: Request) -> Response:
     """Our own scripts, styles and images (never the HTML templates, never outside WEB_DIR)."""
     file = (WEB_DIR / path).resolve()
     media_type = _ASSET_TYPES.get(file.suffix)
     if media_type is None or not file.is_relative_to(WEB_DIR) or not file.is_file():
         raise HTTPException(status_code=404, detail=f"no such asset: {path}")
-    return FileResponse(file, media_type=media_type, headers=_asset_headers())
+    return _file(request, file, media_type)
+
+
+def _file(request: Request, file: Path, media_type: str) -> Response:
+    """The file, or 304 when the browser's copy is current: pages revalidate every asset on
+    load (``no-cache``), so a phone on mobile data downloads MQTT.js once, not every time."""
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    response = FileResponse(file, media_type=media_type, headers=headers, stat_result=file.stat())
+    etag = response.headers["etag"]
+    if etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers={**headers, "ETag": etag})
+    return response
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -216,22 +228,19 @@ def _security_headers(ws_origin: str | None) -> dict[str, str]:
     }
 
 
-def _asset_headers() -> dict[str, str]:
-    # Revalidate every time (ETag / Last-Modified make that cheap) so a deploy is seen at once.
-    return {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-
-
 def _broker_ws_origin(request: Request, settings: Settings) -> str | None:
-    """The broker's WebSocket origin when it is not our own: the advertised WebSocket URL (an
-    external or separate broker), or the embedded broker's dedicated WebSocket port."""
-    if settings.mqtt_public_ws_url:
-        url = urlsplit(settings.mqtt_public_ws_url)
-        return f"{url.scheme}://{url.netloc}"
-    if settings.mqtt_ws_port is None:
+    """The broker's WebSocket origin when it is not our own, exactly as ``mqtt-credentials``
+    advertises it (a dedicated WebSocket port, a separate or external broker)."""
+    realtime = getattr(request.app.state, "realtime", None)
+    _, ws_url = advertised_urls(settings, realtime, request)
+    if ws_url is None:
         return None
-    host = request.url.hostname or settings.http_host
-    scheme = "wss" if settings.mqtt_tls_cert is not None else "ws"
-    return f"{scheme}://{host}:{settings.mqtt_ws_port}"
+    ws = urlsplit(ws_url)
+    ours = request.url
+    same_scheme = {"ws": "http", "wss": "https"}.get(ws.scheme) == ours.scheme
+    if same_scheme and ws.netloc == ours.netloc:
+        return None  # 'self' already covers it
+    return f"{ws.scheme}://{ws.netloc}"
 
 
 def _public_base(request: Request, settings: Settings) -> str:

@@ -6,13 +6,14 @@ restart. Every page loads nothing from outside our own origin (and the separate 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Route
 
-from protocol import DevicePresence, PresenceStatus, decode, encode
+from protocol import DevicePresence, PresenceStatus, Role, decode, encode, issue_token
 from protocol.topics import device_status_topic
 from tests.browser.conftest import DESK, FAST, PHONE, TV, TV_720, Watched, origin, wait_live
 from tests.support.mqtt import Recorder
@@ -251,6 +252,37 @@ def test_kiosk_issues_one_ticket_even_when_the_answer_is_lost_and_shows_its_call
     assert "3" in (kiosk.page.text_content(".called-counter") or "")
     assert announced(kiosk) == [number]
     kiosk.page.screenshot(path=output_dir / "kiosk-called.png")
+    assert_own_origin_only([kiosk], {base})
+
+
+def test_kiosk_asks_for_its_token_once_and_forgets_a_refused_one(
+    system: RunningSystem, open_page: OpenPage, output_dir: Path
+) -> None:
+    base, tenant = system.base_url, system.tenant
+    kiosk = open_page(f"{base}/t/{tenant}/totem?{FAST}", TV_720)
+    page = kiosk.page
+    page.wait_for_selector("[data-screen='setup'] #device-token")
+    page.screenshot(path=output_dir / "kiosk-setup.png")
+    # Well-formed but signed with another secret: the broker refuses it at CONNECT.
+    forged, _ = issue_token(
+        secret="not-the-servers-secret-0123456789abcdef",
+        subject="totem-forged",
+        role=Role.TOTEM,
+        tenant=tenant,
+        ttl=timedelta(days=1),
+    )
+    page.fill("#device-token", forged)
+    page.click(".setup-form button")
+    page.wait_for_selector("[data-screen='setup'] .error-text", timeout=20_000)
+    assert page.evaluate(f"() => localStorage.getItem('queuecast:{tenant}:totem:token')") is None
+
+    page.fill("#device-token", system.device_token(role="totem", device_id="totem-form"))
+    page.click(".setup-form button")
+    page.wait_for_selector("[data-service='A']")
+    wait_live(kiosk)
+    page.reload()  # given once: a restart of the kiosk browser needs nothing
+    page.wait_for_selector("[data-service='A']")
+    wait_live(kiosk)
     assert_own_origin_only([kiosk], {base})
 
 

@@ -142,12 +142,21 @@ def test_scripts_and_styles_are_served_with_their_types(client: httpx.Client) ->
 
 
 @pytest.mark.skipif(not MQTT_JS.exists(), reason="node_modules not installed (make setup)")
-def test_mqtt_js_comes_from_node_modules(client: httpx.Client) -> None:
+def test_mqtt_js_comes_from_node_modules_and_is_downloaded_once(client: httpx.Client) -> None:
     response = client.get("/web/vendor/mqtt.esm.js")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/javascript")
     assert response.content == MQTT_JS.read_bytes()
     assert not (Path("publisher_api/web/vendor")).exists(), "MQTT.js must not be copied in"
+    etag = response.headers["etag"]
+    again = client.get("/web/vendor/mqtt.esm.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    changed = client.get("/web/vendor/mqtt.esm.js", headers={"If-None-Match": '"other"'})
+    assert changed.status_code == 200
+    head = client.head("/web/js/live.js")
+    assert head.status_code == 200
+    assert head.headers["etag"]
 
 
 def test_ticket_qr_code_opens_the_follower_page(

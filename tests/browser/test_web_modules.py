@@ -222,3 +222,27 @@ def test_live_connection_falls_back_to_polling_when_the_broker_is_unreachable(
     assert "polling" in result["statuses"]
     assert "live" not in result["statuses"]
     assert result["docs"] == [["queue_update", "http"], ["queue_update", "http"]]
+
+
+def test_live_connection_refreshes_expiring_credentials_ahead_of_time(page: Page) -> None:
+    body = """
+      const { LiveConnection } = await import("/web/js/live.js");
+      let fetched = 0;
+      const live = new LiveConnection({
+        // Nothing listens there: the connection stays down, which does not stop the refresh.
+        credentials: async () => {
+          fetched += 1;
+          return { wsUrl: arg.deadWs, username: "x", password: "y",
+                   expiresAt: new Date(Date.now() + 6000).toISOString() };
+        },
+        topics: [], poll: async () => [], onDocument: () => {},
+        reconnectMinMs: 60000, reconnectMaxMs: 60000,
+      }).start();
+      for (let waited = 0; fetched < 2 && waited < 15000; waited += 100) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      live.stop();
+      return fetched;
+    """
+    fetched = run(page, body, {"deadWs": f"ws://127.0.0.1:{free_port()}/mqtt"})
+    assert fetched == 2  # the connect, then a refresh before the 6 s lifetime ends

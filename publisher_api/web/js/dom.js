@@ -80,6 +80,7 @@ export function startClock(el, i18n) {
     el.setAttribute("datetime", new Date().toISOString());
   };
   tick();
+  i18n.onChange(tick);
   return setInterval(tick, 1000);
 }
 

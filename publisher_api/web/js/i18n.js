@@ -314,6 +314,12 @@ export class I18n {
     this.override = matchLanguage(override);
     this.tenantLang = null;
     this.timezone = undefined;
+    this.listeners = [];
+  }
+
+  /** Call `listener` whenever the tenant's language or time zone becomes known or changes. */
+  onChange(listener) {
+    this.listeners.push(listener);
   }
 
   get lang() {
@@ -322,10 +328,12 @@ export class I18n {
 
   /** Learn the tenant's locale and time zone; true when the page language changed. */
   setTenant(locale, timezone) {
-    const before = this.lang;
+    const before = [this.lang, this.timezone];
     this.tenantLang = matchLanguage(locale);
     this.timezone = timezone || undefined;
-    return this.lang !== before;
+    const changed = this.lang !== before[0];
+    if (changed || this.timezone !== before[1]) for (const listener of this.listeners) listener();
+    return changed;
   }
 
   t(key, vars = {}) {

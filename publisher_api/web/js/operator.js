@@ -7,6 +7,7 @@ import { ApiError, request, serverNow } from "./api.js";
 import { expose, h, notice, numberParam, params, readConfig, render, setOptions, showConnection } from "./dom.js";
 import { I18n } from "./i18n.js";
 import { LiveConnection, tokenCredentials } from "./live.js";
+import { learnTenant } from "./tenant.js";
 
 const ENDED = new Set(["completed", "no_show", "cancelled"]);
 // Which action buttons make sense in which state of the current ticket.
@@ -427,12 +428,8 @@ window.addEventListener("keydown", (event) => {
 /** Before sign-in: the public snapshot gives the sign-in screen the tenant's name and language. */
 async function greet() {
   try {
-    const snapshot = await request(`${config.api}/queue`);
-    if (state.snapshot === null) {
-      i18n.setTenant(snapshot.locale, snapshot.timezone);
-      i18n.apply();
-      el["tenant-name"].textContent = snapshot.tenant_name;
-    }
+    const snapshot = await learnTenant(config, i18n);
+    el["tenant-name"].textContent = snapshot.tenant_name;
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) notice(el.notice, i18n.t("error.tenant"));
   }

@@ -9,6 +9,7 @@ import { presencePayload, presenceTopic } from "./documents.js";
 import { expose, h, notice, numberParam, params, readConfig, render, showConnection, soundButton, startClock } from "./dom.js";
 import { I18n } from "./i18n.js";
 import { LiveConnection, tokenCredentials } from "./live.js";
+import { learnTenant } from "./tenant.js";
 
 const TICKET_SCREEN_MS = 30000;
 const CALLED_SCREEN_MS = 15000;
@@ -139,6 +140,7 @@ function draw() {
   el["tenant-name"].textContent = name;
   document.title = `${name} · QueueCast`;
   el.screen.dataset.screen = state.screen;
+  el.conn.hidden = state.screen === "setup"; // no connection is attempted without a token
   showConnection(el.conn, state.status, i18n);
   render(el.screen, SCREENS[state.screen]());
 }
@@ -294,6 +296,12 @@ function start() {
   const identity = deviceIdentity();
   if (!identity) {
     const stored = localStorage.getItem(storageKey("token"));
+    learnTenant(config, i18n)
+      .then((snapshot) => {
+        state.snapshot ??= snapshot;
+        draw();
+      })
+      .catch(() => {}); // the set-up form works without it
     return show("setup", { error: stored ? i18n.t("totem.setup.invalid") : null });
   }
   show("home", { error: null });
