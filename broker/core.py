@@ -34,17 +34,34 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
-from amqtt.adapters import ReaderAdapter, WriterAdapter
+from amqtt.adapters import BufferReader, ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker, RetainedApplicationMessage, Server
 from amqtt.contexts import Action
 from amqtt.errors import AMQTTError, MQTTError, NoDataError
 from amqtt.events import BrokerEvents
+from amqtt.mqtt import packet_class
 from amqtt.mqtt.connect import ConnectPacket
+from amqtt.mqtt.packet import (
+    CONNECT,
+    DISCONNECT,
+    PINGREQ,
+    PUBACK,
+    PUBCOMP,
+    PUBLISH,
+    PUBREC,
+    PUBREL,
+    RESERVED_0,
+    RESERVED_15,
+    SUBSCRIBE,
+    UNSUBSCRIBE,
+    MQTTFixedHeader,
+)
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+from amqtt.mqtt.puback import PubackPacket
 from amqtt.mqtt.publish import PublishPacket
 from amqtt.session import OutgoingApplicationMessage, Session
 from transitions import MachineError
@@ -59,6 +76,7 @@ from broker.packets import (
 from broker.policy import Grant
 from broker.retained import RetainedMessages
 from broker.subscriptions import SubscriptionTree
+from broker.transport import GuardedReader, PacketTooLarge
 from protocol.topics import filter_matches
 
 logger = logging.getLogger(__name__)
@@ -96,10 +114,121 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
     """amqtt's per-connection protocol handler, plus keepalive enforcement and a fast send."""
 
     max_pending_bytes = 4 * 1024 * 1024
+    max_payload_bytes = 256 * 1024  # set per broker from settings.mqtt_max_payload_bytes
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._closing = False
+        self._last_read = 0.0
+        self._keepalive_timer: asyncio.TimerHandle | None = None
+
+    async def _reader_loop(self) -> None:
+        """Replaces amqtt's reader loop, which wrapped every packet read in ``wait_for`` (a task
+        and a timer each) and spawned a task per packet: at 1,000 subscribers the PUBACKs of one
+        message cost more than its delivery. Here PUBACK and PINGREQ are handled inline, other
+        packets are parsed from their bytes and dispatched to amqtt's handlers as before, and
+        the keepalive is one re-armed timer instead of a timeout per read."""
+        session, reader = self.session, self.reader
+        if session is None or reader is None or self._reader_ready is None:
+            raise AMQTTError("reader loop started without a session")
+        running: deque[asyncio.Task[None]] = deque()
+        self._arm_keepalive(session.keep_alive)
+        if isinstance(reader, GuardedReader):
+            reader.fast_lane = self._fast_packet
+        self._reader_ready.set()
+        try:
+            while True:
+                while running and running[0].done():
+                    running.popleft()
+                first = await reader.read(1)
+                if not first:
+                    break
+                length = await _read_remaining_length(reader)
+                body = await reader.read(length) if length else b""
+                if len(body) < length:
+                    break
+                self._last_read = self._loop.time()
+                packet_type = first[0] >> 4
+                if packet_type == PUBLISH and self._payload_too_large(first[0], body):
+                    break
+                if packet_type == PUBACK and length == 2:
+                    self._puback_received(int.from_bytes(body, "big"))
+                elif packet_type == PINGREQ:
+                    if self.writer is not None:
+                        self.writer.write(_PINGRESP)
+                elif packet_type in (RESERVED_0, RESERVED_15) or packet_type not in _HANDLERS:
+                    logger.warning(
+                        "%s sent packet type %d: closing", describe(session), packet_type
+                    )
+                    break
+                else:
+                    header = MQTTFixedHeader(packet_type, first[0] & 0x0F, length)
+                    packet_cls = packet_class(header)
+                    packet = await packet_cls.from_stream(BufferReader(body), fixed_header=header)
+                    handle = getattr(self, _HANDLERS[packet_type])
+                    if packet_type == CONNECT:
+                        await handle(packet)  # amqtt: a second CONNECT ends the session
+                    else:
+                        running.append(asyncio.create_task(handle(packet)))
+        except asyncio.CancelledError:
+            pass
+        except (asyncio.IncompleteReadError, ConnectionError, NoDataError, PacketTooLarge):
+            pass  # the peer went away (or sent too much: already logged by the reader)
+        except Exception as exc:  # a malformed packet ends only this connection
+            logger.warning("closing %s after a bad packet: %r", describe(session), exc)
+        if isinstance(reader, GuardedReader):
+            reader.fast_lane = None
+        if self._keepalive_timer is not None:
+            self._keepalive_timer.cancel()
+        while running:
+            running.popleft().cancel()
+        await self.handle_connection_closed()
+        self._reader_stopped.set()
+        await self.stop()
+
+    def _payload_too_large(self, first_byte: int, body: bytes) -> bool:
+        header = 2 + int.from_bytes(body[:2], "big") + (2 if first_byte & 0x06 else 0)
+        size = len(body) - header
+        if size <= self.max_payload_bytes:
+            return False
+        logger.warning(
+            "refusing a %d-byte PUBLISH payload from %s (limit %d): closing it",
+            size,
+            describe(self.session) if self.session else "?",
+            self.max_payload_bytes,
+        )
+        return True
+
+    def _fast_packet(self, first_byte: int, body: bytes) -> None:
+        """PUBACK or PINGREQ, recognised by the transport as the bytes arrived."""
+        self._last_read = self._loop.time()
+        if first_byte >> 4 == PUBACK:
+            self._puback_received(int.from_bytes(body, "big"))
+        elif self.writer is not None:
+            self.writer.write(_PINGRESP)
+
+    def _puback_received(self, packet_id: int) -> None:
+        waiter = self._puback_waiters.get(packet_id)
+        if waiter is not None:  # amqtt's own flow (redelivery on resume) waits for this one
+            if not waiter.done():
+                waiter.set_result(PubackPacket.build(packet_id))
+            return
+        if self.session is not None:  # a fast-path delivery: done once acknowledged
+            self.session.inflight_out.pop(packet_id, None)
+
+    def _arm_keepalive(self, keepalive_s: int) -> None:
+        self._last_read = self._loop.time()
+        if keepalive_s <= 0:
+            return
+
+        def check() -> None:
+            idle = self._loop.time() - self._last_read
+            if idle >= keepalive_s:
+                self.handle_read_timeout()
+            else:
+                self._keepalive_timer = self._loop.call_later(keepalive_s - idle, check)
+
+        self._keepalive_timer = self._loop.call_later(keepalive_s, check)
 
     def handle_read_timeout(self) -> None:
         # amqtt's handler ignores the timeout, so a dead client would stay forever.
@@ -136,30 +265,40 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         outgoing = OutgoingApplicationMessage(
             packet_id, message.topic, 1, message.payload, message.retain
         )
+        # Kept in flight until its PUBACK; if the connection ends first, a persistent session
+        # keeps it and amqtt's resume path redelivers it with DUP=1 (§4.4).
         outgoing.publish_packet = _SENT_MARKER
         session.inflight_out[packet_id] = outgoing
-        waiter: asyncio.Future[Any] = self._loop.create_future()
-        self._puback_waiters[packet_id] = waiter
-        waiter.add_done_callback(partial(self._acknowledged, session, outgoing))
         writer.write(message.qos1(packet_id))
 
-    def _acknowledged(
-        self, session: Session, outgoing: OutgoingApplicationMessage, waiter: asyncio.Future[Any]
-    ) -> None:
-        packet_id = outgoing.packet_id
-        if packet_id is None:
-            return
-        if self._puback_waiters.get(packet_id) is waiter:
-            del self._puback_waiters[packet_id]
-        if waiter.cancelled():
-            # The connection ended first. A persistent session keeps the message in flight so
-            # amqtt's resume path redelivers it with DUP=1 (§4.4); a clean one drops it.
-            if session.clean_session and session.inflight_out.get(packet_id) is outgoing:
-                del session.inflight_out[packet_id]
-            return
-        outgoing.puback_packet = waiter.result()
-        if session.inflight_out.get(packet_id) is outgoing:
-            del session.inflight_out[packet_id]
+
+_PINGRESP = b"\xd0\x00"
+_HANDLERS = {
+    CONNECT: "handle_connect",
+    PUBLISH: "handle_publish",
+    PUBREC: "handle_pubrec",
+    PUBREL: "handle_pubrel",
+    PUBCOMP: "handle_pubcomp",
+    PUBACK: "handle_puback",
+    SUBSCRIBE: "handle_subscribe",
+    UNSUBSCRIBE: "handle_unsubscribe",
+    DISCONNECT: "handle_disconnect",
+}
+"""Client-to-server packets and the amqtt handler method for each (PINGREQ is answered inline)."""
+
+
+async def _read_remaining_length(reader: ReaderAdapter) -> int:
+    length, multiplier = 0, 1
+    for _ in range(4):
+        data: bytes = await reader.read(1)
+        if not data:
+            raise NoDataError("connection closed inside a packet header")
+        byte = data[0]
+        length += (byte & 0x7F) * multiplier
+        if not byte & 0x80:
+            return length
+        multiplier *= 128
+    raise MQTTError("malformed remaining length")
 
 
 def _pending_bytes(writer: WriterAdapter) -> int:
@@ -177,6 +316,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         authenticator: Authenticator,
         listener_names: tuple[str, ...],
         max_connections: int,
+        max_payload_bytes: int,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         listeners: dict[str, Any] = {"default": {"type": "external"}}
@@ -191,6 +331,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         super().__init__(config, loop=loop)
         self._authenticator = authenticator
         self._max_connections = max_connections
+        self._max_payload_bytes = max_payload_bytes
         self._connections = dict.fromkeys(listener_names, 0)
         self._tree: SubscriptionTree[Session] = SubscriptionTree()
         self._retained_messages = RetainedMessages()
@@ -267,6 +408,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         handler, incoming = await TenantProtocolHandler.init_from_connect(
             reader, writer, self.plugins_manager
         )
+        handler.max_payload_bytes = self._max_payload_bytes
         try:
             grant = await self._authenticator.grant(incoming.password)
             if incoming.will_flag and not grant.may_publish(incoming.will_topic or ""):

@@ -33,11 +33,10 @@ from websockets.http11 import Request, Response
 
 from broker.auth import Authenticator, TokenActive
 from broker.core import TenantBroker, grant_of
+from broker.tcp import MqttTcpProtocol, TcpReader, TcpWriter
 from broker.transport import (
     StarletteReader,
     StarletteWriter,
-    TcpReader,
-    TcpWriter,
     WebSocketsReader,
     WebSocketsWriter,
 )
@@ -51,8 +50,8 @@ MQTT_SUBPROTOCOLS = ("mqtt", "mqttv3.1")
 """Offered by MQTT 3.1.1 clients (MQTT.js, paho) and by some older ones."""
 
 TCP, WS, HTTP_WS = "tcp", "ws", "http-ws"
-# A WebSocket message carries at most one packet in practice: payload, topic and headers.
-_WS_FRAME_OVERHEAD = 65_535 + 16
+_PACKET_OVERHEAD = 2 + 65_535 + 2  # topic length, longest topic, packet id
+_WS_FRAME_OVERHEAD = _PACKET_OVERHEAD + 16  # plus fixed header: one packet per message
 
 
 class BrokerNotRunning(RuntimeError):
@@ -64,6 +63,9 @@ class EmbeddedBroker:
         self._settings = settings
         self._authenticator = Authenticator(settings.secret_key.get_secret_value(), token_active)
         self._broker: TenantBroker | None = None
+        # No single read (a packet body, a CONNECT field) may exceed the payload limit plus the
+        # largest topic and headers; the exact payload limit is checked once the topic is known.
+        self._max_read = settings.mqtt_max_payload_bytes + _PACKET_OVERHEAD
         self._tcp_server: asyncio.Server | None = None
         self._ws_server: Server | None = None
         self.tcp_port: int = settings.mqtt_tcp_port
@@ -91,11 +93,12 @@ class EmbeddedBroker:
             authenticator=self._authenticator,
             listener_names=names,
             max_connections=settings.mqtt_max_connections,
+            max_payload_bytes=settings.mqtt_max_payload_bytes,
         )
         await broker.start()
         try:
-            self._tcp_server = await asyncio.start_server(
-                self._on_tcp,
+            self._tcp_server = await asyncio.get_running_loop().create_server(
+                lambda: MqttTcpProtocol(self._on_tcp, self._max_read),
                 settings.mqtt_host,
                 settings.mqtt_tcp_port,
                 ssl=tls,
@@ -161,24 +164,16 @@ class EmbeddedBroker:
             return
         await websocket.accept(subprotocol=subprotocol)
         writer = StarletteWriter(websocket)
-        reader = StarletteReader(
-            websocket, self._settings.mqtt_max_payload_bytes, _peer_text(writer.get_peer_info())
-        )
+        reader = StarletteReader(websocket, self._max_read, _peer_text(writer.get_peer_info()))
         try:
             await broker.external_connected(reader, writer, HTTP_WS)
         finally:
             await writer.close()
 
-    async def _on_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _on_tcp(self, reader: TcpReader, writer: TcpWriter) -> None:
         broker = self._broker
-        tcp_writer = TcpWriter(writer)
-        try:
-            if broker is not None:
-                peer = _peer_text(tcp_writer.get_peer_info())
-                tcp_reader = TcpReader(reader, self._settings.mqtt_max_payload_bytes, peer)
-                await broker.external_connected(tcp_reader, tcp_writer, TCP)
-        finally:
-            await tcp_writer.close()
+        if broker is not None:
+            await broker.external_connected(reader, writer, TCP)
 
     async def _on_websocket(self, connection: ServerConnection) -> None:
         broker = self._broker
@@ -186,9 +181,7 @@ class EmbeddedBroker:
             await connection.close(code=1002, reason="MQTT needs the 'mqtt' subprotocol")
             return
         writer = WebSocketsWriter(connection)
-        reader = WebSocketsReader(
-            connection, self._settings.mqtt_max_payload_bytes, _peer_text(writer.get_peer_info())
-        )
+        reader = WebSocketsReader(connection, self._max_read, _peer_text(writer.get_peer_info()))
         try:
             await broker.external_connected(reader, writer, WS)
         finally:

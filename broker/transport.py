@@ -22,6 +22,7 @@ import logging
 import ssl
 from abc import abstractmethod
 from collections import deque
+from collections.abc import Callable
 from typing import cast
 
 from amqtt.adapters import ReaderAdapter, WriterAdapter
@@ -42,6 +43,9 @@ class GuardedReader(ReaderAdapter):  # type: ignore[misc]  # amqtt ships no type
     def __init__(self, max_read: int, peer: str) -> None:
         self._max_read = max_read
         self._peer = peer
+        self.fast_lane: Callable[[int, bytes], None] | None = None
+        """Set by the protocol handler: called in place for PUBACK and PINGREQ packets by
+        transports that can spot them as bytes arrive (TCP); others ignore it."""
 
     async def read(self, n: int = -1) -> bytes:
         if n > self._max_read:
@@ -124,62 +128,6 @@ class QueueWriter(WriterAdapter):  # type: ignore[misc]  # amqtt ships no types
 
     @abstractmethod
     async def _close(self) -> None: ...
-
-
-# --- TCP (optionally TLS) -------------------------------------------------------------------
-
-
-class TcpReader(GuardedReader):
-    def __init__(self, reader: asyncio.StreamReader, max_read: int, peer: str) -> None:
-        super().__init__(max_read, peer)
-        self._reader = reader
-
-    async def _read(self, n: int) -> bytes:
-        if n == -1:
-            return await self._reader.read(n)
-        return await self._reader.readexactly(n)
-
-    def feed_eof(self) -> None:
-        self._reader.feed_eof()
-
-
-class TcpWriter(WriterAdapter):  # type: ignore[misc]  # amqtt ships no types
-    """``write()`` goes straight to the transport, which sends now or buffers and sends later."""
-
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
-        self._writer = writer
-        self._closed = False
-
-    def write(self, data: bytes) -> None:
-        if not self._closed:
-            self._writer.write(data)
-
-    async def drain(self) -> None:
-        if not self._closed:
-            await self._writer.drain()
-
-    def pending_bytes(self) -> int:
-        return self._writer.transport.get_write_buffer_size()
-
-    def get_peer_info(self) -> tuple[str, int] | None:
-        peer = self._writer.get_extra_info("peername")
-        if not peer or len(peer) < 2:
-            return None
-        return str(peer[0]), int(peer[1])
-
-    def get_ssl_info(self) -> ssl.SSLObject | None:
-        return cast("ssl.SSLObject | None", self._writer.get_extra_info("ssl_object"))
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        with contextlib.suppress(OSError, RuntimeError):
-            if self._writer.can_write_eof():
-                self._writer.write_eof()
-        self._writer.close()
-        with contextlib.suppress(OSError, asyncio.CancelledError, ssl.SSLError):
-            await asyncio.wait_for(self._writer.wait_closed(), timeout=2)
 
 
 # --- WebSocket on a dedicated port (websockets library) -------------------------------------

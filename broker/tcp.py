@@ -1,0 +1,192 @@
+"""MQTT over TCP (optionally TLS) as an asyncio Protocol, with a fast lane for acknowledgements.
+
+With asyncio streams every incoming packet wakes the connection's reader task, which then
+awaits the fixed header byte by byte. At fan-out time that is a thousand wake-ups for the
+PUBACKs of one message. Here ``data_received`` recognises PUBACK and PINGREQ at the head of the
+incoming bytes and hands them to the protocol handler in place (:attr:`TcpReader.fast_lane`);
+everything else is buffered for amqtt's reader as before, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+from amqtt.adapters import WriterAdapter
+
+from broker.transport import GuardedReader
+
+logger = logging.getLogger(__name__)
+
+_PUBACK_FIRST, _PINGREQ_FIRST = 0x40, 0xC0
+
+
+class TcpReader(GuardedReader):
+    def __init__(self, transport: asyncio.Transport, max_read: int, peer: str) -> None:
+        super().__init__(max_read, peer)
+        self._transport = transport
+        self._buffer = bytearray()
+        self._eof = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._paused = False
+        # Stop reading from the socket while this much is buffered and not yet consumed.
+        self._high_water = max_read + 65_536
+
+    def feed(self, data: bytes) -> None:
+        if self.fast_lane is not None and not self._buffer:
+            data = self._take_acknowledgements(data)
+        if data:
+            self._buffer += data
+            if len(self._buffer) > self._high_water and not self._paused:
+                self._paused = True
+                self._transport.pause_reading()
+        self._wake()
+
+    def _take_acknowledgements(self, data: bytes) -> bytes:
+        """Consume whole PUBACK / PINGREQ packets at the head; return what is left."""
+        fast_lane = self.fast_lane
+        assert fast_lane is not None
+        index, size = 0, len(data)
+        while index + 2 <= size:
+            first, length = data[index], data[index + 1]
+            if first == _PUBACK_FIRST and length == 2 and index + 4 <= size:
+                fast_lane(first, data[index + 2 : index + 4])
+                index += 4
+            elif first == _PINGREQ_FIRST and length == 0:
+                fast_lane(first, b"")
+                index += 2
+            else:
+                break
+        return data[index:] if index else data
+
+    def feed_eof(self) -> None:
+        self._eof = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _read(self, n: int) -> bytes:
+        if n < 0:
+            raise ValueError("read-to-EOF is not used by the MQTT codec")
+        while len(self._buffer) < n:
+            if self._eof:
+                raise asyncio.IncompleteReadError(bytes(self._buffer), n)
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        out = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        if self._paused and len(self._buffer) < self._high_water // 2:
+            self._paused = False
+            self._transport.resume_reading()
+        return out
+
+
+class TcpWriter(WriterAdapter):  # type: ignore[misc]  # amqtt ships no types
+    """``write()`` goes straight to the transport, which sends now or buffers and sends later."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._closed = False
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._lost = asyncio.Event()
+
+    def write(self, data: bytes) -> None:
+        if not self._closed:
+            self._transport.write(data)
+
+    async def drain(self) -> None:
+        if not self._closed:
+            await self._writable.wait()
+
+    def pending_bytes(self) -> int:
+        return self._transport.get_write_buffer_size()
+
+    def get_peer_info(self) -> tuple[str, int] | None:
+        peer = self._transport.get_extra_info("peername")
+        if not peer or len(peer) < 2:
+            return None
+        return str(peer[0]), int(peer[1])
+
+    def get_ssl_info(self) -> ssl.SSLObject | None:
+        return cast("ssl.SSLObject | None", self._transport.get_extra_info("ssl_object"))
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._transport.close()  # flushes what is buffered, then closes
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._lost.wait(), timeout=2)
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    def connection_lost(self) -> None:
+        self._closed = True
+        self._writable.set()
+        self._lost.set()
+
+
+class MqttTcpProtocol(asyncio.Protocol):
+    """One accepted connection; ``serve`` runs the MQTT session over its reader and writer."""
+
+    def __init__(self, serve: Callable[[TcpReader, TcpWriter], Awaitable[None]], max_read: int):
+        self._serve = serve
+        self._max_read = max_read
+        self._reader: TcpReader | None = None
+        self._writer: TcpWriter | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._writer = TcpWriter(transport)
+        peer = self._writer.get_peer_info()
+        self._reader = TcpReader(
+            transport, self._max_read, f"{peer[0]}:{peer[1]}" if peer else "unknown peer"
+        )
+        self._task = asyncio.get_running_loop().create_task(self._run(self._reader, self._writer))
+
+    async def _run(self, reader: TcpReader, writer: TcpWriter) -> None:
+        try:
+            await self._serve(reader, writer)
+        except Exception:  # one connection's failure must not reach the event loop's handler
+            logger.exception("MQTT connection failed")
+        finally:
+            await writer.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self._reader is not None:
+            self._reader.feed(data)
+
+    def eof_received(self) -> bool:
+        if self._reader is not None:
+            self._reader.feed_eof()
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._reader is not None:
+            self._reader.feed_eof()
+        if self._writer is not None:
+            self._writer.connection_lost()
+
+    def pause_writing(self) -> None:
+        if self._writer is not None:
+            self._writer.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._writer is not None:
+            self._writer.resume_writing()
