@@ -39,12 +39,12 @@ class TcpReader(GuardedReader):
     def feed(self, data: bytes) -> None:
         if self.fast_lane is not None and not self._buffer:
             data = self._take_acknowledgements(data)
-        if data:
+        if data:  # only wake the reader when something is left for it
             self._buffer += data
             if len(self._buffer) > self._high_water and not self._paused:
                 self._paused = True
                 self._transport.pause_reading()
-        self._wake()
+            self._wake()
 
     def _take_acknowledgements(self, data: bytes) -> bytes:
         """Consume whole PUBACK / PINGREQ packets at the head; return what is left."""

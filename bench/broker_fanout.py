@@ -1,0 +1,324 @@
+"""Publish -> delivery latency through the broker: embedded amqtt (ours) and Mosquitto, same run.
+
+    .venv/bin/python -m bench.broker_fanout            # every scenario, both brokers
+    .venv/bin/python -m bench.broker_fanout --quick    # fewer messages
+    .venv/bin/python -m bench.broker_fanout --profile  # cProfile the embedded broker at 1,000
+
+Scenarios: 1, 100 and 1,000 subscribers of one tenant's queue topic, and 100 tenants x 10
+subscribers. Each scenario gets a fresh broker process. The publisher sends retained QoS 1
+messages of ~1.5 KB (a queue snapshot's size) at a steady interval, each carrying its send time
+(CLOCK_MONOTONIC, shared by all processes); subscribers (QoS 1, raw sockets in one separate
+process, epoll) stamp each message with the time epoll reported its socket readable, so the
+load client's own per-message work is not counted. The first messages of each run are warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import pstats
+import select
+import socket
+import struct
+import threading
+import time
+from array import array
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from bench import broker_wire as wire
+from bench.broker_servers import (
+    RunningBroker,
+    embedded_broker,
+    mosquitto_broker,
+    raise_fd_limit,
+    version_of_mosquitto,
+)
+from protocol import Role
+from protocol.topics import queue_topic
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PAYLOAD_BYTES = 1500
+_STAMP = struct.Struct("!qq")  # sequence number, send time in ns
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    tenants: int
+    subscribers_per_tenant: int
+    messages: int
+    interval_s: float
+    warmup: int
+
+    @property
+    def subscribers(self) -> int:
+        return self.tenants * self.subscribers_per_tenant
+
+
+def scenarios(quick: bool) -> list[Scenario]:
+    scale = 0.3 if quick else 1.0
+
+    def n(value: int) -> int:
+        return max(10, int(value * scale))
+
+    return [
+        Scenario("1 subscriber", 1, 1, n(300), 0.01, 20),
+        Scenario("100 subscribers", 1, 100, n(200), 0.02, 10),
+        Scenario("1,000 subscribers", 1, 1000, n(100), 0.1, 5),
+        Scenario("100 tenants x 10 subscribers", 100, 10, n(400), 0.01, 20),
+    ]
+
+
+@dataclass(frozen=True)
+class Result:
+    broker: str
+    scenario: str
+    subscribers: int
+    messages: int
+    deliveries: int
+    expected: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    broker_cpu_s: float
+
+
+# --- subscribers (separate process) -------------------------------------------------------
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("broker closed the connection during setup")
+        data += chunk
+    return data
+
+
+def subscriber_process(
+    port: int,
+    specs: list[tuple[str, str | None, str]],
+    expected: int,
+    warmup: int,
+    timeout_s: float,
+    channel: Connection,
+) -> None:
+    sockets: list[socket.socket] = []
+    for client_id, password, _ in specs:
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(wire.connect(client_id, password=password))
+        sockets.append(sock)
+    for sock in sockets:  # CONNACK
+        if _recv_exactly(sock, 4)[3] != 0:
+            raise ConnectionError("CONNECT refused")
+    for sock, (_, _, topic_filter) in zip(sockets, specs, strict=True):
+        sock.sendall(wire.subscribe(1, topic_filter))
+    for sock in sockets:  # SUBACK
+        if _recv_exactly(sock, 5)[4] == 0x80:
+            raise ConnectionError("SUBSCRIBE refused")
+
+    poller = select.epoll()
+    readers = {}
+    for sock in sockets:
+        sock.setblocking(False)
+        poller.register(sock.fileno(), select.EPOLLIN)
+        readers[sock.fileno()] = (sock, wire.PacketReader())
+    channel.send("ready")
+
+    latencies_us = array("d")
+    received = 0
+    deadline = time.monotonic() + timeout_s
+    # One preallocated buffer: a fresh 256 KB bytes per recv() costs more than the message.
+    buffer = bytearray(1 << 16)
+    view = memoryview(buffer)
+    while received < expected and time.monotonic() < deadline:
+        events = poller.poll(0.5)
+        now = time.monotonic_ns()
+        for fd, _ in events:
+            sock, reader = readers[fd]
+            size = sock.recv_into(buffer)
+            if not size:
+                poller.unregister(fd)
+                continue
+            acks = []
+            for packet_type, flags, body in reader.feed(view[:size]):
+                if packet_type != wire.PUBLISH:
+                    continue
+                _, packet_id, payload = wire.parse_publish(flags, body)
+                sequence, sent_ns = _STAMP.unpack_from(payload)
+                received += 1
+                if sequence >= warmup:
+                    latencies_us.append((now - sent_ns) / 1000)
+                if packet_id is not None:
+                    acks.append(wire.puback(packet_id))
+            if acks:
+                sock.send(b"".join(acks))
+    channel.send((latencies_us.tobytes(), received))
+    for sock in sockets:
+        sock.close()
+
+
+# --- publisher ----------------------------------------------------------------------------
+
+
+class Publisher:
+    def __init__(self, broker: RunningBroker) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", broker.tcp_port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        token = broker.token(Role.PUBLISHER, None, "publisher")
+        self.sock.sendall(wire.connect("bench-publisher", password=token))
+        if _recv_exactly(self.sock, 4)[3] != 0:
+            raise ConnectionError("publisher refused")
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+
+    def _drain(self) -> None:  # PUBACKs: read and forget
+        try:
+            while self.sock.recv(65536):
+                pass
+        except OSError:
+            return
+
+    def run(self, topics: list[str], scenario: Scenario) -> None:
+        padding = b"q" * (PAYLOAD_BYTES - _STAMP.size)
+        next_at = time.monotonic()
+        for sequence in range(scenario.messages):
+            topic = topics[sequence % len(topics)]
+            payload = _STAMP.pack(sequence, time.monotonic_ns()) + padding
+            self.sock.sendall(wire.publish(topic, payload, packet_id=sequence % 65535 + 1))
+            next_at += scenario.interval_s
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# --- one run ------------------------------------------------------------------------------
+
+
+def measure(broker: RunningBroker, scenario: Scenario) -> Result:
+    tenants = [f"bench{t}" for t in range(scenario.tenants)]
+    topics = [queue_topic(t) for t in tenants]
+    specs = []
+    for t, tenant in enumerate(tenants):
+        password = broker.token(Role.DISPLAY, tenant, "bench-display")
+        for s in range(scenario.subscribers_per_tenant):
+            specs.append((f"sub-{t}-{s}", password, topics[t]))
+    expected = scenario.messages * scenario.subscribers_per_tenant
+    timeout = scenario.messages * scenario.interval_s + 60
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe()
+    process = context.Process(
+        target=subscriber_process,
+        args=(broker.tcp_port, specs, expected, scenario.warmup, timeout, theirs),
+    )
+    process.start()
+    if not ours.poll(120) or ours.recv() != "ready":
+        raise RuntimeError("subscribers did not get ready")
+    publisher = Publisher(broker)
+    cpu_before = broker.cpu_seconds()
+    publisher.run(topics, scenario)
+    raw, received = ours.recv()
+    cpu = broker.cpu_seconds() - cpu_before
+    publisher.close()
+    process.join(timeout=30)
+    latencies = sorted(array("d", raw))
+    return Result(
+        broker=broker.name,
+        scenario=scenario.name,
+        subscribers=scenario.subscribers,
+        messages=scenario.messages,
+        deliveries=received,
+        expected=expected,
+        p50_ms=round(percentile(latencies, 50) / 1000, 3),
+        p99_ms=round(percentile(latencies, 99) / 1000, 3),
+        max_ms=round(latencies[-1] / 1000, 3) if latencies else float("nan"),
+        broker_cpu_s=round(cpu, 2),
+    )
+
+
+def percentile(ordered: list[float], pct: float) -> float:
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def run_all(
+    brokers: list[tuple[str, Callable[[], AbstractContextManager[RunningBroker]]]],
+    chosen: list[Scenario],
+) -> Iterator[Result]:
+    for scenario in chosen:
+        for _, start in brokers:
+            with start() as broker:
+                time.sleep(0.5)
+                yield measure(broker, scenario)
+
+
+def machine_description() -> str:
+    cores = multiprocessing.cpu_count()
+    return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer messages per scenario")
+    parser.add_argument("--only", help="run only scenarios whose name contains this")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the embedded broker in the 1,000-subscriber scenario",
+    )
+    args = parser.parse_args()
+    raise_fd_limit()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    chosen = [s for s in scenarios(args.quick) if not args.only or args.only in s.name]
+
+    if args.profile:
+        stats_file = RESULTS / "broker_fanout.prof"
+        scenario = next(s for s in chosen if s.subscribers_per_tenant == 1000)
+        with embedded_broker(profile_to=stats_file) as broker:
+            time.sleep(0.5)
+            print(measure(broker, scenario))
+        pstats.Stats(str(stats_file)).sort_stats("tottime").print_stats(30)
+        return
+
+    brokers: list[tuple[str, Callable[[], AbstractContextManager[RunningBroker]]]] = [
+        ("embedded", embedded_broker),
+        ("mosquitto", mosquitto_broker),
+    ]
+    results = []
+    print("| scenario | broker | deliveries | p50 ms | p99 ms | max ms | broker CPU s |")
+    print("|---|---|---|---|---|---|---|")
+    for result in run_all(brokers, chosen):
+        results.append(result)
+        print(
+            f"| {result.scenario} | {result.broker} | {result.deliveries}/{result.expected} | "
+            f"{result.p50_ms} | {result.p99_ms} | {result.max_ms} | {result.broker_cpu_s} |",
+            flush=True,
+        )
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    (RESULTS / f"broker_fanout-{stamp}.json").write_text(
+        json.dumps(
+            {
+                "machine": machine_description(),
+                "python": platform.python_version(),
+                "mosquitto": version_of_mosquitto(),
+                "results": [asdict(r) for r in results],
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
