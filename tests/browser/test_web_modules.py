@@ -4,6 +4,7 @@ presence document and the polling fallback."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 import wave
@@ -246,3 +247,18 @@ def test_live_connection_refreshes_expiring_credentials_ahead_of_time(page: Page
     """
     fetched = run(page, body, {"deadWs": f"ws://127.0.0.1:{free_port()}/mqtt"})
     assert fetched == 2  # the connect, then a refresh before the 6 s lifetime ends
+
+
+def test_announcements_play_one_after_another_never_overlapping(page: Page) -> None:
+    body = """
+      const { Speaker } = await import("/web/js/sound.js");
+      const speaker = new Speaker({ lang: () => "pt-BR" });
+      await Promise.all(["Senha A, 0 0 1", "Senha A, 0 0 2", "Senha A, 0 0 3"].map(
+        (text) => speaker.announce(text)));
+      return speaker.played;
+    """
+    played = run(page, body)
+    assert [p["text"][-1] for p in played] == ["1", "2", "3"]
+    assert all(p["chime"] for p in played), "Web Audio did not run (autoplay allowed in tests)"
+    for earlier, later in itertools.pairwise(played):
+        assert later["at"] >= earlier["end"], "two announcements overlapped"

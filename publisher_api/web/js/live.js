@@ -52,7 +52,7 @@ export class LiveConnection {
    *   subscribed instead when the broker refuses filter.
    * poll: async () => [document, ...] from the REST API (the polling fallback).
    * onDocument(doc, source): a decoded, in-order document; source is "mqtt" or "http".
-   * onStatus(status, detail): connection state changes (see Status).
+   * onStatus(status): connection state changes (see Status).
    * onError(error, where): an API error while polling (where = "poll") or fetching credentials
    *   (where = "credentials"); the page may show it.
    * onRefused(error): the broker refused the credentials at CONNECT.
@@ -103,13 +103,6 @@ export class LiveConnection {
     } else {
       client?.end(true);
     }
-  }
-
-  /** Publish on the live connection; false when not connected (callers decide what to do). */
-  publish(topic, payload, options = { qos: 1 }) {
-    if (!this.client?.connected) return false;
-    this.client.publish(topic, payload, options);
-    return true;
   }
 
   /** After a change made over HTTP: when MQTT is down, poll now rather than at the next tick. */

@@ -75,11 +75,12 @@ export class Speaker {
   }
 
   async play(text) {
-    const entry = { text, at: new Date().toISOString(), chime: false, speech: false };
+    const entry = { text, at: Date.now(), end: null, chime: false, speech: false };
     this.played.push(entry);
     this.onPlay(text);
     entry.chime = await this.chime();
     entry.speech = await this.speak(text);
+    entry.end = Date.now();
     await sleep(GAP_MS);
   }
 
