@@ -64,7 +64,9 @@ class Program(Protocol[S, V]):
 
     def reduce(self, state: S, event: object, now: datetime) -> tuple[S, Sequence[object]]: ...
 
-    def view(self, state: S, now: datetime) -> V: ...
+    def view(self, state: S, now: datetime) -> V:
+        """What to draw. Depends on ``now`` only through the minute shown by the clock: the
+        runtime recomputes it only when the state object or that minute changed."""
 
     def render(self, surface: pygame.Surface, fonts: Fonts, view: V) -> None: ...
 
@@ -98,6 +100,7 @@ class AgentRuntime(Generic[S, V]):
         self.state: S = program.initial_state()
         self.view: V | None = None
         self.frames = 0
+        self._viewed: tuple[object, int] = (None, -1)
         self.surface: pygame.Surface | None = None
         self.fonts: Fonts | None = None
         self._followed: set[str] = set()
@@ -257,7 +260,14 @@ class AgentRuntime(Generic[S, V]):
                 self.program.perform(effect, self.services)
 
     def _redraw(self) -> None:
-        view = self.program.view(self.state, self._clock())
+        now = self._clock()
+        # Reducers return the very same state object when nothing changed; together with the
+        # minute that is all a view depends on, so an idle wake-up costs no view at all.
+        minute = int(now.timestamp() // 60)
+        if self.state is self._viewed[0] and minute == self._viewed[1]:
+            return
+        self._viewed = (self.state, minute)  # holding the state keeps identity meaningful
+        view = self.program.view(self.state, now)
         if view == self.view or self.surface is None or self.fonts is None:
             return
         self.view = view

@@ -29,7 +29,7 @@ _CANDIDATES = (
     ),
 )
 _FONT_CACHE = 24  # a screen uses about a dozen sizes
-_RENDER_CACHE_BYTES = 8 * 2**20
+_RENDER_CACHE_BYTES = 4 * 2**20
 _REFERENCE_SIZE = 64
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
-
 from edge.pg import pygame
 from edge.ui import theme
 
@@ -15,6 +12,10 @@ QUIET_ZONE = 4  # modules of white border the QR specification requires around t
 
 def qr_matrix(data: str) -> list[list[bool]]:
     """The modules of the QR code for ``data``, quiet zone included (``True`` = dark)."""
+    # Imported on first use: ~4 MB a display (which never draws a QR code) need not carry.
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QUIET_ZONE)
     code.add_data(data)
     code.make(fit=True)
