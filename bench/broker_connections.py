@@ -82,7 +82,7 @@ def open_batch(broker: RunningBroker, count: int, first_id: int) -> list[socket.
 def count_deliveries(sockets: list[socket.socket], timeout_s: float) -> tuple[int, float]:
     """How many sockets receive one PUBLISH, and when the last one did (seconds)."""
     poller = select.epoll()
-    pending = {}
+    pending: dict[int, socket.socket] = {}
     for sock in sockets:
         sock.setblocking(False)
         poller.register(sock.fileno(), select.EPOLLIN)
@@ -92,11 +92,11 @@ def count_deliveries(sockets: list[socket.socket], timeout_s: float) -> tuple[in
     delivered = 0
     while pending and time.monotonic() - started < timeout_s:
         for fd, _ in poller.poll(0.5):
-            sock = pending.pop(fd, None)
-            if sock is None:
+            receiver = pending.pop(fd, None)
+            if receiver is None:
                 continue
             poller.unregister(fd)
-            if sock.recv(65536):
+            if receiver.recv(65536):
                 delivered += 1
                 last = time.monotonic() - started
     poller.close()
