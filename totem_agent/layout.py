@@ -44,6 +44,11 @@ def priority_areas(size: tuple[int, int]) -> tuple[Rect, Rect, Rect, Rect, Rect]
     question, hint, choices, back_row = rows(body(size), [0.16, 0.1, 0.56, 0.18], gap=gap(size))
     portrait = size[1] > size[0]
     normal, priority = (rows if portrait else columns)(choices, [1, 1], gap=gap(size))
-    back = Rect(0, 0, round(back_row.width * (0.5 if portrait else 0.3)), back_row.height)
+    back = Rect(
+        0,
+        0,
+        round(back_row.width * (0.5 if portrait else 0.3)),
+        min(back_row.height, round(min(size) * 0.12)),
+    )
     back.center = back_row.center
     return question, hint, normal, priority, back

@@ -104,9 +104,9 @@ def _button_parts(rect: Rect) -> _ButtonParts:
 
 def _priority(surface: pygame.Surface, fonts: Fonts, view: PriorityView) -> None:
     question, hint, normal, priority, back = layout.priority_areas(surface.get_size())
-    draw_text(
-        surface, fonts, f"{view.service_name} — {view.question}", question, theme.TEXT, bold=True
-    )
+    name_rect, question_rect = rows(question, [0.55, 0.45])
+    draw_text(surface, fonts, view.service_name, name_rect, theme.TEXT, bold=True)
+    draw_text(surface, fonts, view.question, question_rect, theme.TEXT)
     draw_text(surface, fonts, view.hint, hint, theme.MUTED)
     buttons = (
         (normal, view.normal, theme.BUTTON, "1"),
