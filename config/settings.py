@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # HTTP
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
+    http_event_loop: Literal["asyncio", "uvloop", "auto"] = Field(
+        default="asyncio",
+        description="uvicorn's event loop. asyncio by default: the embedded broker's TCP "
+        "protocol needs asyncio's own transports",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL devices and phones use to reach the API (QR codes, credentials); "

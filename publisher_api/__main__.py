@@ -26,11 +26,12 @@ def main() -> int:
     from publisher_api.app import create_app
 
     uvicorn.run(
-        create_app(settings),
+        create_app(),  # the same get_settings() object: no dependency override needed
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,  # per-request lines cost more than the request at high rates
+        loop=settings.http_event_loop,
         # The app owns one process's state (embedded broker, write lock): never several workers.
         workers=1,
     )

@@ -26,9 +26,11 @@ from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import admin, auth, health, pages, stats, tickets
 from publisher_api.routers import realtime as realtime_routes
 from publisher_api.runtime import Runtime
+from publisher_api.services.batching import BatchingWriter
 from publisher_api.services.changes import Writer
 from publisher_api.services.tickets import TicketService
 from publisher_api.store.database import Database
+from publisher_api.store.directory import Directory
 from publisher_api.store.migrate import upgrade_to_head
 from publisher_api.store.models import TenantRow, TicketRow
 from publisher_api.store.seed import (
@@ -37,12 +39,15 @@ from publisher_api.store.seed import (
     refuse_dev_logins,
     seed_dev,
 )
-from publisher_api.store.state_source import StoreStateSource, TokenChecker
+from publisher_api.store.snapshot import SnapshotCache
+from publisher_api.store.state_source import StoreStateSource
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app for ``settings`` (default: the process's, from ``config.get_settings()``)."""
+    explicit = settings is not None
     settings = settings or config.get_settings()
 
     @asynccontextmanager
@@ -53,19 +58,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             devices = await to_thread.run_sync(_prepare_database, database, settings)
             if devices is not None:
                 _announce_dev(settings, devices)
-            token_active = TokenChecker(database)
+            directory = Directory(database)
+            snapshots = SnapshotCache(database)
             sink = await stack.enter_async_context(
-                realtime(settings, StoreStateSource(database), token_active=token_active)
+                realtime(
+                    settings,
+                    StoreStateSource(database, snapshots),
+                    token_active=directory.token_active,
+                )
             )
-            writer = Writer(database, sink)
+            writer = Writer(database, sink, snapshots=snapshots, directory=directory)
+            batching = BatchingWriter(writer)
+            stack.callback(batching.close)
             app.state.realtime = sink
             app.state.runtime = Runtime(
                 settings=settings,
                 database=database,
                 writer=writer,
                 tickets=TicketService(writer, metrics),
-                token_active=token_active,
+                directory=directory,
+                snapshots=snapshots,
                 metrics=metrics,
+                batching=batching,
             )
             metrics_database.append(database)
             stack.callback(metrics_database.clear)
@@ -81,8 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    # Routers owned by other parts read settings through config.get_settings; give them ours.
-    app.dependency_overrides[config.get_settings] = lambda: settings
+    if explicit:
+        # Routers owned by other parts read settings through config.get_settings; give them
+        # ours. Only for explicit settings (tests): any override makes FastAPI re-analyse every
+        # dependency on every request, which the production path should not pay.
+        app.dependency_overrides[config.get_settings] = lambda: settings
     install_error_handlers(app)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
     for module in (health, auth, admin, tickets, stats, realtime_routes, pages):

@@ -11,7 +11,7 @@ router and the pages router).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -24,13 +24,17 @@ from protocol import InvalidToken, Principal, Role, verify_token
 from protocol.identifiers import ID_RULE
 from publisher_api.errors import Forbidden, NotFound, Unauthorized
 from publisher_api.runtime import Runtime
-from publisher_api.store.models import TenantRow
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a URL, not a password
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
-def get_runtime(request: Request) -> Runtime:
+# Cheap dependencies are ``async def`` on purpose: FastAPI runs every plain ``def`` dependency in
+# the thread pool, and each such hop costs more than the work here. What remains sync is the
+# endpoint itself (one hop), where database work happens.
+
+
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime | None = getattr(request.app.state, "runtime", None)
     if runtime is None:  # only between create_app and the lifespan start
         raise RuntimeError("the app's lifespan has not started")
@@ -40,7 +44,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -48,7 +52,8 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
+    """A session that touches the database only when the endpoint uses it (lazily)."""
     with runtime.database.session() as session:
         yield session
 
@@ -76,12 +81,12 @@ def authenticate(token: str | None, runtime: Runtime) -> Principal:
         raise Unauthorized(str(exc)) from None
     if principal.role in (Role.PUBLIC, Role.PUBLISHER):
         raise Forbidden(f"a {principal.role.value} token cannot use the REST API")
-    if not runtime.token_active(principal):
+    if not runtime.directory.token_active(principal):
         raise Unauthorized("token revoked (device rotated or removed, or user changed)")
     return principal
 
 
-def current_principal(token: BearerToken, runtime: RuntimeDep) -> Principal:
+async def current_principal(token: BearerToken, runtime: RuntimeDep) -> Principal:
     return authenticate(token, runtime)
 
 
@@ -94,22 +99,22 @@ class TenantScope:
     principal: Principal
 
 
-def _check_tenant(tenant: str, principal: Principal | None, session: Session) -> None:
+def _check_tenant(tenant: str, principal: Principal | None, runtime: Runtime) -> None:
     if principal is not None and not principal.may_act_in(tenant):
         raise Forbidden(f"this token belongs to tenant {principal.tenant}, not {tenant}")
-    if session.get(TenantRow, tenant) is None:
+    if not runtime.directory.tenant_exists(tenant):
         raise NotFound("tenant", tenant)
 
 
-def tenant_scope(*roles: Role) -> Callable[..., TenantScope]:
+def tenant_scope(*roles: Role) -> Callable[..., Awaitable[TenantScope]]:
     """A dependency: authenticated principal of one of ``roles`` acting in ``{tenant}``."""
     allowed = frozenset(roles)
 
-    def dependency(
-        tenant: TenantPath, token: BearerToken, runtime: RuntimeDep, session: SessionDep
+    async def dependency(
+        tenant: TenantPath, token: BearerToken, runtime: RuntimeDep
     ) -> TenantScope:
         principal = authenticate(token, runtime)
-        _check_tenant(tenant, principal, session)
+        _check_tenant(tenant, principal, runtime)
         if principal.role not in allowed:
             raise Forbidden(
                 f"role {principal.role.value} may not do this "
@@ -120,8 +125,8 @@ def tenant_scope(*roles: Role) -> Callable[..., TenantScope]:
     return dependency
 
 
-def public_tenant(tenant: TenantPath, session: SessionDep) -> str:
-    _check_tenant(tenant, None, session)
+async def public_tenant(tenant: TenantPath, runtime: RuntimeDep) -> str:
+    _check_tenant(tenant, None, runtime)
     return tenant
 
 
@@ -133,7 +138,7 @@ AdminAccess = Annotated[TenantScope, Depends(tenant_scope(Role.SUPERADMIN, Role.
 PublicTenant = Annotated[str, Depends(public_tenant)]
 
 
-def require_superadmin(principal: CurrentPrincipal) -> Principal:
+async def require_superadmin(principal: CurrentPrincipal) -> Principal:
     if principal.role is not Role.SUPERADMIN:
         raise Forbidden("only a superadmin may do this")
     return principal

@@ -3,14 +3,20 @@ lifespan (never at import time) and reached by dependencies through ``app.state`
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from typing import TypeVar
 
 from config import Settings
 from publisher_api.metrics import Metrics
-from publisher_api.services.changes import Writer
+from publisher_api.services.batching import BatchingWriter
+from publisher_api.services.changes import Operation, Writer
 from publisher_api.services.tickets import TicketService
 from publisher_api.store.database import Database
-from publisher_api.store.state_source import TokenChecker
+from publisher_api.store.directory import Directory
+from publisher_api.store.snapshot import SnapshotCache
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -19,5 +25,11 @@ class Runtime:
     database: Database
     writer: Writer
     tickets: TicketService
-    token_active: TokenChecker
+    directory: Directory
+    snapshots: SnapshotCache
     metrics: Metrics
+    batching: BatchingWriter
+
+    async def write(self, tenant: str, operation: Operation[T]) -> T:
+        """Run a ticket operation on the writer thread (group commit) and await its result."""
+        return await asyncio.wrap_future(self.batching.submit(tenant, operation))

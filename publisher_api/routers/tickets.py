@@ -3,8 +3,7 @@ action — all actions go through ``TicketService.act`` (or ``call_next``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -15,8 +14,7 @@ from publisher_api.domain.lifecycle import CommandKind
 from publisher_api.errors import NotFound
 from publisher_api.schemas import CallIn, Prefix, StatusPatch, TicketIn, TransferIn
 from publisher_api.services.tickets import COMMAND_FOR_STATUS, Action
-from publisher_api.store.models import TenantRow, TicketRow
-from publisher_api.store.snapshot import QueueView
+from publisher_api.store.models import TicketRow
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["tickets"])
 
@@ -39,15 +37,18 @@ TICKET_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/tickets", status_code=201, response_model=Ticket, responses=TICKET_RESPONSES)
-def issue_ticket(
+async def issue_ticket(
     body: TicketIn,
     scope: IssuerAccess,
     runtime: RuntimeDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Ticket:
-    issued = runtime.tickets.issue(
-        scope.tenant, service=body.service, priority=body.priority, idempotency_key=idempotency_key
+    issued = await runtime.write(
+        scope.tenant,
+        runtime.tickets.issue_op(
+            service=body.service, priority=body.priority, idempotency_key=idempotency_key
+        ),
     )
     if issued.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -57,21 +58,22 @@ def issue_ticket(
 @router.get("/queue", response_model=QueueUpdate)
 def get_queue(tenant: PublicTenant, runtime: RuntimeDep) -> QueueUpdate:
     """Public: the queue snapshot, exactly the retained MQTT ``queue_update`` document."""
-    with runtime.database.session() as session:
-        row = session.get(TenantRow, tenant)
-        if row is None:
-            raise NotFound("tenant", tenant)
-        return QueueView.load(session, row, datetime.now(UTC)).queue_update(session)
+    snapshot = runtime.snapshots.current(tenant)
+    if snapshot is None:
+        raise NotFound("tenant", tenant)
+    return snapshot.update
 
 
 @router.get("/tickets/{ticket_id}", response_model=Ticket, responses=TICKET_RESPONSES)
-def get_ticket(ticket_id: TicketIdPath, tenant: PublicTenant, session: SessionDep) -> Ticket:
+def get_ticket(
+    ticket_id: TicketIdPath, tenant: PublicTenant, runtime: RuntimeDep, session: SessionDep
+) -> Ticket:
     """Public (ids are unguessable): one ticket with its position and estimated wait."""
+    snapshot = runtime.snapshots.current(tenant)
     row = session.get(TicketRow, ticket_id)
-    tenant_row = session.get(TenantRow, tenant)
-    if row is None or tenant_row is None or row.tenant_id != tenant:
+    if row is None or snapshot is None or row.tenant_id != tenant:
         raise NotFound("ticket", ticket_id)
-    return QueueView.load(session, tenant_row, datetime.now(UTC)).ticket(row)
+    return snapshot.ticket(row)
 
 
 @router.post(
@@ -79,47 +81,49 @@ def get_ticket(ticket_id: TicketIdPath, tenant: PublicTenant, session: SessionDe
     response_model=Ticket,
     responses={204: {"description": "Nothing is waiting"}, **TICKET_RESPONSES},
 )
-def call_next(
+async def call_next(
     counter: CounterPath,
     scope: OperatorAccess,
     runtime: RuntimeDep,
     service: Annotated[list[Prefix] | None, Query(description="Only these services")] = None,
 ) -> Ticket | Response:
-    ticket = runtime.tickets.call_next(scope.tenant, counter, service or ())
+    ticket = await runtime.write(scope.tenant, runtime.tickets.call_next_op(counter, service or ()))
     return ticket if ticket is not None else Response(status_code=204)
 
 
 @router.post("/tickets/{ticket_id}/call", response_model=Ticket, responses=TICKET_RESPONSES)
-def call_ticket(
+async def call_ticket(
     ticket_id: TicketIdPath, body: CallIn, scope: OperatorAccess, runtime: RuntimeDep
 ) -> Ticket:
     """Call this ticket (out of order) to a counter."""
     action = Action(CommandKind.CALL, counter=body.counter)
-    return runtime.tickets.act(scope.tenant, ticket_id, action)
+    return await runtime.write(scope.tenant, runtime.tickets.act_op(ticket_id, action))
 
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=Ticket, responses=TICKET_RESPONSES)
-def transfer_ticket(
+async def transfer_ticket(
     ticket_id: TicketIdPath, body: TransferIn, scope: OperatorAccess, runtime: RuntimeDep
 ) -> Ticket:
     """Move the ticket to another service as waiting, at the front or the back."""
     action = Action(CommandKind.TRANSFER, service=body.service, placement=body.placement)
-    return runtime.tickets.act(scope.tenant, ticket_id, action)
+    return await runtime.write(scope.tenant, runtime.tickets.act_op(ticket_id, action))
 
 
 @router.patch("/tickets/{ticket_id}", response_model=Ticket, responses=TICKET_RESPONSES)
-def update_ticket_status(
+async def update_ticket_status(
     ticket_id: TicketIdPath, body: StatusPatch, scope: OperatorAccess, runtime: RuntimeDep
 ) -> Ticket:
     """Move the ticket to ``status`` (``called`` needs ``counter``), through the same lifecycle
     rules as the action endpoints."""
     action = Action(COMMAND_FOR_STATUS[body.status], counter=body.counter)
-    return runtime.tickets.act(scope.tenant, ticket_id, action)
+    return await runtime.write(scope.tenant, runtime.tickets.act_op(ticket_id, action))
 
 
-def _simple_action(kind: CommandKind) -> Callable[..., Ticket]:
-    def endpoint(ticket_id: TicketIdPath, scope: OperatorAccess, runtime: RuntimeDep) -> Ticket:
-        return runtime.tickets.act(scope.tenant, ticket_id, Action(kind))
+def _simple_action(kind: CommandKind) -> Callable[..., Awaitable[Ticket]]:
+    async def endpoint(
+        ticket_id: TicketIdPath, scope: OperatorAccess, runtime: RuntimeDep
+    ) -> Ticket:
+        return await runtime.write(scope.tenant, runtime.tickets.act_op(ticket_id, Action(kind)))
 
     endpoint.__name__ = f"{kind.value}_ticket"
     return endpoint

@@ -252,6 +252,7 @@ def create_user(writer: Writer, tenant: str, body: schemas.UserIn) -> schemas.Us
             created_at=change.now,
         )
         change.session.add(row)
+        change.directory_changed()
     return user_out(row)
 
 
@@ -265,6 +266,7 @@ def update_user(
             row.password_hash = password_hash
         if body.role is not None:
             row.role = body.role  # changing the role revokes the user's tokens (token_active)
+            change.directory_changed()
     return user_out(row)
 
 
@@ -273,6 +275,7 @@ def delete_user(writer: Writer, tenant: str, username: str, *, acting: str) -> N
         raise Forbidden("you cannot delete yourself")
     with writer.tenant(tenant, now=_now()) as change:
         change.session.delete(_user(change, username))
+        change.directory_changed()
 
 
 # --- devices ----------------------------------------------------------------------------------
@@ -323,6 +326,7 @@ def create_device(
             created_at=change.now,
         )
         change.session.add(row)
+        change.directory_changed()
     return with_token(settings, row)
 
 
@@ -334,12 +338,14 @@ def rotate_device_token(
         row = _device(change, device_id)
         row.token_id = uuid.uuid4().hex
         row.token_issued_at = change.now.replace(microsecond=0)
+        change.directory_changed()
     return with_token(settings, row)
 
 
 def delete_device(writer: Writer, tenant: str, device_id: str) -> None:
     with writer.tenant(tenant, now=_now()) as change:
         change.session.delete(_device(change, device_id))
+        change.directory_changed()
 
 
 def _exists(

@@ -9,25 +9,34 @@ commit order and never for a rolled-back transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from protocol import Ticket, TicketStatus, TicketStatusChanged
-from publisher_api.errors import Conflict, NotFound
+from publisher_api.domain.lifecycle import IllegalTransition
+from publisher_api.errors import ApiError, Conflict, NotFound
 from publisher_api.realtime import ChangeSink, TenantChanged
 from publisher_api.store.database import Database
+from publisher_api.store.directory import Directory
 from publisher_api.store.models import TenantRow, TicketRow
-from publisher_api.store.snapshot import ticket_documents
+from publisher_api.store.snapshot import (
+    Snapshot,
+    SnapshotCache,
+    TicketCopy,
+    TicketFacts,
+    build_snapshot,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class PendingEvent:
-    ticket: TicketRow
+    ticket: TicketCopy  # as this event left it (a batch may change the ticket again)
     from_status: TicketStatus | None
     to_status: TicketStatus
     counter: int | None
@@ -42,11 +51,19 @@ class Change:
     now: datetime
     visible: bool = False
     deleted: bool = False
+    directory: bool = False
+    config_changed: bool = False
+    calls_changed: bool = False
     touched: dict[str, TicketRow] = field(default_factory=dict)
     events: list[PendingEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    documents: dict[str, Ticket] = field(default_factory=dict)
-    """Filled on commit: the current document of every touched ticket."""
+    snapshot: Snapshot | None = None
+    """Filled on commit: the tenant's snapshot as committed."""
+
+    def document(self, ticket: TicketFacts) -> Ticket:
+        """After commit: the document of ``ticket`` (positions from the committed snapshot)."""
+        assert self.snapshot is not None, "documents exist only after the commit"
+        return self.snapshot.ticket(ticket)
 
     def ticket_changed(self, row: TicketRow, *events: PendingEvent) -> None:
         self.visible = True
@@ -56,16 +73,44 @@ class Change:
     def snapshot_changed(self) -> None:
         """Configuration that screens show (services, counters, settings) changed."""
         self.visible = True
+        self.config_changed = True
+
+    def call_made(self) -> None:
+        """A call or recall was recorded: the snapshot's last calls changed."""
+        self.calls_changed = True
 
     def delete_tenant(self) -> None:
         self.visible = True
         self.deleted = True
+        self.directory = True
+
+    def directory_changed(self) -> None:
+        """Users, devices or tenants changed: cached identities must be dropped on commit."""
+        self.directory = True
+
+
+R = TypeVar("R")
+Operation: TypeAlias = Callable[[Change], Callable[[], R]]
+"""One write: it changes things through the ``Change`` (validating before it mutates anything,
+so a refusal leaves nothing half-done) and returns how to read its result after the commit."""
+
+# Refusals an operation raises before changing anything; other operations of a batch go on.
+REFUSALS = (ApiError, IllegalTransition)
 
 
 class Writer:
-    def __init__(self, database: Database, sink: ChangeSink) -> None:
+    def __init__(
+        self,
+        database: Database,
+        sink: ChangeSink,
+        *,
+        snapshots: SnapshotCache | None = None,
+        directory: Directory | None = None,
+    ) -> None:
         self.database = database
         self.sink = sink
+        self.snapshots = snapshots or SnapshotCache(database)
+        self.directory = directory
 
     @contextmanager
     def tenant(
@@ -85,12 +130,54 @@ class Writer:
             change = Change(session=session, tenant=tenant, now=now)
             if create is not None:
                 change.snapshot_changed()
+                change.directory_changed()
             yield change
             announced = self._commit(change)
+            if change.directory and self.directory is not None:
+                self.directory.invalidate()
             for hook in change.after_commit:
                 hook()
             if announced is not None:
                 self.sink.notify(announced)
+
+    def run(self, tenant_id: str, operation: Operation[R], *, now: datetime | None = None) -> R:
+        """One operation in its own transaction."""
+        with self.tenant(tenant_id, now=now or datetime.now(UTC)) as change:
+            result = operation(change)
+        return result()
+
+    def run_batch(
+        self, tenant_id: str, operations: Sequence[Operation[Any]], *, now: datetime | None = None
+    ) -> list[Any]:
+        """Several operations of one tenant in one transaction (group commit): one lock, one
+        snapshot, one commit and one announcement for all of them. Each item of the result is
+        the operation's result or the refusal it raised. An unexpected error rolls the batch
+        back and runs each operation alone, so only the culprit fails."""
+        outcomes: list[Callable[[], Any] | BaseException] = []
+        try:
+            with self.tenant(tenant_id, now=now or datetime.now(UTC)) as change:
+                for operation in operations:
+                    try:
+                        outcomes.append(operation(change))
+                    except REFUSALS as refusal:
+                        outcomes.append(refusal)
+                        continue
+                    # Later operations must see this one (call-next must not pick a ticket
+                    # an earlier operation of the batch already called).
+                    change.session.flush()
+        except ApiError as refused:  # the tenant itself: unknown
+            return [refused] * len(operations)
+        except Exception:
+            if len(operations) == 1:
+                raise
+            return [self._run_alone(tenant_id, operation) for operation in operations]
+        return [o if isinstance(o, BaseException) else o() for o in outcomes]
+
+    def _run_alone(self, tenant_id: str, operation: Operation[Any]) -> Any:
+        try:
+            return self.run(tenant_id, operation)
+        except Exception as exc:
+            return exc
 
     def _commit(self, change: Change) -> TenantChanged | None:
         session, tenant = change.session, change.tenant
@@ -102,17 +189,25 @@ class Writer:
         if change.deleted:
             session.delete(tenant)
             session.commit()
+            self.snapshots.drop(tenant.id)
             return TenantChanged(tenant=tenant.id, seq=seq)
         session.flush()
-        if change.touched:
-            change.documents = ticket_documents(
-                session, tenant, list(change.touched.values()), change.now
-            )
+        # The snapshot is built inside the transaction, so it is exactly what was committed;
+        # it also gives every touched ticket its position, and goes to the cache for readers.
+        snapshot = build_snapshot(
+            session,
+            tenant,
+            change.now,
+            previous=self.snapshots.peek(tenant.id),
+            config_changed=change.config_changed,
+            calls_changed=change.calls_changed,
+        )
+        change.snapshot = snapshot
         events = tuple(
             TicketStatusChanged(
                 tenant=tenant.id,
                 seq=seq,
-                ticket=change.documents[e.ticket.id],
+                ticket=snapshot.ticket(e.ticket),
                 from_status=e.from_status,
                 to_status=e.to_status,
                 counter=e.counter,
@@ -122,6 +217,7 @@ class Writer:
             for e in change.events
         )
         session.commit()
+        self.snapshots.put(snapshot)
         return TenantChanged(
             tenant=tenant.id, seq=seq, ticket_ids=tuple(change.touched), events=events
         )

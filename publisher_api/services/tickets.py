@@ -8,9 +8,9 @@ transition table and persists the result: one code path, one set of rules.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -20,9 +20,9 @@ from publisher_api.domain.numbering import label, local_day, next_number
 from publisher_api.domain.ordering import choose_next, front_key, next_streak
 from publisher_api.errors import Invalid, NotFound
 from publisher_api.metrics import Metrics
-from publisher_api.services.changes import Change, PendingEvent, Writer
+from publisher_api.services.changes import Change, Operation, PendingEvent, Writer
 from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
-from publisher_api.store.snapshot import QueueView, policy_of, waiting_rows
+from publisher_api.store.snapshot import TicketCopy, build_snapshot, policy_of, waiting_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,10 @@ class TicketService:
         self.writer = writer
         self.metrics = metrics
 
+    # Each use case comes in two forms: ``issue`` / ``act`` / ``call_next`` run one operation in
+    # its own transaction; ``*_op`` build the operation itself, which the batching writer runs
+    # together with others in one transaction (group commit, see services.batching).
+
     def issue(
         self,
         tenant_id: str,
@@ -67,38 +71,13 @@ class TicketService:
         idempotency_key: str | None = None,
         now: datetime | None = None,
     ) -> Issued:
-        now = now or datetime.now(UTC)
-        with self.writer.tenant(tenant_id, now=now) as change:
-            if idempotency_key is not None:
-                existing = change.session.scalars(
-                    select(TicketRow).where(
-                        TicketRow.tenant_id == tenant_id,
-                        TicketRow.idempotency_key == idempotency_key,
-                    )
-                ).one_or_none()
-                if existing is not None:
-                    # Same key, same ticket, whatever happened to it since; nothing changes.
-                    view = QueueView.load(change.session, change.tenant, now)
-                    return Issued(view.ticket(existing), replayed=True)
-            row = _new_ticket(change, _service(change, service), priority, idempotency_key)
-            change.ticket_changed(
-                row, PendingEvent(row, None, TicketStatus.WAITING, None, None, now)
-            )
-            if self.metrics is not None:
-                issued = self.metrics.tickets_issued.labels(tenant_id)
-                change.after_commit.append(issued.inc)
-        return Issued(change.documents[row.id], replayed=False)
+        op = self.issue_op(service=service, priority=priority, idempotency_key=idempotency_key)
+        return self.writer.run(tenant_id, op, now=now)
 
     def act(
         self, tenant_id: str, ticket_id: str, action: Action, *, now: datetime | None = None
     ) -> Ticket:
-        now = now or datetime.now(UTC)
-        with self.writer.tenant(tenant_id, now=now) as change:
-            row = change.session.get(TicketRow, ticket_id)
-            if row is None or row.tenant_id != tenant_id:
-                raise NotFound("ticket", ticket_id)
-            self._apply(change, row, action)
-        return change.documents[row.id]
+        return self.writer.run(tenant_id, self.act_op(ticket_id, action), now=now)
 
     def call_next(
         self,
@@ -108,28 +87,76 @@ class TicketService:
         *,
         now: datetime | None = None,
     ) -> Ticket | None:
+        return self.writer.run(tenant_id, self.call_next_op(counter, services), now=now)
+
+    def issue_op(
+        self, *, service: str, priority: bool, idempotency_key: str | None = None
+    ) -> Operation[Issued]:
+        def op(change: Change) -> Callable[[], Issued]:
+            if idempotency_key is not None:
+                existing = change.session.scalars(
+                    select(TicketRow).where(
+                        TicketRow.tenant_id == change.tenant.id,
+                        TicketRow.idempotency_key == idempotency_key,
+                    )
+                ).one_or_none()
+                if existing is not None:
+                    # Same key, same ticket, whatever happened to it since; nothing changes.
+                    snapshot = build_snapshot(change.session, change.tenant, change.now)
+                    replayed = snapshot.ticket(existing)
+                    return lambda: Issued(replayed, replayed=True)
+            row = _new_ticket(change, _service(change, service), priority, idempotency_key)
+            issued = TicketCopy.of(row)
+            change.ticket_changed(
+                row, PendingEvent(issued, None, TicketStatus.WAITING, None, None, change.now)
+            )
+            if self.metrics is not None:
+                change.after_commit.append(self.metrics.tickets_issued.labels(change.tenant.id).inc)
+            return lambda: Issued(change.document(issued), replayed=False)
+
+        return op
+
+    def act_op(self, ticket_id: str, action: Action) -> Operation[Ticket]:
+        def op(change: Change) -> Callable[[], Ticket]:
+            row = change.session.get(TicketRow, ticket_id)
+            if row is None or row.tenant_id != change.tenant.id:
+                raise NotFound("ticket", ticket_id)
+            after = self._apply(change, row, action)
+            return lambda: change.document(after)
+
+        return op
+
+    def call_next_op(self, counter: int, services: Sequence[str] = ()) -> Operation[Ticket | None]:
         """Call the next ticket at ``counter`` (optionally only from ``services``). Atomic: the
         choice and the call happen in one write transaction, so racing operators never get the
         same ticket. ``None`` when nothing waits."""
-        now = now or datetime.now(UTC)
-        with self.writer.tenant(tenant_id, now=now) as change:
+
+        def op(change: Change) -> Callable[[], Ticket | None]:
             _counter(change, counter)
             for prefix in services:
                 _service(change, prefix)
-            waiting = waiting_rows(change.session, tenant_id)
+            waiting = waiting_rows(change.session, change.tenant.id)
             if services:
                 waiting = [row for row in waiting if row.service in services]
             tenant = change.tenant
-            chosen = choose_next(waiting, policy_of(tenant), streak=tenant.normal_streak, now=now)
+            chosen = choose_next(
+                waiting, policy_of(tenant), streak=tenant.normal_streak, now=change.now
+            )
             if chosen is None:
-                return None
-            self._apply(change, chosen, Action(lc.CommandKind.CALL, counter=counter))
-        return change.documents[chosen.id]
+                return lambda: None
+            row = change.session.get(TicketRow, chosen.id)
+            assert row is not None  # read in this very transaction
+            after = self._apply(change, row, Action(lc.CommandKind.CALL, counter=counter))
+            return lambda: change.document(after)
 
-    def _apply(self, change: Change, row: TicketRow, action: Action) -> None:
+        return op
+
+    def _apply(self, change: Change, row: TicketRow, action: Action) -> TicketCopy:
+        """Apply ``action`` to ``row``; returns the ticket as this action left it."""
         command = self._command(change, row, action)
         state, events = lc.apply(_state_of(row), command)
         _store(row, state)
+        after = TicketCopy.of(row)
         if isinstance(command, lc.Call | lc.Recall):
             _record_call(change, row)
         if isinstance(command, lc.Call):
@@ -137,12 +164,13 @@ class TicketService:
         change.ticket_changed(
             row,
             *(
-                PendingEvent(row, e.from_status, e.to_status, e.counter, e.call_id, e.at)
+                PendingEvent(after, e.from_status, e.to_status, e.counter, e.call_id, e.at)
                 for e in events
             ),
         )
         if self.metrics is not None and isinstance(command, lc.Call | lc.Recall):
             self._count_call(change, row, first_call=isinstance(command, lc.Call))
+        return after
 
     def _command(self, change: Change, row: TicketRow, action: Action) -> lc.Command:
         at = change.now
@@ -263,6 +291,7 @@ def _new_ticket(
 
 
 def _record_call(change: Change, row: TicketRow) -> None:
+    change.call_made()
     assert row.counter is not None
     assert row.call_id is not None
     assert row.called_at is not None

@@ -1,12 +1,15 @@
 """Build the documents every client sees from the database: the queue snapshot (the retained
 ``queue_update`` and ``GET .../queue``) and single tickets. One place, so HTTP and MQTT can never
-disagree, and cheap: a handful of indexed queries, rebuilt after every change."""
+disagree, and cheap: after a change only the waiting list is read again; the rest is reused from
+the previous snapshot when the change cannot have touched it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,11 +25,15 @@ from protocol import (
 )
 from publisher_api.domain.estimates import WaitModel
 from publisher_api.domain.ordering import PriorityMode, PriorityPolicy, call_order
+from publisher_api.store.database import Database
 from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TenantRow, TicketRow
 
 LAST_CALLS = 10
 SERVICE_TIME_SAMPLES = 20
 OPEN_COUNTER_WINDOW = timedelta(minutes=30)
+# Estimates move slowly; re-reading service times on every change would cost more than the rest
+# of the snapshot together.
+WAIT_MODEL_MAX_AGE_S = 5.0
 
 
 def policy_of(tenant: TenantRow) -> PriorityPolicy:
@@ -37,44 +44,108 @@ def policy_of(tenant: TenantRow) -> PriorityPolicy:
     )
 
 
-def waiting_rows(session: Session, tenant_id: str) -> list[TicketRow]:
-    return list(
-        session.scalars(
-            select(TicketRow).where(
-                TicketRow.tenant_id == tenant_id, TicketRow.status == TicketStatus.WAITING.value
-            )
+@dataclass(frozen=True, slots=True)
+class WaitingRow:
+    """Just what ordering and the snapshot need of a waiting ticket (no ORM identity)."""
+
+    id: str
+    label: str
+    service: str
+    priority: bool
+    order_key: int
+    enqueued_at: datetime
+    created_at: datetime
+
+
+_WAITING_COLUMNS = (
+    TicketRow.id,
+    TicketRow.label,
+    TicketRow.service,
+    TicketRow.priority,
+    TicketRow.order_key,
+    TicketRow.enqueued_at,
+    TicketRow.created_at,
+)
+
+
+def waiting_rows(session: Session, tenant_id: str) -> list[WaitingRow]:
+    rows = session.execute(
+        select(*_WAITING_COLUMNS).where(
+            TicketRow.tenant_id == tenant_id, TicketRow.status == TicketStatus.WAITING.value
         )
     )
+    return [WaitingRow(*row) for row in rows]
+
+
+class TicketFacts(Protocol):
+    """What a ticket document is made of: a ``TicketRow``, or a copy taken at some moment."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def priority(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def counter(self) -> int | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def called_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True, slots=True)
-class QueueView:
-    """The waiting tickets in call order and the wait model, at one instant."""
+class TicketCopy:
+    """A ticket's facts frozen at one moment (the state an operation left it in)."""
 
-    tenant: TenantRow
-    order: list[TicketRow]
-    positions: dict[str, int]
-    model: WaitModel
-    now: datetime
+    id: str
+    label: str
+    service: str
+    priority: bool
+    status: str
+    counter: int | None
+    created_at: datetime
+    called_at: datetime | None
 
     @classmethod
-    def load(cls, session: Session, tenant: TenantRow, now: datetime) -> QueueView:
-        order = call_order(
-            waiting_rows(session, tenant.id),
-            policy_of(tenant),
-            streak=tenant.normal_streak,
-            now=now,
-        )
+    def of(cls, row: TicketFacts) -> TicketCopy:
         return cls(
-            tenant=tenant,
-            order=order,
-            positions={row.id: i for i, row in enumerate(order, start=1)},
-            model=_wait_model(session, tenant.id, now),
-            now=now,
+            row.id,
+            row.label,
+            row.service,
+            row.priority,
+            row.status,
+            row.counter,
+            row.created_at,
+            row.called_at,
         )
 
-    def ticket(self, row: TicketRow) -> Ticket:
-        position = self.positions.get(row.id)
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A tenant's queue document and an index of its waiting tickets, built at one instant."""
+
+    update: QueueUpdate
+    waiting: dict[str, WaitingTicket]
+    model: WaitModel
+    model_at: float
+    built_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def tenant(self) -> str:
+        return self.update.tenant
+
+    @property
+    def seq(self) -> int:
+        return self.update.seq
+
+    def ticket(self, row: TicketFacts) -> Ticket:
+        """The document of one ticket; position and estimate come from the snapshot."""
+        waiting = self.waiting.get(row.id) if row.status == TicketStatus.WAITING.value else None
         return Ticket(
             id=row.id,
             number=row.label,
@@ -82,74 +153,173 @@ class QueueView:
             priority=row.priority,
             status=TicketStatus(row.status),
             counter=row.counter,
-            position=position,
-            estimated_wait_s=self.model.wait_s(position) if position is not None else None,
+            position=waiting.position if waiting else None,
+            estimated_wait_s=waiting.estimated_wait_s if waiting else None,
             created_at=row.created_at,
             called_at=row.called_at,
         )
 
-    def queue_update(self, session: Session) -> QueueUpdate:
-        tenant = self.tenant
-        services = session.scalars(
-            select(ServiceRow).where(ServiceRow.tenant_id == tenant.id).order_by(ServiceRow.prefix)
-        ).all()
-        counters = session.scalars(
-            select(CounterRow).where(CounterRow.tenant_id == tenant.id).order_by(CounterRow.number)
-        ).all()
-        calls = session.scalars(
-            select(CallRow)
-            .where(CallRow.tenant_id == tenant.id)
-            .order_by(CallRow.id.desc())
-            .limit(LAST_CALLS)
-        ).all()
-        waiting_per_service: dict[str, int] = {}
-        for row in self.order:
-            waiting_per_service[row.service] = waiting_per_service.get(row.service, 0) + 1
-        new_ticket_wait = self.model.wait_s(len(self.order) + 1)
-        return QueueUpdate(
-            tenant=tenant.id,
-            seq=tenant.seq,
-            generated_at=self.now,
-            tenant_name=tenant.name,
-            locale=tenant.locale,
-            timezone=tenant.timezone,
-            ticker=tenant.ticker,
-            waiting=[
-                WaitingTicket(
-                    id=row.id,
-                    number=row.label,
-                    service=row.service,
-                    priority=row.priority,
-                    position=position,
-                    estimated_wait_s=self.model.wait_s(position),
-                    created_at=row.created_at,
-                )
-                for position, row in enumerate(self.order, start=1)
-            ],
-            services=[
-                ServiceQueue(
-                    prefix=s.prefix,
-                    name=s.name,
-                    priority_allowed=s.priority_allowed,
-                    waiting=waiting_per_service.get(s.prefix, 0),
-                    estimated_wait_s=new_ticket_wait,
-                )
-                for s in services
-            ],
-            counters=[CounterInfo(number=c.number, name=c.name) for c in counters],
-            last_calls=[
-                CallRecord(
-                    call_id=c.call_id,
-                    ticket_id=c.ticket_id,
-                    number=c.label,
-                    service=c.service,
-                    counter=c.counter,
-                    counter_name=c.counter_name,
-                    called_at=c.called_at,
-                )
-                for c in calls
-            ],
+
+def build_snapshot(
+    session: Session,
+    tenant: TenantRow,
+    now: datetime,
+    *,
+    previous: Snapshot | None = None,
+    config_changed: bool = True,
+    calls_changed: bool = True,
+) -> Snapshot:
+    """Everything screens show about ``tenant``, read inside the caller's transaction.
+
+    With ``previous`` (the snapshot of the change just before this one), the parts this change
+    cannot have touched are reused instead of queried again: services and counters unless the
+    configuration changed, last calls unless a call was made, and the wait model for a few
+    seconds. The waiting list is always read afresh.
+    """
+    if previous is not None and previous.seq != tenant.seq - 1:
+        previous = None  # not our immediate predecessor: rebuild everything
+    clock = time.monotonic()
+    if previous is not None and clock - previous.model_at < WAIT_MODEL_MAX_AGE_S:
+        model, model_at = previous.model, previous.model_at
+    else:
+        model, model_at = _wait_model(session, tenant.id, now), clock
+    order = call_order(
+        waiting_rows(session, tenant.id), policy_of(tenant), streak=tenant.normal_streak, now=now
+    )
+    waiting = [
+        WaitingTicket(
+            id=row.id,
+            number=row.label,
+            service=row.service,
+            priority=row.priority,
+            position=position,
+            estimated_wait_s=model.wait_s(position),
+            created_at=row.created_at,
         )
+        for position, row in enumerate(order, start=1)
+    ]
+    per_service: dict[str, int] = {}
+    for row in order:
+        per_service[row.service] = per_service.get(row.service, 0) + 1
+    new_ticket_wait = model.wait_s(len(order) + 1)
+    if previous is not None and not config_changed:
+        services = [(s.prefix, s.name, s.priority_allowed) for s in previous.update.services]
+        counters = previous.update.counters
+    else:
+        services, counters = _configuration(session, tenant.id)
+    if previous is not None and not calls_changed:
+        last_calls = previous.update.last_calls
+    else:
+        last_calls = _last_calls(session, tenant.id)
+    update = QueueUpdate(
+        tenant=tenant.id,
+        seq=tenant.seq,
+        generated_at=now,
+        tenant_name=tenant.name,
+        locale=tenant.locale,
+        timezone=tenant.timezone,
+        ticker=tenant.ticker,
+        waiting=waiting,
+        services=[
+            ServiceQueue(
+                prefix=prefix,
+                name=name,
+                priority_allowed=priority_allowed,
+                waiting=per_service.get(prefix, 0),
+                estimated_wait_s=new_ticket_wait,
+            )
+            for prefix, name, priority_allowed in services
+        ],
+        counters=counters,
+        last_calls=last_calls,
+    )
+    return Snapshot(
+        update=update, waiting={w.id: w for w in waiting}, model=model, model_at=model_at
+    )
+
+
+def _configuration(
+    session: Session, tenant_id: str
+) -> tuple[list[tuple[str, str, bool]], list[CounterInfo]]:
+    services = session.execute(
+        select(ServiceRow.prefix, ServiceRow.name, ServiceRow.priority_allowed)
+        .where(ServiceRow.tenant_id == tenant_id)
+        .order_by(ServiceRow.prefix)
+    ).all()
+    counters = session.execute(
+        select(CounterRow.number, CounterRow.name)
+        .where(CounterRow.tenant_id == tenant_id)
+        .order_by(CounterRow.number)
+    ).all()
+    return (
+        [(s.prefix, s.name, s.priority_allowed) for s in services],
+        [CounterInfo(number=c.number, name=c.name) for c in counters],
+    )
+
+
+def _last_calls(session: Session, tenant_id: str) -> list[CallRecord]:
+    calls = session.scalars(
+        select(CallRow)
+        .where(CallRow.tenant_id == tenant_id)
+        .order_by(CallRow.id.desc())
+        .limit(LAST_CALLS)
+    ).all()
+    return [
+        CallRecord(
+            call_id=c.call_id,
+            ticket_id=c.ticket_id,
+            number=c.label,
+            service=c.service,
+            counter=c.counter,
+            counter_name=c.counter_name,
+            called_at=c.called_at,
+        )
+        for c in calls
+    ]
+
+
+class SnapshotCache:
+    """The latest snapshot per tenant. The writer puts a fresh one after every commit, so
+    readers (``GET .../queue``, ticket documents, the MQTT publisher) rarely touch the database.
+
+    Entries expire after ``max_age_s`` even without changes, because estimates and the aging
+    rule move with the clock; a reader then rebuilds. A snapshot never replaces a newer one.
+    """
+
+    def __init__(self, database: Database, max_age_s: float = 5.0) -> None:
+        self.database = database
+        self.max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._entries: dict[str, Snapshot] = {}
+
+    def peek(self, tenant: str) -> Snapshot | None:
+        """The cached snapshot, however old (the writer's ``previous``)."""
+        with self._lock:
+            return self._entries.get(tenant)
+
+    def put(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            current = self._entries.get(snapshot.tenant)
+            if current is None or snapshot.seq >= current.seq:
+                self._entries[snapshot.tenant] = snapshot
+
+    def drop(self, tenant: str) -> None:
+        with self._lock:
+            self._entries.pop(tenant, None)
+
+    def current(self, tenant: str) -> Snapshot | None:
+        """The tenant's snapshot (cached if fresh, else rebuilt); ``None`` if no such tenant."""
+        with self._lock:
+            cached = self._entries.get(tenant)
+        if cached is not None and time.monotonic() - cached.built_at < self.max_age_s:
+            return cached
+        with self.database.session() as session:
+            row = session.get(TenantRow, tenant)
+            if row is None:
+                return None
+            snapshot = build_snapshot(session, row, datetime.now(UTC))
+        self.put(snapshot)
+        return snapshot
 
 
 def _wait_model(session: Session, tenant_id: str, now: datetime) -> WaitModel:
@@ -176,11 +346,3 @@ def _wait_model(session: Session, tenant_id: str, now: datetime) -> WaitModel:
         )
     )
     return WaitModel.from_history(samples, open_counters)
-
-
-def ticket_documents(
-    session: Session, tenant: TenantRow, rows: Sequence[TicketRow], now: datetime
-) -> dict[str, Ticket]:
-    """Documents for a few tickets, sharing one view of the queue."""
-    view = QueueView.load(session, tenant, now)
-    return {row.id: view.ticket(row) for row in rows}

@@ -96,6 +96,7 @@ def serve(settings: Settings) -> ServerThread:
         port=settings.http_port,
         log_level="warning",
         access_log=False,
+        loop="asyncio",  # as python -m publisher_api runs it (see publisher_api/__main__.py)
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

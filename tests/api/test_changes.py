@@ -21,6 +21,7 @@ from publisher_api.services.tickets import Action, TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
 from publisher_api.store.seed import seed_dev
+from publisher_api.store.snapshot import SnapshotCache
 from publisher_api.store.state_source import StoreStateSource
 from tests.api.conftest import api_settings
 
@@ -33,7 +34,7 @@ class RecordingSink:
 
     def notify(self, change: TenantChanged) -> None:
         # What a reader on another connection sees at notify time: the change must be there.
-        source = StoreStateSource(self.database)
+        source = StoreStateSource(self.database, SnapshotCache(self.database))
         for ticket_id in change.ticket_ids:
             self.seen_committed.append(source.ticket(change.tenant, ticket_id) is not None)
         self.changes.append(change)
@@ -79,11 +80,11 @@ def test_each_change_is_announced_once_with_the_next_seq(world: World) -> None:
 def test_a_refused_change_announces_nothing_and_keeps_seq(world: World) -> None:
     service, sink, database = world
     ticket = service.issue("default", service="A", priority=False).ticket
-    before = StoreStateSource(database).queue_update("default")
+    before = StoreStateSource(database, SnapshotCache(database)).queue_update("default")
     assert before is not None
     with pytest.raises(IllegalTransition):
         service.act("default", ticket.id, Action(CommandKind.COMPLETE))
-    after = StoreStateSource(database).queue_update("default")
+    after = StoreStateSource(database, SnapshotCache(database)).queue_update("default")
     assert after is not None
     assert len(sink.changes) == 1
     assert after.seq == before.seq
@@ -116,7 +117,7 @@ def test_announcements_follow_commit_order_under_concurrency(world: World) -> No
     seqs = [c.seq for c in sink.changes]
     assert seqs == sorted(seqs)
     assert len(set(seqs)) == 80
-    snapshot = StoreStateSource(database).queue_update("default")
+    snapshot = StoreStateSource(database, SnapshotCache(database)).queue_update("default")
     assert isinstance(snapshot, QueueUpdate)
     assert snapshot.seq == seqs[-1]
     numbers = [w.number for w in snapshot.waiting]
@@ -127,7 +128,7 @@ def test_state_source_reads(world: World) -> None:
     service, _, database = world
     from datetime import UTC, datetime, timedelta
 
-    source = StoreStateSource(database)
+    source = StoreStateSource(database, SnapshotCache(database))
     ticket = service.issue("default", service="A", priority=False).ticket
     done = service.issue("default", service="A", priority=False).ticket
     service.act("default", done.id, Action(CommandKind.CANCEL))

@@ -1,0 +1,225 @@
+"""HTTP API throughput: concurrent operators run the issue -> call-next -> start -> complete
+cycle against a real ``python -m publisher_api`` (uvicorn, SQLite in WAL mode, the embedded
+broker and the MQTT publisher all running, as in production).
+
+    .venv/bin/python -m bench.http_api [--clients 16] [--seconds 20] [--warmup 3]
+
+The load generator is a deliberately thin asyncio HTTP/1.1 keep-alive client (no client library
+on the hot path), so the client's own CPU cost stays small next to the server's. Every request
+counts as one operation; latency is measured per request from write to full response. Results go
+to bench/results/http_api.json and a Markdown summary to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+from tests.support.ports import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+TENANT = "default"
+
+
+@dataclass
+class Recorder:
+    measuring: bool = False
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def record(self, op: str, seconds: float, ok: bool) -> None:
+        if not self.measuring:
+            return
+        if ok:
+            self.latencies.setdefault(op, []).append(seconds)
+        else:
+            self.errors[op] = self.errors.get(op, 0) + 1
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; just enough protocol for our JSON API."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port, self.token = host, port, token
+        self.reader: asyncio.StreamReader
+        self.writer: asyncio.StreamWriter
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Authorization: Bearer {self.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        payload = await self.reader.readexactly(length) if length else b""
+        return status, payload
+
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
+async def operator(conn: Connection, counter: int, recorder: Recorder, stop: asyncio.Event) -> None:
+    base = f"/api/v1/tenants/{TENANT}"
+    issue_body = json.dumps({"service": "A", "priority": False}).encode()
+
+    async def timed(
+        op: str, method: str, path: str, body: bytes, ok: set[int]
+    ) -> tuple[int, bytes]:
+        started = time.perf_counter()
+        status, payload = await conn.request(method, path, body)
+        recorder.record(op, time.perf_counter() - started, status in ok)
+        return status, payload
+
+    while not stop.is_set():
+        await timed("issue", "POST", f"{base}/tickets", issue_body, {201})
+        status, payload = await timed(
+            "call-next", "POST", f"{base}/counters/{counter}/call-next", b"", {200, 204}
+        )
+        if status != 200:
+            continue
+        ticket_id = json.loads(payload)["id"]
+        await timed("start", "POST", f"{base}/tickets/{ticket_id}/start", b"", {200})
+        await timed("complete", "POST", f"{base}/tickets/{ticket_id}/complete", b"", {200})
+
+
+async def drive(port: int, token: str, clients: int, warmup: float, seconds: float) -> Recorder:
+    recorder = Recorder()
+    stop = asyncio.Event()
+    conns = [Connection("127.0.0.1", port, token) for _ in range(clients)]
+    for conn in conns:
+        await conn.open()
+    tasks = [
+        asyncio.create_task(operator(conn, 1 + i % 3, recorder, stop))
+        for i, conn in enumerate(conns)
+    ]
+    await asyncio.sleep(warmup)
+    recorder.measuring = True
+    await asyncio.sleep(seconds)
+    recorder.measuring = False
+    stop.set()
+    await asyncio.gather(*tasks)
+    for conn in conns:
+        await conn.close()
+    return recorder
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def start_server(var_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "QUEUECAST_ENV": "dev",
+        "QUEUECAST_VAR_DIR": str(var_dir),
+        "QUEUECAST_HTTP_PORT": str(port),
+        "QUEUECAST_MQTT_TCP_PORT": str(free_port()),
+        "QUEUECAST_LOG_LEVEL": "WARNING",
+    }
+    log = (var_dir / "api.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "publisher_api"], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    wait_for_port("127.0.0.1", port, timeout=60)
+    deadline = time.monotonic() + 60
+    while httpx.get(f"http://127.0.0.1:{port}/readyz").status_code != 200:
+        if time.monotonic() > deadline:
+            raise TimeoutError("API not ready")
+        time.sleep(0.1)
+    return proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="queuecast-bench-") as tmp:
+        port = free_port()
+        proc = start_server(Path(tmp), port)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        try:
+            form = urlencode({"username": "operator", "password": "operator"})
+            token = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/auth/token",
+                content=form,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ).json()["access_token"]
+            recorder = asyncio.run(drive(port, token, args.clients, args.warmup, args.seconds))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            # Keep the server's log next to the results (the database goes with the temp dir).
+            (RESULTS / "http_api.server.log").write_bytes((Path(tmp) / "api.log").read_bytes())
+    report(recorder, args)
+
+
+def report(recorder: Recorder, args: argparse.Namespace) -> None:
+    everything = [s for values in recorder.latencies.values() for s in values]
+    total = len(everything)
+    result = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, {platform.platform()}, "
+        f"Python {platform.python_version()}",
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "ops": total,
+        "ops_per_s": round(total / args.seconds, 1),
+        "p50_ms": round(percentile(everything, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(everything, 0.99) * 1000, 2),
+        "errors": recorder.errors,
+        "per_op": {
+            op: {
+                "count": len(v),
+                "mean_ms": round(statistics.fmean(v) * 1000, 2),
+                "p50_ms": round(percentile(v, 0.50) * 1000, 2),
+                "p99_ms": round(percentile(v, 0.99) * 1000, 2),
+            }
+            for op, v in sorted(recorder.latencies.items())
+        },
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "http_api.json").write_text(json.dumps(result, indent=2))
+    print("| clients | ops/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|")
+    print(
+        f"| {args.clients} | {result['ops_per_s']} | {result['p50_ms']} | {result['p99_ms']} "
+        f"| {sum(recorder.errors.values())} |"
+    )
+    for op, figures in result["per_op"].items():
+        print(f"  {op:10s} {figures}")
+
+
+if __name__ == "__main__":
+    main()

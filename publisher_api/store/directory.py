@@ -1,0 +1,93 @@
+"""Who exists: tenants, users, devices and their current token ids, cached in memory.
+
+Every authenticated request and every MQTT CONNECT asks "is this token still honoured?" and
+"does this tenant exist?"; answering from memory keeps those checks off the database. The
+cache is dropped by the writer right after any commit that changes users, devices or tenants
+(``Change.directory_changed``), under the write lock.
+
+A generation counter closes the classic race: a reader that loaded a value from the database
+just before a writer committed and invalidated would otherwise put the stale value back. It
+stores what it read only if no invalidation happened in between.
+
+Scope: one process owns the database's writes (the API process), so in-process invalidation is
+complete. Changes made behind its back (SQL by hand) show after a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import select
+
+from protocol import Principal, Role
+from publisher_api.store.database import Database
+from publisher_api.store.models import DeviceRow, TenantRow, UserRow
+
+V = TypeVar("V")
+_MISSING = object()
+
+
+class Directory:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._cache: dict[tuple[str, ...], object] = {}
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._cache.clear()
+
+    def tenant_exists(self, tenant: str) -> bool:
+        return self._cached(("tenant", tenant), lambda: self._load_tenant(tenant))
+
+    def token_active(self, principal: Principal) -> bool:
+        """Devices must still exist with this very token id (rotation and deletion revoke);
+        users must still exist with the same role and tenant; public and publisher tokens have
+        nothing to revoke. The ``TokenActive`` the broker calls at CONNECT."""
+        if principal.role in (Role.PUBLIC, Role.PUBLISHER):
+            return True
+        if principal.is_device:
+            tenant = principal.tenant or ""
+            found = self._cached(
+                ("device", tenant, principal.subject),
+                lambda: self._load_device(tenant, principal.subject),
+            )
+            return found == (principal.role.value, principal.token_id)
+        user = self._cached(("user", principal.subject), lambda: self._load_user(principal.subject))
+        return user == (principal.role.value, principal.tenant)
+
+    def _cached(self, key: tuple[str, ...], load: Callable[[], V]) -> V:
+        with self._lock:
+            value = self._cache.get(key, _MISSING)
+            generation = self._generation
+        if value is not _MISSING:
+            return value  # type: ignore[return-value]
+        loaded = load()
+        with self._lock:
+            if self._generation == generation:
+                self._cache[key] = loaded
+        return loaded
+
+    def _load_tenant(self, tenant: str) -> bool:
+        with self.database.session() as session:
+            return session.get(TenantRow, tenant) is not None
+
+    def _load_device(self, tenant: str, device_id: str) -> tuple[str, str] | None:
+        with self.database.session() as session:
+            row = session.execute(
+                select(DeviceRow.role, DeviceRow.token_id).where(
+                    DeviceRow.tenant_id == tenant, DeviceRow.device_id == device_id
+                )
+            ).one_or_none()
+        return None if row is None else (row.role, row.token_id)
+
+    def _load_user(self, username: str) -> tuple[str, str | None] | None:
+        with self.database.session() as session:
+            row = session.execute(
+                select(UserRow.role, UserRow.tenant_id).where(UserRow.username == username)
+            ).one_or_none()
+        return None if row is None else (row.role, row.tenant_id)
