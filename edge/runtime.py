@@ -105,6 +105,7 @@ class AgentRuntime(Generic[S, V]):
         self.fonts: Fonts | None = None
         self._followed: set[str] = set()
         self._next_tick = 0.0
+        self._endpoint_api: ApiClient | None = None
         token = settings.token()
         self.jobs = Jobs(self.post)
         self.player = AnnouncementPlayer(
@@ -139,7 +140,7 @@ class AgentRuntime(Generic[S, V]):
         if configured is not None:
             endpoint = MqttEndpoint.from_url(configured)
             return lambda: endpoint
-        api = self.make_api()
+        api = self._endpoint_api = self.make_api()  # used by the link thread only
         return lambda: MqttEndpoint.from_url(api.mqtt_url())
 
     # --- life cycle ------------------------------------------------------------------------
@@ -181,6 +182,8 @@ class AgentRuntime(Generic[S, V]):
         self.link.stop()
         self.jobs.shutdown()
         self.services.api.close()
+        if self._endpoint_api is not None:
+            self._endpoint_api.close()
         self.player.close()
         self._trace.close()
         pygame.display.quit()
