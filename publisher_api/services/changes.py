@@ -157,14 +157,12 @@ class Writer:
         try:
             with self.tenant(tenant_id, now=now or datetime.now(UTC)) as change:
                 for operation in operations:
+                    # No flush between operations: those that read what others may have
+                    # written (the waiting list) flush first; the rest is written in one go.
                     try:
                         outcomes.append(operation(change))
                     except REFUSALS as refusal:
                         outcomes.append(refusal)
-                        continue
-                    # Later operations must see this one (call-next must not pick a ticket
-                    # an earlier operation of the batch already called).
-                    change.session.flush()
         except ApiError as refused:  # the tenant itself: unknown
             return [refused] * len(operations)
         except Exception:
@@ -203,6 +201,7 @@ class Writer:
             calls_changed=change.calls_changed,
         )
         change.snapshot = snapshot
+        tickets = {row.id: snapshot.ticket(row) for row in change.touched.values()}
         events = tuple(
             TicketStatusChanged(
                 tenant=tenant.id,
@@ -217,7 +216,7 @@ class Writer:
             for e in change.events
         )
         session.commit()
-        self.snapshots.put(snapshot)
+        self.snapshots.put(snapshot, tickets)
         return TenantChanged(
             tenant=tenant.id, seq=seq, ticket_ids=tuple(change.touched), events=events
         )

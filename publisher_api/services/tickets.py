@@ -22,7 +22,13 @@ from publisher_api.errors import Invalid, NotFound
 from publisher_api.metrics import Metrics
 from publisher_api.services.changes import Change, Operation, PendingEvent, Writer
 from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
-from publisher_api.store.snapshot import TicketCopy, build_snapshot, policy_of, waiting_rows
+from publisher_api.store.snapshot import (
+    TicketCopy,
+    WaitingRow,
+    build_snapshot,
+    policy_of,
+    waiting_rows,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +141,7 @@ class TicketService:
             _counter(change, counter)
             for prefix in services:
                 _service(change, prefix)
-            waiting = waiting_rows(change.session, change.tenant.id)
+            waiting = _waiting(change)
             if services:
                 waiting = [row for row in waiting if row.service in services]
             tenant = change.tenant
@@ -235,12 +241,15 @@ def _back_key(change: Change) -> int:
 def _placement_key(change: Change, target: ServiceRow, action: Action) -> int:
     if action.placement is lc.Placement.BACK:
         return _back_key(change)
-    keys = [
-        r.order_key
-        for r in waiting_rows(change.session, change.tenant.id)
-        if r.service == target.prefix
-    ]
+    keys = [r.order_key for r in _waiting(change) if r.service == target.prefix]
     return front_key(keys, back_key=_back_key(change))
+
+
+def _waiting(change: Change) -> list[WaitingRow]:
+    """The waiting tickets as of now in this transaction: earlier operations of the batch are
+    flushed first (the session does not autoflush, so writes go out once per batch otherwise)."""
+    change.session.flush()
+    return waiting_rows(change.session, change.tenant.id)
 
 
 def _service(change: Change, prefix: str) -> ServiceRow:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -134,6 +134,9 @@ class Snapshot:
     model: WaitModel
     model_at: float
     built_at: float = field(default_factory=time.monotonic)
+    changed: dict[str, Ticket] = field(default_factory=dict)
+    """Documents of the tickets the change that produced this snapshot touched: what the
+    publisher asks for right after being notified, served without a query."""
 
     @property
     def tenant(self) -> str:
@@ -297,7 +300,9 @@ class SnapshotCache:
         with self._lock:
             return self._entries.get(tenant)
 
-    def put(self, snapshot: Snapshot) -> None:
+    def put(self, snapshot: Snapshot, changed: dict[str, Ticket] | None = None) -> None:
+        if changed:
+            snapshot = replace(snapshot, changed=changed)
         with self._lock:
             current = self._entries.get(snapshot.tenant)
             if current is None or snapshot.seq >= current.seq:

@@ -34,6 +34,8 @@ class StoreStateSource:
         snapshot = self.snapshots.current(tenant)
         if snapshot is None:
             return None
+        if ticket_id in snapshot.changed:  # just written: no query needed
+            return snapshot.changed[ticket_id]
         with self.database.session() as session:
             row = session.get(TicketRow, ticket_id)
         if row is None or row.tenant_id != tenant:

@@ -5,7 +5,7 @@ with a recording sink (the realtime layer's side of the seam)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeAlias
 
@@ -15,8 +15,9 @@ from protocol import QueueUpdate, TicketStatus
 from publisher_api import schemas
 from publisher_api.changes import TenantChanged
 from publisher_api.domain.lifecycle import CommandKind, IllegalTransition
+from publisher_api.errors import NotFound
 from publisher_api.services import admin
-from publisher_api.services.changes import Writer
+from publisher_api.services.changes import Change, Writer
 from publisher_api.services.tickets import Action, TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
@@ -143,3 +144,49 @@ def test_state_source_reads(world: World) -> None:
     assert retained == {ticket.id, done.id}
     retained = {t.id for t in source.retained_tickets("default", now + timedelta(minutes=5))}
     assert retained == {ticket.id}
+
+
+def test_a_batch_commits_once_and_isolates_refusals(world: World) -> None:
+    service, sink, _ = world
+    writer = service.writer
+    first = service.issue("default", service="A", priority=False).ticket
+    sink.changes.clear()
+    outcomes = writer.run_batch(
+        "default",
+        [
+            service.issue_op(service="A", priority=False),
+            service.act_op(first.id, Action(CommandKind.COMPLETE)),  # illegal: still waiting
+            service.call_next_op(1),
+            service.call_next_op(2),  # must see the first call and take the other ticket
+            service.act_op("nope", Action(CommandKind.START)),
+        ],
+    )
+    issued, refused, call_1, call_2, missing = outcomes
+    assert isinstance(refused, IllegalTransition)
+    assert isinstance(missing, NotFound)
+    assert call_1 is not None
+    assert call_2 is not None
+    assert {call_1.id, call_2.id} == {first.id, issued.ticket.id}
+    assert (call_1.status, call_1.counter, call_2.counter) == (TicketStatus.CALLED, 1, 2)
+    (change,) = sink.changes  # one commit, one announcement, every event in order
+    assert [(e.from_status, e.to_status) for e in change.events] == [
+        (None, TicketStatus.WAITING),
+        (TicketStatus.WAITING, TicketStatus.CALLED),
+        (TicketStatus.WAITING, TicketStatus.CALLED),
+    ]
+    assert {e.seq for e in change.events} == {change.seq}
+
+
+def test_an_unexpected_error_fails_only_its_own_operation(world: World) -> None:
+    service, _, database = world
+
+    def broken(change: Change) -> Callable[[], None]:
+        raise RuntimeError("boom")
+
+    outcomes = service.writer.run_batch(
+        "default", [service.issue_op(service="A", priority=False), broken]
+    )
+    assert isinstance(outcomes[1], RuntimeError)
+    snapshot = StoreStateSource(database, SnapshotCache(database)).queue_update("default")
+    assert snapshot is not None
+    assert [w.id for w in snapshot.waiting] == [outcomes[0].ticket.id]
