@@ -35,7 +35,6 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from amqtt.adapters import BufferReader, ReaderAdapter, WriterAdapter
@@ -121,6 +120,10 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         self._closing = False
         self._last_read = 0.0
         self._keepalive_timer: asyncio.TimerHandle | None = None
+        # Unacknowledged QoS 1 packet ids of a clean session: ints, so a fan-out to many
+        # subscribers leaves no objects behind for the garbage collector to walk.
+        self._unacked: set[int] = set()
+        self._next_packet_id = 0
 
     async def _reader_loop(self) -> None:
         """Replaces amqtt's reader loop, which wrapped every packet read in ``wait_for`` (a task
@@ -213,7 +216,9 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
             if not waiter.done():
                 waiter.set_result(PubackPacket.build(packet_id))
             return
-        if self.session is not None:  # a fast-path delivery: done once acknowledged
+        if packet_id in self._unacked:  # a fast-path delivery to a clean session
+            self._unacked.discard(packet_id)
+        elif self.session is not None:  # a fast-path delivery to a persistent session
             self.session.inflight_out.pop(packet_id, None)
 
     def _arm_keepalive(self, keepalive_s: int) -> None:
@@ -244,31 +249,41 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
             waiter.set_result(None)
 
     def send_nowait(self, message: EncodedPublish, qos: int) -> None:
-        """Write one PUBLISH now; QoS 1 is tracked until its PUBACK (or redelivered on resume)."""
+        """Write one PUBLISH now. QoS 1 stays unacknowledged until its PUBACK: for a clean
+        session as a bare packet id (nothing to redeliver after the connection), for a
+        persistent one as a message amqtt's resume path redelivers with DUP=1 (§4.4)."""
         session, writer = self.session, self.writer
         if session is None or writer is None or self._closing:
             return
-        if _pending_bytes(writer) > self.max_pending_bytes:
+        if writer.pending_bytes() > self.max_pending_bytes:
             logger.warning("%s does not read its messages: disconnecting", describe(session))
             self.close_now()
             return
         if qos == 0:
             writer.write(message.for_qos0)
             return
-        if len(session.inflight_out) >= MAX_INFLIGHT:
+        unacked = self._unacked
+        if len(unacked) + len(session.inflight_out) >= MAX_INFLIGHT:
             logger.warning(
                 "%s left %d messages unacknowledged: disconnecting", describe(session), MAX_INFLIGHT
             )
             self.close_now()
             return
-        packet_id = session.next_packet_id
-        outgoing = OutgoingApplicationMessage(
-            packet_id, message.topic, 1, message.payload, message.retain
-        )
-        # Kept in flight until its PUBACK; if the connection ends first, a persistent session
-        # keeps it and amqtt's resume path redelivers it with DUP=1 (§4.4).
-        outgoing.publish_packet = _SENT_MARKER
-        session.inflight_out[packet_id] = outgoing
+        if session.clean_session:
+            packet_id = self._next_packet_id % 65535 + 1
+            while packet_id in unacked or packet_id in session.inflight_out:
+                packet_id = packet_id % 65535 + 1
+            self._next_packet_id = packet_id
+            unacked.add(packet_id)
+        else:
+            packet_id = session.next_packet_id
+            while packet_id in unacked:
+                packet_id = session.next_packet_id
+            outgoing = OutgoingApplicationMessage(
+                packet_id, message.topic, 1, message.payload, message.retain
+            )
+            outgoing.publish_packet = _SENT_MARKER
+            session.inflight_out[packet_id] = outgoing
         writer.write(message.qos1(packet_id))
 
 
@@ -299,11 +314,6 @@ async def _read_remaining_length(reader: ReaderAdapter) -> int:
             return length
         multiplier *= 128
     raise MQTTError("malformed remaining length")
-
-
-def _pending_bytes(writer: WriterAdapter) -> int:
-    pending: Callable[[], int] | None = getattr(writer, "pending_bytes", None)
-    return pending() if pending is not None else 0
 
 
 class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type information
@@ -669,26 +679,30 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         if not subscribers:
             return
         encoded = EncodedPublish.build(topic, payload, retain=False)
-        receive_rules: dict[tuple[str, tuple[str, ...]], bool] = {}
+        public_rules: dict[tuple[str, ...], bool] = {}
         sessions = self._sessions
         for client_id, (target, sub_qos) in subscribers.items():
-            grant = grant_of(target)
+            grant = target.attributes.get(GRANT_KEY)
             if grant is None:
                 continue
-            rule = (grant.receive_prefix, grant.subscribe_within)
-            allowed = receive_rules.get(rule)
-            if allowed is None:
-                allowed = receive_rules[rule] = grant.may_receive(topic)
+            # Defence in depth: SUBSCRIBE already confined the filter; this is a prefix test
+            # (public grants, matched against their three filters, are memoised per message).
+            if grant.subscribe_within:
+                allowed = public_rules.get(grant.subscribe_within)
+                if allowed is None:
+                    allowed = public_rules[grant.subscribe_within] = grant.may_receive(topic)
+            else:
+                allowed = topic.startswith(grant.receive_prefix)
             if not allowed:
                 logger.error("receive check stopped %r for %s", topic, client_id)
                 continue
-            qos = min(publish_qos, sub_qos)
+            qos = publish_qos if publish_qos < sub_qos else sub_qos
             if target.transitions.state != "connected":
                 if not target.clean_session and qos > 0:
                     self._queue_offline(target, topic, payload, qos)
                 continue
             entry = sessions.get(client_id)
-            if entry is not None and isinstance(entry[1], TenantProtocolHandler):
+            if entry is not None and type(entry[1]) is TenantProtocolHandler:
                 entry[1].send_nowait(encoded, qos)
 
     def _queue_offline(self, session: Session, topic: str, payload: bytes, qos: int) -> None:
