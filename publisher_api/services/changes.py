@@ -57,6 +57,9 @@ class Change:
     touched: dict[str, TicketRow] = field(default_factory=dict)
     events: list[PendingEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    current: Snapshot | None = None
+    """The cached snapshot of the state this transaction started from, if the cache has it
+    (same seq): operations read configuration from it instead of querying."""
     snapshot: Snapshot | None = None
     """Filled on commit: the tenant's snapshot as committed."""
 
@@ -128,6 +131,9 @@ class Writer:
             elif tenant is None:
                 raise NotFound("tenant", tenant_id)
             change = Change(session=session, tenant=tenant, now=now)
+            cached = self.snapshots.peek(tenant_id)
+            if create is None and cached is not None and cached.seq == tenant.seq:
+                change.current = cached
             if create is not None:
                 change.snapshot_changed()
                 change.directory_changed()
@@ -196,7 +202,7 @@ class Writer:
             session,
             tenant,
             change.now,
-            previous=self.snapshots.peek(tenant.id),
+            previous=change.current,
             config_changed=change.config_changed,
             calls_changed=change.calls_changed,
         )

@@ -263,15 +263,23 @@ def _service(change: Change, prefix: str) -> ServiceRow:
     return row
 
 
-def _counter(change: Change, number: int) -> CounterRow:
-    row = change.session.scalars(
-        select(CounterRow).where(
-            CounterRow.tenant_id == change.tenant.id, CounterRow.number == number
-        )
-    ).one_or_none()
-    if row is None:
+def _counter_names(change: Change) -> dict[int, str]:
+    """Counter number -> name: from the committed snapshot when it is current (counters change
+    only through committed configuration changes, which bump seq), else from the database."""
+    if change.current is not None:
+        return {c.number: c.name for c in change.current.update.counters}
+    rows = change.session.execute(
+        select(CounterRow.number, CounterRow.name).where(CounterRow.tenant_id == change.tenant.id)
+    )
+    return {r.number: r.name for r in rows}
+
+
+def _counter(change: Change, number: int) -> str:
+    """The counter's name; 404 if the tenant has no such counter."""
+    name = _counter_names(change).get(number)
+    if name is None:
         raise NotFound("counter", number)
-    return row
+    return name
 
 
 def _new_ticket(
@@ -304,11 +312,8 @@ def _record_call(change: Change, row: TicketRow) -> None:
     assert row.counter is not None
     assert row.call_id is not None
     assert row.called_at is not None
-    counter = change.session.scalars(
-        select(CounterRow).where(
-            CounterRow.tenant_id == change.tenant.id, CounterRow.number == row.counter
-        )
-    ).one_or_none()
+    # A recall at a counter deleted since the call still records a call, under its number.
+    counter_name = _counter_names(change).get(row.counter, str(row.counter))
     change.session.add(
         CallRow(
             call_id=row.call_id,
@@ -317,7 +322,7 @@ def _record_call(change: Change, row: TicketRow) -> None:
             label=row.label,
             service=row.service,
             counter=row.counter,
-            counter_name=counter.name if counter is not None else str(row.counter),
+            counter_name=counter_name,
             called_at=row.called_at,
         )
     )
