@@ -9,6 +9,7 @@ commit order and never for a rolled-back transaction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,13 +25,15 @@ from publisher_api.errors import ApiError, Conflict, NotFound
 from publisher_api.realtime import ChangeSink, TenantChanged
 from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
-from publisher_api.store.models import TenantRow, TicketRow
+from publisher_api.store.models import ServiceRow, TenantRow, TicketRow
 from publisher_api.store.snapshot import (
     Snapshot,
     SnapshotCache,
     TicketCopy,
     TicketFacts,
+    WaitingRow,
     build_snapshot,
+    waiting_rows,
 )
 
 
@@ -68,10 +71,28 @@ class Change:
         assert self.snapshot is not None, "documents exist only after the commit"
         return self.snapshot.ticket(ticket)
 
+    waiting: dict[str, WaitingRow] | None = None
+    """The tenant's waiting tickets as this transaction has them, once known: kept up to date by
+    ``ticket_changed``, so operations never re-query it nor flush to see each other's writes."""
+    services: dict[str, ServiceRow] = field(default_factory=dict)
+    """Service rows already loaded in this transaction, by prefix."""
+
     def ticket_changed(self, row: TicketRow, *events: PendingEvent) -> None:
+        """Every change of a ticket goes through here (status, service, order)."""
         self.visible = True
         self.touched[row.id] = row
         self.events.extend(events)
+        if self.waiting is not None:
+            if row.status == TicketStatus.WAITING.value:
+                self.waiting[row.id] = WaitingRow.of(row)
+            else:
+                self.waiting.pop(row.id, None)
+
+    def waiting_list(self) -> list[WaitingRow]:
+        if self.waiting is None:
+            self.session.flush()  # what earlier operations wrote must be visible to the query
+            self.waiting = {r.id: r for r in waiting_rows(self.session, self.tenant.id)}
+        return list(self.waiting.values())
 
     def snapshot_changed(self) -> None:
         """Configuration that screens show (services, counters, settings) changed."""
@@ -92,6 +113,7 @@ class Change:
         self.directory = True
 
 
+log = logging.getLogger(__name__)
 R = TypeVar("R")
 Operation: TypeAlias = Callable[[Change], Callable[[], R]]
 """One write: it changes things through the ``Change`` (validating before it mutates anything,
@@ -134,6 +156,7 @@ class Writer:
             cached = self.snapshots.peek(tenant_id)
             if create is None and cached is not None and cached.seq == tenant.seq:
                 change.current = cached
+                change.waiting = {r.id: r for r in cached.rows}
             if create is not None:
                 change.snapshot_changed()
                 change.directory_changed()
@@ -174,6 +197,9 @@ class Writer:
         except Exception:
             if len(operations) == 1:
                 raise
+            log.warning(
+                "a batch of %d writes failed; running each alone", len(operations), exc_info=True
+            )
             return [self._run_alone(tenant_id, operation) for operation in operations]
         return [o if isinstance(o, BaseException) else o() for o in outcomes]
 
@@ -205,6 +231,7 @@ class Writer:
             previous=change.current,
             config_changed=change.config_changed,
             calls_changed=change.calls_changed,
+            waiting_now=None if change.waiting is None else change.waiting.values(),
         )
         change.snapshot = snapshot
         tickets = {row.id: snapshot.ticket(row) for row in change.touched.values()}

@@ -22,13 +22,7 @@ from publisher_api.errors import Invalid, NotFound
 from publisher_api.metrics import Metrics
 from publisher_api.services.changes import Change, Operation, PendingEvent, Writer
 from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
-from publisher_api.store.snapshot import (
-    TicketCopy,
-    WaitingRow,
-    build_snapshot,
-    policy_of,
-    waiting_rows,
-)
+from publisher_api.store.snapshot import TicketCopy, build_snapshot, policy_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +118,7 @@ class TicketService:
 
     def act_op(self, ticket_id: str, action: Action) -> Operation[Ticket]:
         def op(change: Change) -> Callable[[], Ticket]:
-            row = change.session.get(TicketRow, ticket_id)
+            row = _ticket_row(change, ticket_id)
             if row is None or row.tenant_id != change.tenant.id:
                 raise NotFound("ticket", ticket_id)
             after = self._apply(change, row, action)
@@ -141,7 +135,7 @@ class TicketService:
             _counter(change, counter)
             for prefix in services:
                 _service(change, prefix)
-            waiting = _waiting(change)
+            waiting = change.waiting_list()
             if services:
                 waiting = [row for row in waiting if row.service in services]
             tenant = change.tenant
@@ -150,8 +144,8 @@ class TicketService:
             )
             if chosen is None:
                 return lambda: None
-            row = change.session.get(TicketRow, chosen.id)
-            assert row is not None  # read in this very transaction
+            row = _ticket_row(change, chosen.id)
+            assert row is not None  # it is in this transaction's waiting list
             after = self._apply(change, row, Action(lc.CommandKind.CALL, counter=counter))
             return lambda: change.document(after)
 
@@ -241,25 +235,27 @@ def _back_key(change: Change) -> int:
 def _placement_key(change: Change, target: ServiceRow, action: Action) -> int:
     if action.placement is lc.Placement.BACK:
         return _back_key(change)
-    keys = [r.order_key for r in _waiting(change) if r.service == target.prefix]
+    keys = [r.order_key for r in change.waiting_list() if r.service == target.prefix]
     return front_key(keys, back_key=_back_key(change))
 
 
-def _waiting(change: Change) -> list[WaitingRow]:
-    """The waiting tickets as of now in this transaction: earlier operations of the batch are
-    flushed first (the session does not autoflush, so writes go out once per batch otherwise)."""
-    change.session.flush()
-    return waiting_rows(change.session, change.tenant.id)
+def _ticket_row(change: Change, ticket_id: str) -> TicketRow | None:
+    """A ticket of this transaction, including one issued earlier in the same batch (not yet
+    flushed, so not in the session's identity map)."""
+    return change.touched.get(ticket_id) or change.session.get(TicketRow, ticket_id)
 
 
 def _service(change: Change, prefix: str) -> ServiceRow:
-    row = change.session.scalars(
-        select(ServiceRow).where(
-            ServiceRow.tenant_id == change.tenant.id, ServiceRow.prefix == prefix
-        )
-    ).one_or_none()
+    row = change.services.get(prefix)
     if row is None:
-        raise NotFound("service", prefix)
+        row = change.session.scalars(
+            select(ServiceRow).where(
+                ServiceRow.tenant_id == change.tenant.id, ServiceRow.prefix == prefix
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound("service", prefix)
+        change.services[prefix] = row
     return row
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -55,6 +56,18 @@ class WaitingRow:
     order_key: int
     enqueued_at: datetime
     created_at: datetime
+
+    @classmethod
+    def of(cls, row: TicketRow) -> WaitingRow:
+        return cls(
+            row.id,
+            row.label,
+            row.service,
+            row.priority,
+            row.order_key,
+            row.enqueued_at,
+            row.created_at,
+        )
 
 
 _WAITING_COLUMNS = (
@@ -131,6 +144,9 @@ class Snapshot:
 
     update: QueueUpdate
     waiting: dict[str, WaitingTicket]
+    rows: tuple[WaitingRow, ...]
+    """The waiting tickets behind ``update.waiting``, in call order: the next change of the
+    tenant starts from them instead of querying."""
     model: WaitModel
     model_at: float
     built_at: float = field(default_factory=time.monotonic)
@@ -171,13 +187,15 @@ def build_snapshot(
     previous: Snapshot | None = None,
     config_changed: bool = True,
     calls_changed: bool = True,
+    waiting_now: Iterable[WaitingRow] | None = None,
 ) -> Snapshot:
     """Everything screens show about ``tenant``, read inside the caller's transaction.
 
     With ``previous`` (the snapshot of the change just before this one), the parts this change
     cannot have touched are reused instead of queried again: services and counters unless the
     configuration changed, last calls unless a call was made, and the wait model for a few
-    seconds. The waiting list is always read afresh.
+    seconds. ``waiting_now`` is the waiting list if the caller already knows it; otherwise it
+    is read.
     """
     if previous is not None and previous.seq != tenant.seq - 1:
         previous = None  # not our immediate predecessor: rebuild everything
@@ -186,9 +204,9 @@ def build_snapshot(
         model, model_at = previous.model, previous.model_at
     else:
         model, model_at = _wait_model(session, tenant.id, now), clock
-    order = call_order(
-        waiting_rows(session, tenant.id), policy_of(tenant), streak=tenant.normal_streak, now=now
-    )
+    if waiting_now is None:
+        waiting_now = waiting_rows(session, tenant.id)
+    order = call_order(waiting_now, policy_of(tenant), streak=tenant.normal_streak, now=now)
     waiting = [
         WaitingTicket(
             id=row.id,
@@ -237,7 +255,11 @@ def build_snapshot(
         last_calls=last_calls,
     )
     return Snapshot(
-        update=update, waiting={w.id: w for w in waiting}, model=model, model_at=model_at
+        update=update,
+        waiting={w.id: w for w in waiting},
+        rows=tuple(order),
+        model=model,
+        model_at=model_at,
     )
 
 
