@@ -100,8 +100,8 @@ class QueueWriter(WriterAdapter):  # type: ignore[misc]  # amqtt ships no types
     async def close(self) -> None:
         if self._closed:
             return
-        with contextlib.suppress(Exception):
-            await self.drain()
+        with contextlib.suppress(Exception):  # a peer that does not read gets 2 s, no more
+            await asyncio.wait_for(self.drain(), timeout=2)
         self._closed = True
         self._pending.clear()
         self._pending_size = 0
