@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 import config
 from config import Settings
 from protocol import TicketStatus
+from publisher_api.auth import TokenVerifier
 from publisher_api.errors import install as install_error_handlers
 from publisher_api.metrics import HttpLatencyMiddleware, Metrics
 from publisher_api.realtime import NullSink, realtime
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 snapshots=snapshots,
                 metrics=metrics,
                 batching=batching,
+                tokens=TokenVerifier(settings.secret_key.get_secret_value()),
             )
             metrics_database.append(database)
             stack.callback(metrics_database.clear)

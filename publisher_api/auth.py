@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from config import Settings
-from protocol import Role, issue_token
+from protocol import Principal, Role, issue_token, verify_token
 
 _hasher = PasswordHasher()
 # Verified when the username is unknown, so a wrong username costs as long as a wrong password
@@ -59,3 +59,25 @@ def device_token(
         token_id=token_id,
     )
     return token
+
+
+class TokenVerifier:
+    """``verify_token`` with a memory: every request carries a token, and checking an HS256
+    signature and its claims costs more than the rest of authentication. A token verified
+    once is trusted until it expires (revocation is checked separately, on every request, by
+    the directory). Bounded: the oldest entries go first."""
+
+    def __init__(self, secret: str, max_entries: int = 10_000) -> None:
+        self._secret = secret
+        self._max = max_entries
+        self._verified: dict[str, Principal] = {}
+
+    def verify(self, token: str) -> Principal:
+        principal = self._verified.get(token)
+        if principal is not None and datetime.now(UTC) < principal.expires_at:
+            return principal
+        principal = verify_token(token, secret=self._secret)  # raises InvalidToken
+        if len(self._verified) >= self._max:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = principal
+        return principal

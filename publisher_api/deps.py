@@ -20,7 +20,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from config import Settings
-from protocol import InvalidToken, Principal, Role, verify_token
+from protocol import InvalidToken, Principal, Role
 from protocol.identifiers import ID_RULE
 from publisher_api.errors import Forbidden, NotFound, Unauthorized
 from publisher_api.runtime import Runtime
@@ -76,7 +76,7 @@ def authenticate(token: str | None, runtime: Runtime) -> Principal:
     if not token:
         raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
     try:
-        principal = verify_token(token, secret=runtime.settings.secret_key.get_secret_value())
+        principal = runtime.tokens.verify(token)
     except InvalidToken as exc:
         raise Unauthorized(str(exc)) from None
     if principal.role in (Role.PUBLIC, Role.PUBLISHER):

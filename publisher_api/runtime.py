@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from config import Settings
+from publisher_api.auth import TokenVerifier
 from publisher_api.metrics import Metrics
 from publisher_api.services.batching import BatchingWriter
 from publisher_api.services.changes import Operation, Writer
@@ -29,6 +30,7 @@ class Runtime:
     snapshots: SnapshotCache
     metrics: Metrics
     batching: BatchingWriter
+    tokens: TokenVerifier
 
     async def write(self, tenant: str, operation: Operation[T]) -> T:
         """Run a ticket operation on the writer thread (group commit) and await its result."""
