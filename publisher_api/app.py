@@ -104,7 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.dependency_overrides[config.get_settings] = lambda: settings
     install_error_handlers(app)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
-    for module in (health, auth, admin, tickets, stats, realtime_routes, pages):
+    # The hot ticket routes first: routing tries routers in order.
+    for module in (tickets, health, auth, admin, stats, realtime_routes, pages):
         app.include_router(module.router)
     return app
 
