@@ -45,6 +45,18 @@ from publisher_api.store.state_source import StoreStateSource
 
 log = logging.getLogger(__name__)
 
+API_DESCRIPTION = """\
+Operators, admins and totems use this REST API; screens follow the same state live over MQTT.
+
+- Log in at `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`. Devices use the
+  token they were given when registered (`POST /api/v1/tenants/{tenant}/devices`).
+- `GET /api/v1/tenants/{tenant}/queue` is exactly the retained MQTT `queue_update` document.
+- The MQTT topics and messages are described by the AsyncAPI document at
+  [`/asyncapi.json`](/asyncapi.json); clients get broker URLs and credentials from
+  `GET /api/v1/tenants/{tenant}/mqtt-credentials`.
+- Errors are JSON: `{"error": "<code>", "message": "<text>", ...}`.
+"""
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app for ``settings`` (default: the process's, from ``config.get_settings()``)."""
@@ -94,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="QueueCast API",
         version="1",
         summary="Multi-tenant queue calling: tickets, operators, screens over MQTT",
+        description=API_DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.settings = settings
