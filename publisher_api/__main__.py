@@ -23,8 +23,20 @@ def main() -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from publisher_api.app import create_app
+    from publisher_api.app import create_app, prepare_database
+    from publisher_api.store.database import Database
+    from publisher_api.store.seed import UnsafeDefaults
 
+    if not settings.is_dev:
+        # The lifespan checks this too; checking first gives a one-line message, not a traceback.
+        database = Database(settings.effective_database_url)
+        try:
+            prepare_database(database, settings)
+        except UnsafeDefaults as exc:
+            print(f"queuecast: refusing to start: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            database.dispose()
     uvicorn.run(
         create_app(),  # the same get_settings() object: no dependency override needed
         host=settings.http_host,

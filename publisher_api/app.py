@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:
             database = Database(settings.effective_database_url)
             stack.callback(database.dispose)
-            devices = await to_thread.run_sync(_prepare_database, database, settings)
+            devices = await to_thread.run_sync(prepare_database, database, settings)
             if devices is not None:
                 _announce_dev(settings, devices)
             directory = Directory(database)
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _prepare_database(database: Database, settings: Settings) -> list[SeededDevice] | None:
+def prepare_database(database: Database, settings: Settings) -> list[SeededDevice] | None:
     """Blocking start-up work (run in a thread): migrate, then seed or refuse defaults."""
     upgrade_to_head(database)
     ensure_bootstrap_superadmin(database, settings)

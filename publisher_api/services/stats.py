@@ -7,15 +7,16 @@ import csv
 import io
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from protocol import TicketStatus
-from publisher_api.store.models import TicketRow
+from publisher_api.store.models import CallRow, TicketRow
 
 
 class Figures(BaseModel):
@@ -52,20 +53,29 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-def figures(key: str, rows: Iterable[TicketRow]) -> Figures:
-    rows = list(rows)
-    waits = [(r.called_at - r.created_at).total_seconds() for r in rows if r.called_at]
-    services = [
-        (r.ended_at - r.started_at).total_seconds()
-        for r in rows
-        if r.status == TicketStatus.COMPLETED.value and r.started_at and r.ended_at
-    ]
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One ticket as the report sees it. Wait is to the *first* call (a recall or a transfer
+    back to waiting does not make the customer's wait look longer or shorter)."""
+
+    service: str
+    counter: int | None
+    day: str
+    status: str
+    wait_s: float | None
+    service_s: float | None
+
+
+def figures(key: str, records: Iterable[Record]) -> Figures:
+    records = list(records)
+    waits = [r.wait_s for r in records if r.wait_s is not None]
+    services = [r.service_s for r in records if r.service_s is not None]
     return Figures(
         key=key,
-        issued=len(rows),
-        called=sum(1 for r in rows if r.called_at is not None),
-        completed=sum(1 for r in rows if r.status == TicketStatus.COMPLETED.value),
-        no_show=sum(1 for r in rows if r.status == TicketStatus.NO_SHOW.value),
+        issued=len(records),
+        called=len(waits),
+        completed=sum(1 for r in records if r.status == TicketStatus.COMPLETED.value),
+        no_show=sum(1 for r in records if r.status == TicketStatus.NO_SHOW.value),
         mean_wait_s=_mean(waits),
         p90_wait_s=p90(waits),
         mean_service_s=_mean(services),
@@ -73,34 +83,55 @@ def figures(key: str, rows: Iterable[TicketRow]) -> Figures:
     )
 
 
-def _grouped(rows: list[TicketRow], key: Callable[[TicketRow], str | None]) -> list[Figures]:
-    groups: dict[str, list[TicketRow]] = {}
-    for row in rows:
-        k = key(row)
+def _grouped(records: list[Record], key: Callable[[Record], str | None]) -> list[Figures]:
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        k = key(record)
         if k is not None:
-            groups.setdefault(k, []).append(row)
+            groups.setdefault(k, []).append(record)
     return [figures(k, groups[k]) for k in sorted(groups)]
 
 
 def compute(session: Session, tenant: str, timezone: str, start: datetime, end: datetime) -> Stats:
-    rows = list(
-        session.scalars(
-            select(TicketRow).where(
-                TicketRow.tenant_id == tenant,
-                TicketRow.created_at >= start,
-                TicketRow.created_at < end,
-            )
-        )
+    first_call = (
+        select(CallRow.ticket_id, func.min(CallRow.called_at).label("first_called_at"))
+        .where(CallRow.tenant_id == tenant)
+        .group_by(CallRow.ticket_id)
+        .subquery()
     )
+    rows = session.execute(
+        select(TicketRow, first_call.c.first_called_at)
+        .outerjoin(first_call, first_call.c.ticket_id == TicketRow.id)
+        .where(
+            TicketRow.tenant_id == tenant,
+            TicketRow.created_at >= start,
+            TicketRow.created_at < end,
+        )
+    ).all()
     zone = ZoneInfo(timezone)
+    records = [_record(ticket, first_called_at, zone) for ticket, first_called_at in rows]
     return Stats(
         tenant=tenant,
         from_=start,
         to=end,
-        total=figures("total", rows),
-        by_service=_grouped(rows, lambda r: r.service),
-        by_counter=_grouped(rows, lambda r: None if r.counter is None else str(r.counter)),
-        by_day=_grouped(rows, lambda r: r.created_at.astimezone(zone).date().isoformat()),
+        total=figures("total", records),
+        by_service=_grouped(records, lambda r: r.service),
+        by_counter=_grouped(records, lambda r: None if r.counter is None else str(r.counter)),
+        by_day=_grouped(records, lambda r: r.day),
+    )
+
+
+def _record(ticket: TicketRow, first_called_at: datetime | None, zone: ZoneInfo) -> Record:
+    service_s = None
+    if ticket.status == TicketStatus.COMPLETED.value and ticket.started_at and ticket.ended_at:
+        service_s = (ticket.ended_at - ticket.started_at).total_seconds()
+    return Record(
+        service=ticket.service,
+        counter=ticket.counter,
+        day=ticket.created_at.astimezone(zone).date().isoformat(),
+        status=ticket.status,
+        wait_s=(first_called_at - ticket.created_at).total_seconds() if first_called_at else None,
+        service_s=service_s,
     )
 
 
