@@ -67,15 +67,19 @@ class Change:
     """Filled on commit: the tenant's snapshot as committed."""
 
     def document(self, ticket: TicketFacts) -> Ticket:
-        """After commit: the document of ``ticket`` (positions from the committed snapshot)."""
-        assert self.snapshot is not None, "documents exist only after the commit"
-        return self.snapshot.ticket(ticket)
+        """After commit: the document of ``ticket`` (positions from the committed snapshot, or
+        from the one this change started from if it changed nothing visible)."""
+        snapshot = self.snapshot or self.current
+        assert snapshot is not None, "documents exist only after the commit"
+        return snapshot.ticket(ticket)
 
     waiting: dict[str, WaitingRow] | None = None
     """The tenant's waiting tickets as this transaction has them, once known: kept up to date by
     ``ticket_changed``, so operations never re-query it nor flush to see each other's writes."""
     services: dict[str, ServiceRow] = field(default_factory=dict)
     """Service rows already loaded in this transaction, by prefix."""
+    issued_by_key: dict[str, TicketRow] = field(default_factory=dict)
+    """Tickets issued in this transaction, by Idempotency-Key (not yet visible to queries)."""
 
     def ticket_changed(self, row: TicketRow, *events: PendingEvent) -> None:
         """Every change of a ticket goes through here (status, service, order)."""

@@ -94,18 +94,26 @@ class TicketService:
     ) -> Operation[Issued]:
         def op(change: Change) -> Callable[[], Issued]:
             if idempotency_key is not None:
-                existing = change.session.scalars(
-                    select(TicketRow).where(
-                        TicketRow.tenant_id == change.tenant.id,
-                        TicketRow.idempotency_key == idempotency_key,
-                    )
-                ).one_or_none()
+                existing = (
+                    change.issued_by_key.get(idempotency_key)
+                    or change.session.scalars(
+                        select(TicketRow).where(
+                            TicketRow.tenant_id == change.tenant.id,
+                            TicketRow.idempotency_key == idempotency_key,
+                        )
+                    ).one_or_none()
+                )
                 if existing is not None:
                     # Same key, same ticket, whatever happened to it since; nothing changes.
-                    snapshot = build_snapshot(change.session, change.tenant, change.now)
-                    replayed = snapshot.ticket(existing)
-                    return lambda: Issued(replayed, replayed=True)
+                    replayed = TicketCopy.of(existing)
+                    if change.current is None and idempotency_key not in change.issued_by_key:
+                        # No committed snapshot to read its position from after the commit.
+                        document = build_snapshot(change.session, change.tenant, change.now)
+                        return lambda: Issued(document.ticket(replayed), replayed=True)
+                    return lambda: Issued(change.document(replayed), replayed=True)
             row = _new_ticket(change, _service(change, service), priority, idempotency_key)
+            if idempotency_key is not None:
+                change.issued_by_key[idempotency_key] = row
             issued = TicketCopy.of(row)
             change.ticket_changed(
                 row, PendingEvent(issued, None, TicketStatus.WAITING, None, None, change.now)

@@ -190,3 +190,22 @@ def test_an_unexpected_error_fails_only_its_own_operation(world: World) -> None:
     snapshot = StoreStateSource(database, SnapshotCache(database)).queue_update("default")
     assert snapshot is not None
     assert [w.id for w in snapshot.waiting] == [outcomes[0].ticket.id]
+
+
+def test_one_idempotency_key_twice_in_a_batch_is_one_ticket(world: World) -> None:
+    service, sink, _ = world
+    first, again = service.writer.run_batch(
+        "default",
+        [
+            service.issue_op(service="A", priority=False, idempotency_key="k-1"),
+            service.issue_op(service="A", priority=False, idempotency_key="k-1"),
+        ],
+    )
+    assert (first.replayed, again.replayed) == (False, True)
+    assert first.ticket.id == again.ticket.id
+    assert again.ticket.position == 1
+    (change,) = sink.changes
+    assert len(change.events) == 1
+    replay = service.issue("default", service="A", priority=False, idempotency_key="k-1")
+    assert (replay.replayed, replay.ticket.id, replay.ticket.position) == (True, first.ticket.id, 1)
+    assert len(sink.changes) == 1  # a replay commits nothing

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from protocol import QueueUpdate, Ticket, decode
 from tests.api.conftest import TENANT, Api
@@ -216,3 +219,21 @@ def drain(api: Api) -> None:
         == 200
     ):
         pass
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_ticket(api: Api) -> None:
+    """Retries racing each other (same batch or not) still make exactly one ticket."""
+    key = uuid.uuid4().hex
+    headers = {**api.auth("operator"), "Idempotency-Key": key}
+    before = len(api.queue()["waiting"])
+
+    def post(_: int) -> str:
+        with httpx.Client(base_url=api.http.base_url, timeout=20) as client:
+            r = client.post(f"{BASE}/tickets", json={"service": "A"}, headers=headers)
+            assert r.status_code == 201, r.text
+            return str(r.json()["id"])
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        ids = set(pool.map(post, range(10)))
+    assert len(ids) == 1
+    assert len(api.queue()["waiting"]) == before + 1
