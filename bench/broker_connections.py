@@ -29,16 +29,6 @@ TENANT = "bench"
 BATCH = 250
 
 
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("broker closed a connection during setup")
-        data += chunk
-    return data
-
-
 def _read_http_response(sock: socket.socket) -> bytes:
     data = b""
     while b"\r\n\r\n" not in data:
@@ -67,13 +57,13 @@ def open_batch(broker: RunningBroker, count: int, first_id: int) -> list[socket.
         client_id = f"idle-{first_id + index}"
         sock.sendall(wire.ws_frame(wire.connect(client_id, password=password, keepalive=900)))
     for sock in sockets:
-        frame = _recv_exactly(sock, 6)  # 2-byte frame header + CONNACK
+        frame = wire.recv_exactly(sock, 6)  # 2-byte frame header + CONNACK
         if frame[5] != 0:
             raise ConnectionError(f"CONNECT refused: {frame[5]}")
     for sock in sockets:
         sock.sendall(wire.ws_frame(wire.subscribe(1, queue_topic(TENANT))))
     for sock in sockets:
-        frame = _recv_exactly(sock, 7)  # 2-byte frame header + SUBACK
+        frame = wire.recv_exactly(sock, 7)  # 2-byte frame header + SUBACK
         if frame[6] == 0x80:
             raise ConnectionError("SUBSCRIBE refused")
     return sockets
@@ -107,9 +97,9 @@ def publish_once(broker: RunningBroker) -> None:
     sock = socket.create_connection(("127.0.0.1", broker.tcp_port), timeout=10)
     token = broker.token(Role.PUBLISHER, None, "publisher")
     sock.sendall(wire.connect("bench-publisher", password=token))
-    _recv_exactly(sock, 4)
+    wire.recv_exactly(sock, 4)
     sock.sendall(wire.publish(queue_topic(TENANT), b"x" * 1500, packet_id=1))
-    _recv_exactly(sock, 4)  # PUBACK
+    wire.recv_exactly(sock, 4)  # PUBACK
     sock.close()
 
 

@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import platform
 import pstats
-import select
 import socket
 import statistics
 import struct
@@ -42,6 +41,7 @@ from bench.broker_servers import (
     raise_fd_limit,
     version_of_mosquitto,
 )
+from bench.mqtt_subscribers import Spec, open_subscribers, receive
 from protocol import Role
 from protocol.topics import queue_topic
 
@@ -95,78 +95,28 @@ class Result:
 # --- subscribers (separate process) -------------------------------------------------------
 
 
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("broker closed the connection during setup")
-        data += chunk
-    return data
-
-
 def subscriber_process(
     port: int,
-    specs: list[tuple[str, str | None, str]],
+    specs: list[Spec],
     expected: int,
     warmup: int,
     timeout_s: float,
     channel: Connection,
 ) -> None:
-    sockets: list[socket.socket] = []
-    for client_id, password, _ in specs:
-        sock = socket.create_connection(("127.0.0.1", port))
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(wire.connect(client_id, password=password))
-        sockets.append(sock)
-    for sock in sockets:  # CONNACK
-        if _recv_exactly(sock, 4)[3] != 0:
-            raise ConnectionError("CONNECT refused")
-    for sock, (_, _, topic_filter) in zip(sockets, specs, strict=True):
-        sock.sendall(wire.subscribe(1, topic_filter))
-    for sock in sockets:  # SUBACK
-        if _recv_exactly(sock, 5)[4] == 0x80:
-            raise ConnectionError("SUBSCRIBE refused")
-
-    poller = select.epoll()
-    readers = {}
-    for sock in sockets:
-        sock.setblocking(False)
-        poller.register(sock.fileno(), select.EPOLLIN)
-        readers[sock.fileno()] = (sock, wire.PacketReader())
+    sockets = open_subscribers(port, specs)
     channel.send("ready")
-
     latencies_us = array("d")
     received = 0
-    deadline = time.monotonic() + timeout_s
-    # One preallocated buffer: a fresh 256 KB bytes per recv() costs more than the message.
-    buffer = bytearray(1 << 16)
-    view = memoryview(buffer)
-    while received < expected and time.monotonic() < deadline:
-        events = poller.poll(0.5)
-        now = time.monotonic_ns()
-        for fd, _ in events:
-            sock, reader = readers[fd]
-            size = sock.recv_into(buffer)
-            if not size:
-                poller.unregister(fd)
-                continue
-            acks = []
-            for packet_type, flags, body in reader.feed(view[:size]):
-                if packet_type != wire.PUBLISH:
-                    continue
-                _, packet_id, payload = wire.parse_publish(flags, body)
-                sequence, sent_ns = _STAMP.unpack_from(payload)
-                received += 1
-                if sequence >= warmup:
-                    latencies_us.append((now - sent_ns) / 1000)
-                if packet_id is not None:
-                    acks.append(wire.puback(packet_id))
-            if acks:
-                sock.send(b"".join(acks))
+
+    def on_publish(_: int, payload: bytes, arrived_ns: int) -> None:
+        nonlocal received
+        sequence, sent_ns = _STAMP.unpack_from(payload)
+        received += 1
+        if sequence >= warmup:
+            latencies_us.append((arrived_ns - sent_ns) / 1000)
+
+    receive(sockets, on_publish=on_publish, done=lambda: received >= expected, timeout_s=timeout_s)
     channel.send((latencies_us.tobytes(), received))
-    for sock in sockets:
-        sock.close()
 
 
 # --- publisher ----------------------------------------------------------------------------
@@ -178,7 +128,7 @@ class Publisher:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         token = broker.token(Role.PUBLISHER, None, "publisher")
         self.sock.sendall(wire.connect("bench-publisher", password=token))
-        if _recv_exactly(self.sock, 4)[3] != 0:
+        if wire.recv_exactly(self.sock, 4)[3] != 0:
             raise ConnectionError("publisher refused")
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()

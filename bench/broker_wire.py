@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 import struct
 from collections.abc import Iterator
 
 from broker.packets import EncodedPublish, encode_remaining_length
 
 CONNACK, PUBLISH, PUBACK, SUBACK, PINGRESP = 2, 3, 4, 9, 13
+
+
+def recv_exactly(sock: socket.socket, size: int) -> bytes:
+    """Blocking read of exactly ``size`` bytes (set-up packets: CONNACK, SUBACK)."""
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("broker closed the connection during setup")
+        data += chunk
+    return data
 
 
 def _string(value: str | bytes) -> bytes:
