@@ -7,7 +7,6 @@ ticket changes (new ``seq``); users and devices are not part of the snapshot.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -355,7 +354,3 @@ def _exists(
     where: ColumnElement[bool],
 ) -> bool:
     return session.scalar(select(model).where(model.tenant_id == tenant, where)) is not None
-
-
-def tenant_device_ids(session: Session, tenant: str) -> Sequence[str]:
-    return list(session.scalars(select(DeviceRow.device_id).where(DeviceRow.tenant_id == tenant)))
