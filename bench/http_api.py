@@ -2,7 +2,7 @@
 cycle against a real ``python -m publisher_api`` (uvicorn, SQLite in WAL mode, the embedded
 broker and the MQTT publisher all running, as in production).
 
-    .venv/bin/python -m bench.http_api [--clients 16] [--seconds 20] [--warmup 3]
+    .venv/bin/python -m bench.http_api [--clients 1 4 16 64] [--seconds 20] [--warmup 3]
 
 The load generator is a deliberately thin asyncio HTTP/1.1 keep-alive client (no client library
 on the hot path), so the client's own CPU cost stays small next to the server's. Every request
@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -162,10 +163,13 @@ def start_server(var_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument(
+        "--clients", type=int, nargs="+", default=[1, 4, 16, 64], help="one run per value"
+    )
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured, per run")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured, per run")
     args = parser.parse_args()
+    results = []
     with tempfile.TemporaryDirectory(prefix="queuecast-bench-") as tmp:
         port = free_port()
         proc = start_server(Path(tmp), port)
@@ -177,26 +181,33 @@ def main() -> None:
                 content=form,
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             ).json()["access_token"]
-            recorder = asyncio.run(drive(port, token, args.clients, args.warmup, args.seconds))
+            for clients in args.clients:
+                recorder = asyncio.run(drive(port, token, clients, args.warmup, args.seconds))
+                results.append(summarise(recorder, clients, args.seconds))
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
             # Keep the server's log next to the results (the database goes with the temp dir).
             (RESULTS / "http_api.server.log").write_bytes((Path(tmp) / "api.log").read_bytes())
-    report(recorder, args)
+    (RESULTS / "http_api.json").write_text(json.dumps(results, indent=2))
+    print("| clients | ops/s | p50 ms | p99 ms | errors |\n|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r['clients']} | {r['ops_per_s']} | {r['p50_ms']} | {r['p99_ms']} "
+            f"| {sum(r['errors'].values())} |"
+        )
 
 
-def report(recorder: Recorder, args: argparse.Namespace) -> None:
+def summarise(recorder: Recorder, clients: int, seconds: float) -> dict[str, Any]:
     everything = [s for values in recorder.latencies.values() for s in values]
-    total = len(everything)
-    result = {
+    return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.platform()}, "
         f"Python {platform.python_version()}",
-        "clients": args.clients,
-        "seconds": args.seconds,
-        "ops": total,
-        "ops_per_s": round(total / args.seconds, 1),
+        "clients": clients,
+        "seconds": seconds,
+        "ops": len(everything),
+        "ops_per_s": round(len(everything) / seconds, 1),
         "p50_ms": round(percentile(everything, 0.50) * 1000, 2),
         "p99_ms": round(percentile(everything, 0.99) * 1000, 2),
         "errors": recorder.errors,
@@ -210,15 +221,6 @@ def report(recorder: Recorder, args: argparse.Namespace) -> None:
             for op, v in sorted(recorder.latencies.items())
         },
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "http_api.json").write_text(json.dumps(result, indent=2))
-    print("| clients | ops/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|")
-    print(
-        f"| {args.clients} | {result['ops_per_s']} | {result['p50_ms']} | {result['p99_ms']} "
-        f"| {sum(recorder.errors.values())} |"
-    )
-    for op, figures in result["per_op"].items():
-        print(f"  {op:10s} {figures}")
 
 
 if __name__ == "__main__":
