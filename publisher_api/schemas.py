@@ -35,7 +35,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
 CounterNumber = Annotated[int, Field(ge=1, le=999)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
-Password = Annotated[str, StringConstraints(min_length=4, max_length=200)]
+# Passwords set through the API: at least 8 characters (the dev logins are seeded, not set here).
+Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
 UserRoleName = Literal["admin", "operator"]
 DeviceRoleName = Literal["totem", "display"]
 

@@ -65,6 +65,10 @@ def test_users_role_change_revokes_tokens(api: Api) -> None:
         f"{BASE}/users", json={**body, "username": "x", "role": "superadmin"}, headers=admin
     )
     assert r.status_code == 422
+    short = {**body, "username": "y", "password": "short"}
+    r = api.http.post(f"{BASE}/users", json=short, headers=admin)
+    assert r.status_code == 422
+    assert "password" in r.json()["message"]
 
 
 def test_devices_are_listed_without_tokens(api: Api) -> None:
@@ -102,9 +106,9 @@ def test_deleting_a_tenant_removes_it_and_its_logins(api: Api) -> None:
     tenant = {"id": "short-lived", "name": "Short", "timezone": "UTC", "locale": "es"}
     assert api.http.post("/api/v1/tenants", json=tenant, headers=root).status_code == 201
     assert api.http.post("/api/v1/tenants", json=tenant, headers=root).status_code == 409
-    user = {"username": "sl-admin", "password": "sl-pass", "role": "admin"}
+    user = {"username": "sl-admin", "password": "sl-pass-1", "role": "admin"}
     api.http.post("/api/v1/tenants/short-lived/users", json=user, headers=root)
-    token = {"Authorization": f"Bearer {api.login('sl-admin', 'sl-pass')}"}
+    token = {"Authorization": f"Bearer {api.login('sl-admin', 'sl-pass-1')}"}
     assert api.queue("short-lived")["locale"] == "es"
     assert api.http.delete("/api/v1/tenants/short-lived", headers=root).status_code == 204
     assert api.http.get("/api/v1/tenants/short-lived/queue").status_code == 404
