@@ -97,7 +97,7 @@ def test_configuration_changes_bump_seq_too(world: World) -> None:
     admin.create_counter(writer, "default", schemas.CounterIn(number=9, name="Guichê 9"))
     admin.update_tenant(writer, "default", schemas.TenantPatch(ticker="Bem-vindo"))
     admin.create_user(
-        writer, "default", schemas.UserIn(username="u1", password="pass1", role="operator")
+        writer, "default", schemas.UserIn(username="u1", password="password-1", role="operator")
     )  # not part of the snapshot: no announcement
     assert len(sink.changes) == 2
     assert sink.changes[1].seq == sink.changes[0].seq + 1
@@ -209,3 +209,18 @@ def test_one_idempotency_key_twice_in_a_batch_is_one_ticket(world: World) -> Non
     replay = service.issue("default", service="A", priority=False, idempotency_key="k-1")
     assert (replay.replayed, replay.ticket.id, replay.ticket.position) == (True, first.ticket.id, 1)
     assert len(sink.changes) == 1  # a replay commits nothing
+
+
+def test_numbers_restart_at_local_midnight_of_the_tenant(world: World) -> None:
+    service, _, _ = world
+    from datetime import UTC, datetime
+
+    # default is America/Sao_Paulo (UTC-3): local midnight is 03:00 UTC.
+    before = datetime(2026, 11, 30, 2, 59, tzinfo=UTC)
+    after = datetime(2026, 11, 30, 3, 1, tzinfo=UTC)
+    numbers = [
+        service.issue("default", service="A", priority=False, now=at).ticket.number
+        for at in (before, before, after, after)
+    ]
+    assert numbers == ["A001", "A002", "A001", "A002"]
+    assert service.issue("default", service="P", priority=False, now=after).ticket.number == "P001"
