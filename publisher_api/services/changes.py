@@ -2,9 +2,11 @@
 
 ``Writer.tenant(...)`` is the only way code writes tenant state. It takes the write lock, opens
 an immediate transaction, locks the tenant row and hands out a :class:`Change`; on exit it bumps
-the tenant's ``seq`` if anything visible changed, builds the event documents, commits, runs the
-after-commit hooks and calls ``sink.notify`` — still under the lock, so notifications leave in
-commit order and never for a rolled-back transaction.
+the tenant's ``seq`` if anything visible changed, builds the new snapshot (which gives every
+event its ticket document), commits, runs the after-commit hooks and calls ``sink.notify`` —
+still under the lock, so notifications leave in commit order and never for a rolled-back
+transaction. ``Writer.run`` runs one operation that way; ``Writer.run_batch`` runs several in
+one transaction (group commit, driven by ``services.batching``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ class PendingEvent:
 
 @dataclass
 class Change:
+    """One write transaction of one tenant, as operations see it: the session, the locked
+    tenant row, the clock, and what they changed (so the writer knows what to announce)."""
+
     session: Session
     tenant: TenantRow
     now: datetime
@@ -62,17 +67,9 @@ class Change:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     current: Snapshot | None = None
     """The cached snapshot of the state this transaction started from, if the cache has it
-    (same seq): operations read configuration from it instead of querying."""
+    (same seq): operations read configuration and the waiting list from it, not the database."""
     snapshot: Snapshot | None = None
     """Filled on commit: the tenant's snapshot as committed."""
-
-    def document(self, ticket: TicketFacts) -> Ticket:
-        """After commit: the document of ``ticket`` (positions from the committed snapshot, or
-        from the one this change started from if it changed nothing visible)."""
-        snapshot = self.snapshot or self.current
-        assert snapshot is not None, "documents exist only after the commit"
-        return snapshot.ticket(ticket)
-
     waiting: dict[str, WaitingRow] | None = None
     """The tenant's waiting tickets as this transaction has them, once known: kept up to date by
     ``ticket_changed``, so operations never re-query it nor flush to see each other's writes."""
@@ -80,6 +77,13 @@ class Change:
     """Service rows already loaded in this transaction, by prefix."""
     issued_by_key: dict[str, TicketRow] = field(default_factory=dict)
     """Tickets issued in this transaction, by Idempotency-Key (not yet visible to queries)."""
+
+    def document(self, ticket: TicketFacts) -> Ticket:
+        """After commit: the document of ``ticket`` (positions from the committed snapshot, or
+        from the one this change started from if it changed nothing visible)."""
+        snapshot = self.snapshot or self.current
+        assert snapshot is not None, "documents exist only after the commit"
+        return snapshot.ticket(ticket)
 
     def ticket_changed(self, row: TicketRow, *events: PendingEvent) -> None:
         """Every change of a ticket goes through here (status, service, order)."""
