@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -32,8 +32,10 @@ class Figures(BaseModel):
 
 
 class Stats(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
     tenant: str
-    from_: datetime
+    from_: datetime = Field(alias="from")
     to: datetime
     total: Figures
     by_service: list[Figures]
