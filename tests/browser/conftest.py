@@ -42,8 +42,10 @@ PHONE = ViewportSize(width=390, height=844)
 DESK = ViewportSize(width=1440, height=900)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per module. Not per session: Playwright's sync API keeps its event loop set
+    as running on the main thread until it stops, which breaks every asyncio test after it."""
     if not CHROMIUM.exists():
         pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (make system-deps)")
     with sync_playwright() as playwright:
