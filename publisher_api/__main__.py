@@ -44,6 +44,9 @@ def main() -> int:
         log_level=settings.log_level.lower(),
         access_log=False,  # per-request lines cost more than the request at high rates
         loop=settings.http_event_loop,
+        # MQTT payloads are small JSON; per-connection deflate state (~256 KiB of zlib window)
+        # would cost more memory than the 10,000 idle screens we hold are allowed.
+        ws_per_message_deflate=False,
         # The app owns one process's state (embedded broker, write lock): never several workers.
         workers=1,
     )

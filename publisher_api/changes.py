@@ -30,6 +30,11 @@ class ChangeSink(Protocol):
     def notify(self, change: TenantChanged) -> None:
         """Called right after the commit, in commit order per tenant. Must not block."""
 
+    def credentials_changed(self, tenant: str) -> None:
+        """A commit changed who may connect (device token rotated or removed, user changed or
+        removed): live connections whose token stopped being valid must be closed. Must not
+        block."""
+
 
 class StateSource(Protocol):
     """Current state read from the database, for publishing. Blocking; called off the loop."""
@@ -50,6 +55,9 @@ class NullSink:
     """A sink that publishes nothing (tools and tests that need no MQTT)."""
 
     def notify(self, change: TenantChanged) -> None:
+        return None
+
+    def credentials_changed(self, tenant: str) -> None:
         return None
 
 

@@ -6,12 +6,14 @@ imports everything it needs from one place.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from config import Settings
+from protocol import Principal
 from publisher_api.changes import (
     ChangeSink,
     NullSink,
@@ -41,12 +43,26 @@ class Realtime:
     """What the realtime step hands the app: the sink for committed changes and, when embedded,
     the broker (whose WebSocket bridge the HTTP server mounts at ``/mqtt``)."""
 
-    sink: ChangeSink
+    sink: StatePublisher
     broker: EmbeddedBroker | None
     connection: MqttConnection
+    token_active: TokenActive
+    loop: asyncio.AbstractEventLoop
 
     def notify(self, change: TenantChanged) -> None:
         self.sink.notify(change)
+
+    def credentials_changed(self, tenant: str) -> None:
+        """Close the embedded broker's connections whose token was just revoked, at once rather
+        than at their next CONNECT. (An external broker keeps them until the token expires.)"""
+        if self.broker is None:
+            return
+        broker, token_active = self.broker, self.token_active
+
+        def revoked(principal: Principal) -> bool:
+            return principal.tenant == tenant and not token_active(principal)
+
+        self.loop.call_soon_threadsafe(lambda: self.loop.create_task(broker.disconnect(revoked)))
 
 
 @asynccontextmanager
@@ -83,4 +99,10 @@ async def realtime(
         stack.callback(publisher.stop)
         connection.start()
         stack.callback(connection.stop)
-        yield Realtime(sink=publisher, broker=broker, connection=connection)
+        yield Realtime(
+            sink=publisher,
+            broker=broker,
+            connection=connection,
+            token_active=token_active,
+            loop=asyncio.get_running_loop(),
+        )

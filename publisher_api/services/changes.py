@@ -176,6 +176,8 @@ class Writer:
                 hook()
             if announced is not None:
                 self.sink.notify(announced)
+            if change.directory:
+                self.sink.credentials_changed(tenant_id)
 
     def run(self, tenant_id: str, operation: Operation[R], *, now: datetime | None = None) -> R:
         """One operation in its own transaction."""

@@ -30,6 +30,7 @@ from tests.api.conftest import api_settings
 class RecordingSink:
     def __init__(self, database: Database) -> None:
         self.changes: list[TenantChanged] = []
+        self.credentials: list[str] = []
         self.database = database
         self.seen_committed: list[bool] = []
 
@@ -39,6 +40,9 @@ class RecordingSink:
         for ticket_id in change.ticket_ids:
             self.seen_committed.append(source.ticket(change.tenant, ticket_id) is not None)
         self.changes.append(change)
+
+    def credentials_changed(self, tenant: str) -> None:
+        self.credentials.append(tenant)
 
 
 World: TypeAlias = tuple[TicketService, RecordingSink, Database]
@@ -52,6 +56,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     writer = Writer(database, sink)
     seed_dev(writer, api_settings(tmp_path))
     sink.changes.clear()
+    sink.credentials.clear()
     yield TicketService(writer), sink, database
     database.dispose()
 
@@ -224,3 +229,18 @@ def test_numbers_restart_at_local_midnight_of_the_tenant(world: World) -> None:
     ]
     assert numbers == ["A001", "A002", "A001", "A002"]
     assert service.issue("default", service="P", priority=False, now=after).ticket.number == "P001"
+
+
+def test_revoking_credentials_is_announced_and_ticket_work_is_not(
+    world: World, tmp_path: Path
+) -> None:
+    service, sink, _ = world
+    settings = api_settings(tmp_path)
+    ticket = service.issue("default", service="A", priority=False)
+    service.act("default", ticket.ticket.id, Action(CommandKind.CALL, counter=1))
+    assert sink.credentials == []
+    writer = service.writer
+    admin.create_device(writer, settings, "default", schemas.DeviceIn(id="totem-9", role="totem"))
+    admin.rotate_device_token(writer, settings, "default", "totem-9")
+    admin.delete_device(writer, "default", "totem-9")
+    assert sink.credentials == ["default"] * 3
