@@ -152,11 +152,14 @@ class MqttTcpProtocol(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._writer = TcpWriter(transport)
+        # A stream transport in practice; uvloop's is one without subclassing asyncio.Transport.
+        stream = cast(asyncio.Transport, transport)
+        self._writer = TcpWriter(stream)
         peer = self._writer.get_peer_info()
         self._reader = TcpReader(
-            transport, self._max_read, f"{peer[0]}:{peer[1]}" if peer else "unknown peer"
+            stream,
+            self._max_read,
+            f"{peer[0]}:{peer[1]}" if peer else "unknown peer",
         )
         self._task = asyncio.get_running_loop().create_task(self._run(self._reader, self._writer))
 
