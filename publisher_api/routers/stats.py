@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from publisher_api.deps import AdminAccess, SessionDep
+from publisher_api.deps import OperatorAccess, SessionDep
 from publisher_api.errors import Invalid, NotFound
 from publisher_api.services import stats
 from publisher_api.store.models import TenantRow
@@ -19,7 +19,7 @@ MAX_RANGE = timedelta(days=366)
 
 @router.get("/stats", response_model=stats.Stats)
 def get_stats(
-    scope: AdminAccess,
+    scope: OperatorAccess,  # operators see their own tenant's figures in the console
     session: SessionDep,
     from_: Annotated[
         datetime | None, Query(alias="from", description="Default: 7 days ago")
