@@ -10,6 +10,7 @@ import {
   listParam,
   notice,
   numberParam,
+  pageConnection,
   params,
   readConfig,
   render,
@@ -112,10 +113,6 @@ function waitingChips(snapshot) {
     .map((s) => h("li", {}, `${s.name}: `, h("strong", {}, i18n.t("display.waiting", { count: s.waiting }))));
 }
 
-function onError(error, where) {
-  if (where === "poll" && error.status === 404) notice(el.notice, i18n.t("error.tenant"));
-}
-
 i18n.apply();
 draw();
 startClock(el.clock, i18n);
@@ -125,12 +122,6 @@ const live = new LiveConnection({
   topics: [config.topics.queue],
   poll: async () => [await request(`${config.api}/queue`)],
   onDocument,
-  onError,
-  onStatus: (status) => {
-    state.status = status;
-    showConnection(el.conn, status, i18n);
-  },
-  pollIntervalMs: numberParam("poll", 5) * 1000,
-  reconnectMaxMs: numberParam("reconnect_max", 30) * 1000,
+  ...pageConnection({ state, el, i18n }),
 }).start();
 expose({ state, live });

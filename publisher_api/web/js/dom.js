@@ -73,6 +73,25 @@ export function showConnection(el, status, i18n) {
   el.textContent = i18n.t(`conn.${status}`);
 }
 
+/**
+ * The connection options every page shares: the badge follows the connection state, an unknown
+ * tenant while polling is said plainly, and the URL may tune polling and backoff
+ * (?poll=seconds, ?reconnect_max=seconds).
+ */
+export function pageConnection({ state, el, i18n }) {
+  return {
+    onError: (error, where) => {
+      if (where === "poll" && error.status === 404) notice(el.notice, i18n.t("error.tenant"));
+    },
+    onStatus: (status) => {
+      state.status = status;
+      showConnection(el.conn, status, i18n);
+    },
+    pollIntervalMs: numberParam("poll", 5) * 1000,
+    reconnectMaxMs: numberParam("reconnect_max", 30) * 1000,
+  };
+}
+
 /** Keep a clock element ticking in the tenant's time zone (once a second, nothing else). */
 export function startClock(el, i18n) {
   const tick = () => {

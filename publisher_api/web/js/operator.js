@@ -4,7 +4,7 @@
 // URL options: ?lang=  ?poll=5  ?reconnect_max=30
 
 import { ApiError, request, serverNow } from "./api.js";
-import { expose, h, notice, numberParam, params, readConfig, render, setOptions, showConnection } from "./dom.js";
+import { expose, h, notice, numberParam, pageConnection, params, readConfig, render, setOptions, showConnection } from "./dom.js";
 import { I18n } from "./i18n.js";
 import { LiveConnection, tokenCredentials } from "./live.js";
 import { learnTenant } from "./tenant.js";
@@ -375,15 +375,7 @@ function startConsole() {
     poll: async () => [await request(`${config.api}/queue`)],
     onDocument,
     onRefused: () => logout(i18n.t("op.session")),
-    onError: (error, where) => {
-      if (where === "poll" && error.status === 404) notice(el.notice, i18n.t("error.tenant"));
-    },
-    onStatus: (status) => {
-      state.status = status;
-      showConnection(el.conn, status, i18n);
-    },
-    pollIntervalMs: numberParam("poll", 5) * 1000,
-    reconnectMaxMs: numberParam("reconnect_max", 30) * 1000,
+    ...pageConnection({ state, el, i18n }),
   }).start();
   expose({ live });
   loadStats();

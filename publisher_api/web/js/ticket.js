@@ -5,7 +5,7 @@
 import { ApiError, request } from "./api.js";
 import { CallAnnouncements } from "./calls.js";
 import { ticketDocument } from "./documents.js";
-import { expose, h, notice, numberParam, params, readConfig, render, showConnection, soundButton } from "./dom.js";
+import { expose, h, notice, numberParam, pageConnection, params, readConfig, render, showConnection, soundButton } from "./dom.js";
 import { I18n } from "./i18n.js";
 import { LiveConnection, publicCredentials } from "./live.js";
 
@@ -112,14 +112,6 @@ const live = new LiveConnection({
   topics: [config.topics.queue, { filter: config.topics.ticket, fallback: config.topics.tickets }],
   poll,
   onDocument,
-  onError: (error, where) => {
-    if (where === "poll" && error.status === 404) notice(el.notice, i18n.t("error.tenant"));
-  },
-  onStatus: (status) => {
-    state.status = status;
-    showConnection(el.conn, status, i18n);
-  },
-  pollIntervalMs: numberParam("poll", 5) * 1000,
-  reconnectMaxMs: numberParam("reconnect_max", 30) * 1000,
+  ...pageConnection({ state, el, i18n }),
 }).start();
 expose({ state, live });

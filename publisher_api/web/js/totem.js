@@ -6,7 +6,7 @@
 import { randomId, request, tokenClaims } from "./api.js";
 import { CallAnnouncements } from "./calls.js";
 import { presencePayload, presenceTopic } from "./documents.js";
-import { expose, h, notice, numberParam, params, readConfig, render, showConnection, soundButton, startClock } from "./dom.js";
+import { expose, h, notice, numberParam, pageConnection, params, readConfig, render, showConnection, soundButton, startClock } from "./dom.js";
 import { I18n } from "./i18n.js";
 import { LiveConnection, tokenCredentials } from "./live.js";
 import { learnTenant } from "./tenant.js";
@@ -317,15 +317,7 @@ function start() {
     },
     onDocument,
     onRefused: () => forgetToken(i18n.t("totem.setup.invalid")),
-    onError: (error, where) => {
-      if (where === "poll" && error.status === 404) notice(el.notice, i18n.t("error.tenant"));
-    },
-    onStatus: (status) => {
-      state.status = status;
-      showConnection(el.conn, status, i18n);
-    },
-    pollIntervalMs: numberParam("poll", 5) * 1000,
-    reconnectMaxMs: numberParam("reconnect_max", 30) * 1000,
+    ...pageConnection({ state, el, i18n }),
   }).start();
   expose({ live });
 }
