@@ -21,6 +21,23 @@ T = TypeVar("T")
 SECRET = "broker-tests-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 OTHER_SECRET = "someone-elses-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 
+FOREIGN_FILTERS = [
+    "#",
+    "+/#",
+    "+/+/queue",
+    "tenant/#",
+    "tenant/+/queue",
+    "tenant/+/#",
+    "tenant/b/#",
+    "tenant/b/queue",
+    "tenant/+/tickets/+",
+    "$SYS/#",
+    "$SYS/broker/uptime",
+    "tenant/a",  # the tenant level alone is not a topic of ours
+    "tenant/ab/#",  # a prefix of another tenant's id is not the tenant
+]
+"""Filters a client of tenant ``a`` (any role but publisher/superadmin) must never be granted."""
+
 
 def broker_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {

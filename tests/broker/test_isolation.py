@@ -17,23 +17,17 @@ import pytest
 
 from protocol import Role
 from protocol.topics import device_status_topic, events_topic, queue_topic, ticket_topic
-from tests.broker.harness import OTHER_SECRET, BrokerThread, broker_settings, payload_is, token
+from tests.broker.harness import (
+    FOREIGN_FILTERS,
+    OTHER_SECRET,
+    BrokerThread,
+    broker_settings,
+    payload_is,
+    token,
+)
 from tests.support.mqtt import ConnectRefused, Recorder
 
 REFUSED = 0x80
-FOREIGN_FILTERS = [
-    "#",
-    "+/#",
-    "+/+/queue",
-    "tenant/#",
-    "tenant/+/queue",
-    "tenant/+/#",
-    "tenant/b/#",
-    "tenant/b/queue",
-    "tenant/+/tickets/+",
-    "$SYS/#",
-    "$SYS/broker/load/#",
-]
 TENANT_A_ROLES = [Role.ADMIN, Role.OPERATOR, Role.TOTEM, Role.DISPLAY, Role.PUBLIC]
 TRANSPORTS = ["tcp", "websockets"]
 

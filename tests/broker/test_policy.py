@@ -17,6 +17,7 @@ from protocol.topics import (
     queue_topic,
     ticket_topic,
 )
+from tests.broker.harness import FOREIGN_FILTERS
 
 
 def principal(role: Role, tenant: str | None, subject: str = "someone") -> Principal:
@@ -33,21 +34,6 @@ def grant(role: Role, tenant: str | None = "a", subject: str = "dev-1") -> Grant
     return grant_for(principal(role, tenant, subject))
 
 
-FOREIGN_FILTERS = [
-    "#",
-    "+/#",
-    "+/+/queue",
-    "tenant/#",
-    "tenant/+/queue",
-    "tenant/+/#",
-    "tenant/b/#",
-    "tenant/b/queue",
-    "tenant/+/tickets/+",
-    "$SYS/#",
-    "$SYS/broker/uptime",
-    "tenant/a",  # the tenant level alone is not a topic of ours
-    "tenant/ab/#",  # a prefix of another tenant's id is not the tenant
-]
 TENANT_ROLES = [Role.ADMIN, Role.OPERATOR, Role.TOTEM, Role.DISPLAY]
 
 
