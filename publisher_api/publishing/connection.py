@@ -68,6 +68,7 @@ class MqttConnection:
         self._secret = secret
         self._on_connected = on_connected
         self._connected = threading.Event()
+        self._stopping = False
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or f"queuecast-publisher-{os.getpid()}",
@@ -91,6 +92,7 @@ class MqttConnection:
         self._client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -136,5 +138,5 @@ class MqttConnection:
         self._connected.clear()
         # A new token for the automatic reconnect, so a long outage never leaves us expired.
         self._refresh_credentials()
-        if was_connected:
+        if was_connected and not self._stopping:
             log.warning("publisher lost the MQTT broker (%s); reconnecting", reason_code)
