@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.broker_connections                 # 10,000 connections
     .venv/bin/python -m bench.broker_connections --connections 2000
+    .venv/bin/python -m bench.broker_connections --via-http  # the API's own /mqtt route
 
 Each connection is a real client as a browser page would be: WebSocket upgrade at ``/mqtt``
 (subprotocol ``mqtt``), CONNECT with a ``public`` token, SUBSCRIBE to the tenant's queue
@@ -21,7 +22,12 @@ from datetime import UTC, datetime
 
 from bench import broker_wire as wire
 from bench.broker_fanout import RESULTS, machine_description
-from bench.broker_servers import RunningBroker, embedded_broker, raise_fd_limit
+from bench.broker_servers import (
+    RunningBroker,
+    api_with_embedded_broker,
+    embedded_broker,
+    raise_fd_limit,
+)
 from protocol import Role
 from protocol.topics import queue_topic
 
@@ -106,12 +112,19 @@ def publish_once(broker: RunningBroker) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=10_000)
+    parser.add_argument(
+        "--via-http",
+        action="store_true",
+        help="connect through the API process's /mqtt route (the default deployment) instead of "
+        "the standalone broker's WebSocket port",
+    )
     args = parser.parse_args()
     limit = raise_fd_limit()
     if limit < args.connections + 100:
         raise SystemExit(f"file descriptor limit {limit} is too low for {args.connections}")
     sockets: list[socket.socket] = []
-    with embedded_broker(ws=True) as broker:
+    server = api_with_embedded_broker() if args.via_http else embedded_broker(ws=True)
+    with server as broker:
         time.sleep(1.0)
         baseline = broker.rss_bytes()
         started = time.monotonic()
@@ -128,6 +141,7 @@ def main() -> None:
         delivered, fan_out_s = count_deliveries(sockets, timeout_s=60)
         per_connection = (held - baseline) / args.connections
         result = {
+            "server": broker.name,
             "connections": args.connections,
             "connect_and_subscribe_s": round(setup_s, 1),
             "baseline_rss_mib": round(baseline / 2**20, 1),

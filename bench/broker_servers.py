@@ -90,6 +90,33 @@ def embedded_broker(*, ws: bool = False, profile_to: Path | None = None) -> Iter
 
 
 @contextmanager
+def api_with_embedded_broker() -> Iterator[RunningBroker]:
+    """The whole API process (``python -m publisher_api``, production mode, empty database) with
+    its embedded broker: ``ws_port`` is the HTTP port, whose ``/mqtt`` route browsers use."""
+    http_port, tcp_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
+        env = {
+            **os.environ,
+            "QUEUECAST_ENV": "production",
+            "QUEUECAST_SECRET_KEY": SECRET,
+            "QUEUECAST_VAR_DIR": folder,
+            "QUEUECAST_HTTP_PORT": str(http_port),
+            "QUEUECAST_MQTT_TCP_PORT": str(tcp_port),
+            "QUEUECAST_LOG_LEVEL": "WARNING",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "publisher_api"],
+            env=env,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        try:
+            wait_for_port("127.0.0.1", http_port, timeout=60)
+            yield RunningBroker("API process, HTTP /mqtt", process.pid, tcp_port, http_port, True)
+        finally:
+            _stop(process)
+
+
+@contextmanager
 def mosquitto_broker() -> Iterator[RunningBroker]:
     if not shutil.which(MOSQUITTO) and not Path(MOSQUITTO).exists():
         raise RuntimeError(f"{MOSQUITTO} not found: install Debian's mosquitto (make system-deps)")
