@@ -47,6 +47,9 @@ def main() -> int:
         # MQTT payloads are small JSON; per-connection deflate state (~256 KiB of zlib window)
         # would cost more memory than the 10,000 idle screens we hold are allowed.
         ws_per_message_deflate=False,
+        # MQTT's own keepalive (enforced by the broker) already detects dead screens; WebSocket
+        # pings on top would wake the process 500 times a second for 10,000 idle ones.
+        ws_ping_interval=None,
         # The app owns one process's state (embedded broker, write lock): never several workers.
         workers=1,
     )
