@@ -27,6 +27,7 @@ from publisher_api.store.models import (
     TicketRow,
     UserRow,
 )
+from publisher_api.store.records import TenantRecord
 
 
 def _now() -> datetime:
@@ -36,19 +37,21 @@ def _now() -> datetime:
 # --- tenants ----------------------------------------------------------------------------------
 
 
-def tenant_out(row: TenantRow) -> schemas.TenantOut:
+def tenant_out(row: TenantRow | TenantRecord) -> schemas.TenantOut:
     return schemas.TenantOut.model_validate(row, from_attributes=True)
 
 
 def create_tenant(writer: Writer, body: schemas.TenantIn) -> schemas.TenantOut:
     now = _now()
-    row = TenantRow(
+    row = TenantRecord(
         id=body.id,
         name=body.name,
         timezone=body.timezone,
         locale=body.locale,
+        ticker=None,
         priority_mode="ratio",
         normal_per_priority=2,
+        aging_bound_s=None,
         seq=0,
         order_counter=0,
         normal_streak=0,

@@ -18,16 +18,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from protocol import Ticket, TicketStatus, TicketStatusChanged
+from protocol import CallRecord, Ticket, TicketStatus, TicketStatusChanged
 from publisher_api.domain.lifecycle import IllegalTransition
 from publisher_api.errors import ApiError, Conflict, NotFound
 from publisher_api.realtime import ChangeSink, TenantChanged
+from publisher_api.store import records
 from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
-from publisher_api.store.models import ServiceRow, TenantRow, TicketRow
+from publisher_api.store.records import ServiceRecord, TenantRecord, TicketRecord
 from publisher_api.store.snapshot import (
     Snapshot,
     SnapshotCache,
@@ -35,8 +36,10 @@ from publisher_api.store.snapshot import (
     TicketFacts,
     WaitingRow,
     build_snapshot,
-    waiting_rows,
 )
+
+_WAITING = TicketStatus.WAITING.value
+_OPEN = frozenset(records.OPEN_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,33 +53,77 @@ class PendingEvent:
 
 
 @dataclass
-class Change:
-    """One write transaction of one tenant, as operations see it: the session, the locked
-    tenant row, the clock, and what they changed (so the writer knows what to announce)."""
+class WorkingSet:
+    """What ticket writes of one tenant read and change, kept between transactions: its
+    services (numbering) and its unfinished tickets. Valid for one ``seq`` only; the writer
+    checks it against the tenant row it locks, so a change made elsewhere (another process, a
+    tool bumping seq) makes it reload instead of trusting memory."""
 
-    session: Session
-    tenant: TenantRow
+    seq: int
+    tenant_created_at: datetime  # with seq: a tenant deleted and created again never matches
+    services: dict[str, ServiceRecord]
+    open: dict[str, TicketRecord]
+
+    def matches(self, tenant: TenantRecord) -> bool:
+        return self.seq == tenant.seq and self.tenant_created_at == tenant.created_at
+
+
+@dataclass
+class Change:
+    """One write transaction of one tenant, as operations see it: the transaction, the locked
+    tenant, the clock, and what they changed (so the writer knows what to write and announce).
+
+    Ticket operations work on records (``ticket``, ``service``, ``issue``, ``ticket_changed``);
+    the writer writes them at commit. Administration uses ``session`` (the ORM, on the same
+    transaction)."""
+
+    connection: Connection
+    tenant: TenantRecord
     now: datetime
     visible: bool = False
     deleted: bool = False
     directory: bool = False
     config_changed: bool = False
-    calls_changed: bool = False
-    touched: dict[str, TicketRow] = field(default_factory=dict)
+    touched: dict[str, TicketRecord] = field(default_factory=dict)
+    issued: list[TicketRecord] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+    """Calls made in this transaction, in call order (rows to insert; the snapshot's newest)."""
     events: list[PendingEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     current: Snapshot | None = None
     """The cached snapshot of the state this transaction started from, if the cache has it
-    (same seq): operations read configuration and the waiting list from it, not the database."""
+    (same seq): operations read configuration from it, not the database."""
     snapshot: Snapshot | None = None
     """Filled on commit: the tenant's snapshot as committed."""
-    waiting: dict[str, WaitingRow] | None = None
-    """The tenant's waiting tickets as this transaction has them, once known: kept up to date by
-    ``ticket_changed``, so operations never re-query it nor flush to see each other's writes."""
-    services: dict[str, ServiceRow] = field(default_factory=dict)
-    """Service rows already loaded in this transaction, by prefix."""
-    issued_by_key: dict[str, TicketRow] = field(default_factory=dict)
+    working: WorkingSet | None = None
+    """The tenant's services and unfinished tickets, once loaded (or carried over from the
+    previous transaction): kept current by ``ticket_changed``."""
+    numbering_changed: dict[str, ServiceRecord] = field(default_factory=dict)
+    issued_by_key: dict[str, TicketRecord] = field(default_factory=dict)
     """Tickets issued in this transaction, by Idempotency-Key (not yet visible to queries)."""
+    _session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """An ORM session on this very transaction, made on first use (administration)."""
+        if self._session is None:
+            # The session joins our transaction and never ends it: the writer commits.
+            self._session = Session(
+                bind=self.connection,
+                join_transaction_mode="rollback_only",
+                expire_on_commit=False,
+                autoflush=False,
+            )
+        return self._session
+
+    def flush_session(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def close_session(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def document(self, ticket: TicketFacts) -> Ticket:
         """After commit: the document of ``ticket`` (positions from the committed snapshot, or
@@ -85,31 +132,65 @@ class Change:
         assert snapshot is not None, "documents exist only after the commit"
         return snapshot.ticket(ticket)
 
-    def ticket_changed(self, row: TicketRow, *events: PendingEvent) -> None:
+    def _working_set(self) -> WorkingSet:
+        if self.working is None:
+            self.working = WorkingSet(
+                seq=self.tenant.seq,
+                tenant_created_at=self.tenant.created_at,
+                services=records.load_services(self.connection, self.tenant.id),
+                open=records.load_open_tickets(self.connection, self.tenant.id),
+            )
+        return self.working
+
+    def ticket(self, ticket_id: str) -> TicketRecord | None:
+        """A ticket of this tenant as this transaction has it (unfinished ones from memory,
+        ended ones from the database), or ``None``."""
+        found = self.touched.get(ticket_id) or self._working_set().open.get(ticket_id)
+        if found is None:
+            found = records.load_ticket(self.connection, ticket_id)
+        return found if found is not None and found.tenant_id == self.tenant.id else None
+
+    def ticket_by_idempotency_key(self, key: str) -> TicketRecord | None:
+        return self.issued_by_key.get(key) or records.ticket_by_idempotency_key(
+            self.connection, self.tenant.id, key
+        )
+
+    def service(self, prefix: str) -> ServiceRecord | None:
+        return self._working_set().services.get(prefix)
+
+    def numbered(self, service: ServiceRecord) -> None:
+        """``service``'s numbering moved on (a ticket was issued)."""
+        self.numbering_changed[service.prefix] = service
+
+    def issue(self, ticket: TicketRecord, event: PendingEvent) -> None:
+        """A new ticket, written at commit."""
+        self.issued.append(ticket)
+        if ticket.idempotency_key is not None:
+            self.issued_by_key[ticket.idempotency_key] = ticket
+        self.ticket_changed(ticket, event)
+
+    def ticket_changed(self, ticket: TicketRecord, *events: PendingEvent) -> None:
         """Every change of a ticket goes through here (status, service, order)."""
         self.visible = True
-        self.touched[row.id] = row
+        self.touched[ticket.id] = ticket
         self.events.extend(events)
-        if self.waiting is not None:
-            if row.status == TicketStatus.WAITING.value:
-                self.waiting[row.id] = WaitingRow.of(row)
-            else:
-                self.waiting.pop(row.id, None)
+        unfinished = self._working_set().open
+        if ticket.status in _OPEN:
+            unfinished[ticket.id] = ticket
+        else:
+            unfinished.pop(ticket.id, None)
 
-    def waiting_list(self) -> list[WaitingRow]:
-        if self.waiting is None:
-            self.session.flush()  # what earlier operations wrote must be visible to the query
-            self.waiting = {r.id: r for r in waiting_rows(self.session, self.tenant.id)}
-        return list(self.waiting.values())
+    def waiting_list(self) -> list[TicketRecord]:
+        return [t for t in self._working_set().open.values() if t.status == _WAITING]
+
+    def call_made(self, call: CallRecord) -> None:
+        """A call or recall was recorded: a row to insert and the snapshot's newest call."""
+        self.calls.append(call)
 
     def snapshot_changed(self) -> None:
         """Configuration that screens show (services, counters, settings) changed."""
         self.visible = True
         self.config_changed = True
-
-    def call_made(self) -> None:
-        """A call or recall was recorded: the snapshot's last calls changed."""
-        self.calls_changed = True
 
     def delete_tenant(self) -> None:
         self.visible = True
@@ -144,32 +225,44 @@ class Writer:
         self.sink = sink
         self.snapshots = snapshots or SnapshotCache(database)
         self.directory = directory
+        # Per tenant, the working set as the last commit left it. Taken out at the start of a
+        # transaction and put back only after a successful commit, so a failed transaction
+        # (whose records may be half-changed) can never leave a stale one behind.
+        self._working: dict[str, WorkingSet] = {}
 
     @contextmanager
     def tenant(
-        self, tenant_id: str, *, now: datetime, create: TenantRow | None = None
+        self, tenant_id: str, *, now: datetime, create: TenantRecord | None = None
     ) -> Iterator[Change]:
         """A change of ``tenant_id`` (404 if unknown); with ``create``, inserts it first
         (409 if it exists)."""
-        with self.database.writing(tenant_id) as session:
-            tenant = _lock_tenant(session, tenant_id)
+        with self.database.write_transaction(tenant_id) as connection:
+            tenant = records.load_tenant(connection, tenant_id, lock=True)
+            working = self._working.pop(tenant_id, None)
             if create is not None:
                 if tenant is not None:
                     raise Conflict(f"tenant {tenant_id} already exists")
-                session.add(create)
+                records.insert_tenant(connection, create)
                 tenant = create
             elif tenant is None:
                 raise NotFound("tenant", tenant_id)
-            change = Change(session=session, tenant=tenant, now=now)
+            change = Change(connection=connection, tenant=tenant, now=now)
+            if working is not None and working.matches(tenant):
+                change.working = working
             cached = self.snapshots.peek(tenant_id)
             if create is None and cached is not None and cached.seq == tenant.seq:
                 change.current = cached
-                change.waiting = {r.id: r for r in cached.rows}
             if create is not None:
                 change.snapshot_changed()
                 change.directory_changed()
-            yield change
-            announced = self._commit(change)
+            try:
+                yield change
+                announced = self._commit(change)
+            finally:
+                change.close_session()
+            if change.working is not None and not (change.config_changed or change.deleted):
+                change.working.seq = change.tenant.seq
+                self._working[tenant_id] = change.working
             if change.directory and self.directory is not None:
                 self.directory.invalidate()
             for hook in change.after_commit:
@@ -196,8 +289,6 @@ class Writer:
         try:
             with self.tenant(tenant_id, now=now or datetime.now(UTC)) as change:
                 for operation in operations:
-                    # No flush between operations: those that read what others may have
-                    # written (the waiting list) flush first; the rest is written in one go.
                     try:
                         outcomes.append(operation(change))
                     except REFUSALS as refusal:
@@ -220,31 +311,33 @@ class Writer:
             return exc
 
     def _commit(self, change: Change) -> TenantChanged | None:
-        session, tenant = change.session, change.tenant
+        connection, tenant = change.connection, change.tenant
+        change.flush_session()  # administration's ORM changes, if any
         if not change.visible:
-            session.commit()
+            connection.commit()
             return None
         tenant.seq += 1
         seq = tenant.seq
         if change.deleted:
-            session.delete(tenant)
-            session.commit()
+            records.delete_tenant(connection, tenant.id)
+            connection.commit()
             self.snapshots.drop(tenant.id)
             return TenantChanged(tenant=tenant.id, seq=seq)
-        session.flush()
+        _write(change)
         # The snapshot is built inside the transaction, so it is exactly what was committed;
         # it also gives every touched ticket its position, and goes to the cache for readers.
+        waiting = None if change.working is None else change.waiting_list()
         snapshot = build_snapshot(
-            session,
+            connection,
             tenant,
             change.now,
             previous=change.current,
             config_changed=change.config_changed,
-            calls_changed=change.calls_changed,
-            waiting_now=None if change.waiting is None else change.waiting.values(),
+            new_calls=change.calls,
+            waiting_now=None if waiting is None else [WaitingRow.of(t) for t in waiting],
         )
         change.snapshot = snapshot
-        tickets = {row.id: snapshot.ticket(row) for row in change.touched.values()}
+        tickets = {ticket.id: snapshot.ticket(ticket) for ticket in change.touched.values()}
         events = tuple(
             TicketStatusChanged(
                 tenant=tenant.id,
@@ -258,16 +351,19 @@ class Writer:
             )
             for e in change.events
         )
-        session.commit()
+        connection.commit()
         self.snapshots.put(snapshot, tickets)
         return TenantChanged(
             tenant=tenant.id, seq=seq, ticket_ids=tuple(change.touched), events=events
         )
 
 
-def _lock_tenant(session: Session, tenant_id: str) -> TenantRow | None:
-    # FOR UPDATE matters on PostgreSQL (one writer per tenant); SQLite ignores it and relies on
-    # BEGIN IMMEDIATE, already taken by Database.writing.
-    return session.scalars(
-        select(TenantRow).where(TenantRow.id == tenant_id).with_for_update()
-    ).one_or_none()
+def _write(change: Change) -> None:
+    """Everything the transaction changed, one statement per table."""
+    connection = change.connection
+    issued = {t.id for t in change.issued}
+    records.insert_tickets(connection, change.issued)
+    records.update_tickets(connection, [t for t in change.touched.values() if t.id not in issued])
+    records.insert_calls(connection, change.tenant.id, change.calls)
+    records.update_numbering(connection, change.numbering_changed.values())
+    records.update_tenant(connection, change.tenant)

@@ -14,14 +14,15 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from protocol import Ticket, TicketStatus
+from protocol import CallRecord, Ticket, TicketStatus
 from publisher_api.domain import lifecycle as lc
 from publisher_api.domain.numbering import label, local_day, next_number
 from publisher_api.domain.ordering import choose_next, front_key, next_streak
 from publisher_api.errors import Invalid, NotFound
 from publisher_api.metrics import Metrics
 from publisher_api.services.changes import Change, Operation, PendingEvent, Writer
-from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
+from publisher_api.store.models import CounterRow
+from publisher_api.store.records import ServiceRecord, TicketRecord
 from publisher_api.store.snapshot import TicketCopy, build_snapshot, policy_of
 
 
@@ -94,28 +95,18 @@ class TicketService:
     ) -> Operation[Issued]:
         def op(change: Change) -> Callable[[], Issued]:
             if idempotency_key is not None:
-                existing = (
-                    change.issued_by_key.get(idempotency_key)
-                    or change.session.scalars(
-                        select(TicketRow).where(
-                            TicketRow.tenant_id == change.tenant.id,
-                            TicketRow.idempotency_key == idempotency_key,
-                        )
-                    ).one_or_none()
-                )
+                existing = change.ticket_by_idempotency_key(idempotency_key)
                 if existing is not None:
                     # Same key, same ticket, whatever happened to it since; nothing changes.
                     replayed = TicketCopy.of(existing)
                     if change.current is None and idempotency_key not in change.issued_by_key:
                         # No committed snapshot to read its position from after the commit.
-                        document = build_snapshot(change.session, change.tenant, change.now)
+                        document = build_snapshot(change.connection, change.tenant, change.now)
                         return lambda: Issued(document.ticket(replayed), replayed=True)
                     return lambda: Issued(change.document(replayed), replayed=True)
             row = _new_ticket(change, _service(change, service), priority, idempotency_key)
-            if idempotency_key is not None:
-                change.issued_by_key[idempotency_key] = row
             issued = TicketCopy.of(row)
-            change.ticket_changed(
+            change.issue(
                 row, PendingEvent(issued, None, TicketStatus.WAITING, None, None, change.now)
             )
             if self.metrics is not None:
@@ -126,8 +117,8 @@ class TicketService:
 
     def act_op(self, ticket_id: str, action: Action) -> Operation[Ticket]:
         def op(change: Change) -> Callable[[], Ticket]:
-            row = _ticket_row(change, ticket_id)
-            if row is None or row.tenant_id != change.tenant.id:
+            row = change.ticket(ticket_id)
+            if row is None:
                 raise NotFound("ticket", ticket_id)
             after = self._apply(change, row, action)
             return lambda: change.document(after)
@@ -152,14 +143,12 @@ class TicketService:
             )
             if chosen is None:
                 return lambda: None
-            row = _ticket_row(change, chosen.id)
-            assert row is not None  # it is in this transaction's waiting list
-            after = self._apply(change, row, Action(lc.CommandKind.CALL, counter=counter))
+            after = self._apply(change, chosen, Action(lc.CommandKind.CALL, counter=counter))
             return lambda: change.document(after)
 
         return op
 
-    def _apply(self, change: Change, row: TicketRow, action: Action) -> TicketCopy:
+    def _apply(self, change: Change, row: TicketRecord, action: Action) -> TicketCopy:
         """Apply ``action`` to ``row``; returns the ticket as this action left it."""
         command = self._command(change, row, action)
         state, events = lc.apply(_state_of(row), command)
@@ -180,7 +169,7 @@ class TicketService:
             self._count_call(change, row, first_call=isinstance(command, lc.Call))
         return after
 
-    def _command(self, change: Change, row: TicketRow, action: Action) -> lc.Command:
+    def _command(self, change: Change, row: TicketRecord, action: Action) -> lc.Command:
         at = change.now
         match action.kind:
             case lc.CommandKind.CALL:
@@ -211,7 +200,7 @@ class TicketService:
                 )
         raise Invalid(f"unknown action {action.kind}")  # pragma: no cover - exhaustive
 
-    def _count_call(self, change: Change, row: TicketRow, *, first_call: bool) -> None:
+    def _count_call(self, change: Change, row: TicketRecord, *, first_call: bool) -> None:
         metrics, tenant, waited = self.metrics, change.tenant.id, None
         assert metrics is not None
         if first_call and row.called_at is not None:
@@ -225,7 +214,7 @@ class TicketService:
         change.after_commit.append(record)
 
 
-def _refuse_unless_allowed(row: TicketRow, kind: lc.CommandKind) -> None:
+def _refuse_unless_allowed(row: TicketRecord, kind: lc.CommandKind) -> None:
     """Check legality before allocating order keys, so a refused command touches nothing."""
     if kind not in lc.allowed_commands(TicketStatus(row.status)):
         raise lc.IllegalTransition(TicketStatus(row.status), kind)
@@ -240,31 +229,18 @@ def _back_key(change: Change) -> int:
     return change.tenant.order_counter
 
 
-def _placement_key(change: Change, target: ServiceRow, action: Action) -> int:
+def _placement_key(change: Change, target: ServiceRecord, action: Action) -> int:
     if action.placement is lc.Placement.BACK:
         return _back_key(change)
     keys = [r.order_key for r in change.waiting_list() if r.service == target.prefix]
     return front_key(keys, back_key=_back_key(change))
 
 
-def _ticket_row(change: Change, ticket_id: str) -> TicketRow | None:
-    """A ticket of this transaction, including one issued earlier in the same batch (not yet
-    flushed, so not in the session's identity map)."""
-    return change.touched.get(ticket_id) or change.session.get(TicketRow, ticket_id)
-
-
-def _service(change: Change, prefix: str) -> ServiceRow:
-    row = change.services.get(prefix)
-    if row is None:
-        row = change.session.scalars(
-            select(ServiceRow).where(
-                ServiceRow.tenant_id == change.tenant.id, ServiceRow.prefix == prefix
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFound("service", prefix)
-        change.services[prefix] = row
-    return row
+def _service(change: Change, prefix: str) -> ServiceRecord:
+    service = change.service(prefix)
+    if service is None:
+        raise NotFound("service", prefix)
+    return service
 
 
 def _counter_names(change: Change) -> dict[int, str]:
@@ -272,7 +248,7 @@ def _counter_names(change: Change) -> dict[int, str]:
     only through committed configuration changes, which bump seq), else from the database."""
     if change.current is not None:
         return {c.number: c.name for c in change.current.update.counters}
-    rows = change.session.execute(
+    rows = change.connection.execute(
         select(CounterRow.number, CounterRow.name).where(CounterRow.tenant_id == change.tenant.id)
     )
     return {r.number: r.name for r in rows}
@@ -287,14 +263,15 @@ def _counter(change: Change, number: int) -> str:
 
 
 def _new_ticket(
-    change: Change, service: ServiceRow, priority: bool, idempotency_key: str | None
-) -> TicketRow:
+    change: Change, service: ServiceRecord, priority: bool, idempotency_key: str | None
+) -> TicketRecord:
     if priority and not service.priority_allowed:
         raise Invalid(f"service {service.prefix} does not take priority tickets", field="priority")
     today = local_day(change.now, change.tenant.timezone)
     number = next_number(service.last_number, service.last_number_day, today)
     service.last_number, service.last_number_day = number, today
-    row = TicketRow(
+    change.numbered(service)
+    return TicketRecord(
         id=_new_id(),
         tenant_id=change.tenant.id,
         service=service.prefix,
@@ -302,28 +279,29 @@ def _new_ticket(
         label=label(service.prefix, number),
         priority=priority,
         status=TicketStatus.WAITING.value,
+        counter=None,
         order_key=_back_key(change),
         enqueued_at=change.now,
         created_at=change.now,
+        called_at=None,
+        started_at=None,
+        ended_at=None,
+        call_id=None,
         idempotency_key=idempotency_key,
     )
-    change.session.add(row)
-    return row
 
 
-def _record_call(change: Change, row: TicketRow) -> None:
-    change.call_made()
+def _record_call(change: Change, row: TicketRecord) -> None:
     assert row.counter is not None
     assert row.call_id is not None
     assert row.called_at is not None
     # A recall at a counter deleted since the call still records a call, under its number.
     counter_name = _counter_names(change).get(row.counter, str(row.counter))
-    change.session.add(
-        CallRow(
+    change.call_made(
+        CallRecord(
             call_id=row.call_id,
-            tenant_id=change.tenant.id,
             ticket_id=row.id,
-            label=row.label,
+            number=row.label,
             service=row.service,
             counter=row.counter,
             counter_name=counter_name,
@@ -332,7 +310,7 @@ def _record_call(change: Change, row: TicketRow) -> None:
     )
 
 
-def _state_of(row: TicketRow) -> lc.TicketState:
+def _state_of(row: TicketRecord) -> lc.TicketState:
     return lc.TicketState(
         status=TicketStatus(row.status),
         service=row.service,
@@ -346,7 +324,7 @@ def _state_of(row: TicketRow) -> lc.TicketState:
     )
 
 
-def _store(row: TicketRow, state: lc.TicketState) -> None:
+def _store(row: TicketRecord, state: lc.TicketState) -> None:
     row.status = state.status.value
     row.service = state.service
     row.order_key = state.order_key

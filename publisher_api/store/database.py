@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +55,22 @@ class Database:
                 yield session
             except BaseException:
                 session.rollback()
+                raise
+
+    @contextmanager
+    def write_transaction(self, tenant: str | None) -> Iterator[Connection]:
+        """Like :meth:`writing`, as a bare Core connection (no ORM session: the writer's hot
+        path does not pay for one). The caller commits, still under the lock; anything else
+        rolls back."""
+        with (
+            self.write_lock(tenant),
+            self.engine.connect().execution_options(queuecast_write=True) as connection,
+        ):
+            connection.begin()
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
                 raise
 
     def ping(self) -> None:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, select
 
 from protocol import (
     CallRecord,
@@ -27,7 +26,8 @@ from protocol import (
 from publisher_api.domain.estimates import WaitModel
 from publisher_api.domain.ordering import PriorityMode, PriorityPolicy, call_order
 from publisher_api.store.database import Database
-from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TenantRow, TicketRow
+from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
+from publisher_api.store.records import TenantRecord, TicketRecord, load_tenant
 
 LAST_CALLS = 10
 SERVICE_TIME_SAMPLES = 20
@@ -37,7 +37,7 @@ OPEN_COUNTER_WINDOW = timedelta(minutes=30)
 WAIT_MODEL_MAX_AGE_S = 5.0
 
 
-def policy_of(tenant: TenantRow) -> PriorityPolicy:
+def policy_of(tenant: TenantRecord) -> PriorityPolicy:
     return PriorityPolicy(
         mode=PriorityMode(tenant.priority_mode),
         normal_per_priority=tenant.normal_per_priority,
@@ -58,7 +58,7 @@ class WaitingRow:
     created_at: datetime
 
     @classmethod
-    def of(cls, row: TicketRow) -> WaitingRow:
+    def of(cls, row: TicketRecord) -> WaitingRow:
         return cls(
             row.id,
             row.label,
@@ -81,8 +81,8 @@ _WAITING_COLUMNS = (
 )
 
 
-def waiting_rows(session: Session, tenant_id: str) -> list[WaitingRow]:
-    rows = session.execute(
+def waiting_rows(connection: Connection, tenant_id: str) -> list[WaitingRow]:
+    rows = connection.execute(
         select(*_WAITING_COLUMNS).where(
             TicketRow.tenant_id == tenant_id, TicketRow.status == TicketStatus.WAITING.value
         )
@@ -91,7 +91,7 @@ def waiting_rows(session: Session, tenant_id: str) -> list[WaitingRow]:
 
 
 class TicketFacts(Protocol):
-    """What a ticket document is made of: a ``TicketRow``, or a copy taken at some moment."""
+    """What a ticket document is made of: a row or record, or a copy taken at some moment."""
 
     @property
     def id(self) -> str: ...
@@ -144,9 +144,6 @@ class Snapshot:
 
     update: QueueUpdate
     waiting: dict[str, WaitingTicket]
-    rows: tuple[WaitingRow, ...]
-    """The waiting tickets behind ``update.waiting``, in call order: the next change of the
-    tenant starts from them instead of querying."""
     model: WaitModel
     model_at: float
     built_at: float = field(default_factory=time.monotonic)
@@ -180,22 +177,22 @@ class Snapshot:
 
 
 def build_snapshot(
-    session: Session,
-    tenant: TenantRow,
+    connection: Connection,
+    tenant: TenantRecord,
     now: datetime,
     *,
     previous: Snapshot | None = None,
     config_changed: bool = True,
-    calls_changed: bool = True,
+    new_calls: Sequence[CallRecord] = (),
     waiting_now: Iterable[WaitingRow] | None = None,
 ) -> Snapshot:
     """Everything screens show about ``tenant``, read inside the caller's transaction.
 
     With ``previous`` (the snapshot of the change just before this one), the parts this change
     cannot have touched are reused instead of queried again: services and counters unless the
-    configuration changed, last calls unless a call was made, and the wait model for a few
-    seconds. ``waiting_now`` is the waiting list if the caller already knows it; otherwise it
-    is read.
+    configuration changed, the wait model for a few seconds, and the last calls, which are
+    ``new_calls`` (the calls this change made, oldest first) in front of the previous ones.
+    ``waiting_now`` is the waiting list if the caller already knows it; otherwise it is read.
     """
     if previous is not None and previous.seq != tenant.seq - 1:
         previous = None  # not our immediate predecessor: rebuild everything
@@ -203,9 +200,9 @@ def build_snapshot(
     if previous is not None and clock - previous.model_at < WAIT_MODEL_MAX_AGE_S:
         model, model_at = previous.model, previous.model_at
     else:
-        model, model_at = _wait_model(session, tenant.id, now), clock
+        model, model_at = _wait_model(connection, tenant.id, now), clock
     if waiting_now is None:
-        waiting_now = waiting_rows(session, tenant.id)
+        waiting_now = waiting_rows(connection, tenant.id)
     order = call_order(waiting_now, policy_of(tenant), streak=tenant.normal_streak, now=now)
     waiting = [
         WaitingTicket(
@@ -227,11 +224,13 @@ def build_snapshot(
         services = [(s.prefix, s.name, s.priority_allowed) for s in previous.update.services]
         counters = previous.update.counters
     else:
-        services, counters = _configuration(session, tenant.id)
-    if previous is not None and not calls_changed:
-        last_calls = previous.update.last_calls
+        services, counters = _configuration(connection, tenant.id)
+    if previous is not None:
+        # Calls are recorded in call order, so the newest ten are this change's (newest first)
+        # followed by the previous snapshot's: the same as the query, without it.
+        last_calls = [*reversed(new_calls), *previous.update.last_calls][:LAST_CALLS]
     else:
-        last_calls = _last_calls(session, tenant.id)
+        last_calls = _last_calls(connection, tenant.id)
     update = QueueUpdate(
         tenant=tenant.id,
         seq=tenant.seq,
@@ -257,21 +256,20 @@ def build_snapshot(
     return Snapshot(
         update=update,
         waiting={w.id: w for w in waiting},
-        rows=tuple(order),
         model=model,
         model_at=model_at,
     )
 
 
 def _configuration(
-    session: Session, tenant_id: str
+    connection: Connection, tenant_id: str
 ) -> tuple[list[tuple[str, str, bool]], list[CounterInfo]]:
-    services = session.execute(
+    services = connection.execute(
         select(ServiceRow.prefix, ServiceRow.name, ServiceRow.priority_allowed)
         .where(ServiceRow.tenant_id == tenant_id)
         .order_by(ServiceRow.prefix)
     ).all()
-    counters = session.execute(
+    counters = connection.execute(
         select(CounterRow.number, CounterRow.name)
         .where(CounterRow.tenant_id == tenant_id)
         .order_by(CounterRow.number)
@@ -282,13 +280,21 @@ def _configuration(
     )
 
 
-def _last_calls(session: Session, tenant_id: str) -> list[CallRecord]:
-    calls = session.scalars(
-        select(CallRow)
+def _last_calls(connection: Connection, tenant_id: str) -> list[CallRecord]:
+    calls = connection.execute(
+        select(
+            CallRow.call_id,
+            CallRow.ticket_id,
+            CallRow.label,
+            CallRow.service,
+            CallRow.counter,
+            CallRow.counter_name,
+            CallRow.called_at,
+        )
         .where(CallRow.tenant_id == tenant_id)
         .order_by(CallRow.id.desc())
         .limit(LAST_CALLS)
-    ).all()
+    )
     return [
         CallRecord(
             call_id=c.call_id,
@@ -340,17 +346,17 @@ class SnapshotCache:
             cached = self._entries.get(tenant)
         if cached is not None and time.monotonic() - cached.built_at < self.max_age_s:
             return cached
-        with self.database.session() as session:
-            row = session.get(TenantRow, tenant)
+        with self.database.engine.connect() as connection:
+            row = load_tenant(connection, tenant, lock=False)
             if row is None:
                 return None
-            snapshot = build_snapshot(session, row, datetime.now(UTC))
+            snapshot = build_snapshot(connection, row, datetime.now(UTC))
         self.put(snapshot)
         return snapshot
 
 
-def _wait_model(session: Session, tenant_id: str, now: datetime) -> WaitModel:
-    served = session.execute(
+def _wait_model(connection: Connection, tenant_id: str, now: datetime) -> WaitModel:
+    served = connection.execute(
         select(TicketRow.called_at, TicketRow.ended_at)
         .where(
             TicketRow.tenant_id == tenant_id,
@@ -363,7 +369,7 @@ def _wait_model(session: Session, tenant_id: str, now: datetime) -> WaitModel:
     samples = [(ended - called).total_seconds() for called, ended in served if called and ended]
     open_counters = len(
         set(
-            session.scalars(
+            connection.scalars(
                 select(CallRow.counter)
                 .distinct()
                 .where(

@@ -1,0 +1,231 @@
+"""Plain in-memory copies of the rows every ticket write touches (tenant, services, tickets,
+calls), and the few Core statements that read and write them.
+
+Why not the ORM here: a ticket write changes two or three rows, and the ORM's unit of work
+(identity map, attribute history, flush planning, one ``SELECT`` per object loaded) cost about
+2 ms per single-change transaction, ten times the SQL itself. The writer instead keeps these
+records (see ``services.changes``) and writes what a transaction changed with one executemany
+per table. Administration keeps using the ORM on the same transaction; both meet at the
+database, never in an identity map (admin writes never run in a ticket batch).
+
+Records mirror their table's columns exactly (field name = column name), so loading is
+``Record(*row)`` and saving is a dict of the same names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Executable, Table, bindparam, delete, insert, select, update
+
+from protocol import ENDED_STATUSES, CallRecord, TicketStatus
+from publisher_api.store.models import CallRow, ServiceRow, TenantRow, TicketRow
+
+OPEN_STATUSES = tuple(s.value for s in TicketStatus if s not in ENDED_STATUSES)
+"""Unfinished tickets: what a tenant's writes work on (waiting, called, in service)."""
+
+
+@dataclass(slots=True)
+class TenantRecord:
+    id: str
+    name: str
+    timezone: str
+    locale: str
+    ticker: str | None
+    priority_mode: str
+    normal_per_priority: int
+    aging_bound_s: int | None
+    seq: int
+    order_counter: int
+    normal_streak: int
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class ServiceRecord:
+    """A service as numbering needs it (``last_number`` changes with every ticket issued)."""
+
+    id: int
+    prefix: str
+    name: str
+    priority_allowed: bool
+    last_number: int
+    last_number_day: date | None
+
+
+@dataclass(slots=True)
+class TicketRecord:
+    id: str
+    tenant_id: str
+    service: str
+    number: int
+    label: str
+    priority: bool
+    status: str
+    counter: int | None
+    order_key: int
+    enqueued_at: datetime
+    created_at: datetime
+    called_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    call_id: str | None
+    idempotency_key: str | None
+
+
+def _names(record: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(record))
+
+
+def _execute(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    """One row as a plain execute (cheaper than a one-row executemany), several as one
+    executemany, none as nothing."""
+    if len(rows) == 1:
+        connection.execute(statement, rows[0])
+    elif rows:
+        connection.execute(statement, rows)
+
+
+_TENANT_FIELDS = _names(TenantRecord)
+_SERVICE_FIELDS = _names(ServiceRecord)
+_TICKET_FIELDS = _names(TicketRecord)
+_TENANTS: Table = TenantRow.__table__  # type: ignore[assignment]
+_SERVICES: Table = ServiceRow.__table__  # type: ignore[assignment]
+_TICKETS: Table = TicketRow.__table__  # type: ignore[assignment]
+_CALLS: Table = CallRow.__table__  # type: ignore[assignment]
+
+# What a ticket write may change (everything but identity, number and issue time).
+_TICKET_MUTABLE = (
+    "status",
+    "service",
+    "order_key",
+    "enqueued_at",
+    "counter",
+    "called_at",
+    "started_at",
+    "ended_at",
+    "call_id",
+)
+_TENANT_MUTABLE = tuple(f for f in _TENANT_FIELDS if f not in ("id", "created_at"))
+
+# Statements built once: SQLAlchemy caches their compiled form, so executing one costs only
+# parameter processing. Bind names are prefixed where a column of the same name is SET.
+_SELECT_TENANT = select(*(_TENANTS.c[f] for f in _TENANT_FIELDS)).where(
+    _TENANTS.c.id == bindparam("b_id")
+)
+_LOCK_TENANT = _SELECT_TENANT.with_for_update()
+_UPDATE_TENANT = (
+    update(_TENANTS)
+    .where(_TENANTS.c.id == bindparam("b_id"))
+    .values({f: bindparam(f"b_{f}") for f in _TENANT_MUTABLE})
+)
+_SELECT_SERVICES = select(*(_SERVICES.c[f] for f in _SERVICE_FIELDS)).where(
+    _SERVICES.c.tenant_id == bindparam("b_tenant")
+)
+_UPDATE_NUMBERING = (
+    update(_SERVICES)
+    .where(_SERVICES.c.id == bindparam("b_id"))
+    .values(last_number=bindparam("b_last_number"), last_number_day=bindparam("b_day"))
+)
+_TICKET_COLUMNS = tuple(_TICKETS.c[f] for f in _TICKET_FIELDS)
+_SELECT_OPEN_TICKETS = select(*_TICKET_COLUMNS).where(
+    _TICKETS.c.tenant_id == bindparam("b_tenant"), _TICKETS.c.status.in_(OPEN_STATUSES)
+)
+_SELECT_TICKET = select(*_TICKET_COLUMNS).where(_TICKETS.c.id == bindparam("b_id"))
+_SELECT_TICKET_BY_KEY = select(*_TICKET_COLUMNS).where(
+    _TICKETS.c.tenant_id == bindparam("b_tenant"),
+    _TICKETS.c.idempotency_key == bindparam("b_key"),
+)
+_INSERT_TICKETS = insert(_TICKETS)
+_UPDATE_TICKETS = (
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("b_id"))
+    .values({f: bindparam(f"b_{f}") for f in _TICKET_MUTABLE})
+)
+_INSERT_CALLS = insert(_CALLS)
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+def load_tenant(connection: Connection, tenant_id: str, *, lock: bool) -> TenantRecord | None:
+    """The tenant; ``lock`` takes its row lock (``FOR UPDATE`` on PostgreSQL; SQLite ignores it
+    and relies on the ``BEGIN IMMEDIATE`` its writers start with)."""
+    row = connection.execute(_LOCK_TENANT if lock else _SELECT_TENANT, {"b_id": tenant_id}).first()
+    return None if row is None else TenantRecord(*row)
+
+
+def load_services(connection: Connection, tenant_id: str) -> dict[str, ServiceRecord]:
+    rows = connection.execute(_SELECT_SERVICES, {"b_tenant": tenant_id})
+    return {r.prefix: ServiceRecord(*r) for r in rows}
+
+
+def load_open_tickets(connection: Connection, tenant_id: str) -> dict[str, TicketRecord]:
+    rows = connection.execute(_SELECT_OPEN_TICKETS, {"b_tenant": tenant_id})
+    return {r.id: TicketRecord(*r) for r in rows}
+
+
+def load_ticket(connection: Connection, ticket_id: str) -> TicketRecord | None:
+    row = connection.execute(_SELECT_TICKET, {"b_id": ticket_id}).first()
+    return None if row is None else TicketRecord(*row)
+
+
+def ticket_by_idempotency_key(
+    connection: Connection, tenant_id: str, key: str
+) -> TicketRecord | None:
+    row = connection.execute(_SELECT_TICKET_BY_KEY, {"b_tenant": tenant_id, "b_key": key}).first()
+    return None if row is None else TicketRecord(*row)
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+def insert_tenant(connection: Connection, tenant: TenantRecord) -> None:
+    connection.execute(insert(_TENANTS), {f: getattr(tenant, f) for f in _TENANT_FIELDS})
+
+
+def update_tenant(connection: Connection, tenant: TenantRecord) -> None:
+    values = {f"b_{f}": getattr(tenant, f) for f in _TENANT_MUTABLE}
+    connection.execute(_UPDATE_TENANT, {"b_id": tenant.id, **values})
+
+
+def delete_tenant(connection: Connection, tenant_id: str) -> None:
+    """Its services, counters, users, devices, tickets and calls go with it (ON DELETE CASCADE)."""
+    connection.execute(delete(_TENANTS).where(_TENANTS.c.id == tenant_id))
+
+
+def update_numbering(connection: Connection, services: Iterable[ServiceRecord]) -> None:
+    rows = [
+        {"b_id": s.id, "b_last_number": s.last_number, "b_day": s.last_number_day} for s in services
+    ]
+    _execute(connection, _UPDATE_NUMBERING, rows)
+
+
+def insert_tickets(connection: Connection, tickets: Iterable[TicketRecord]) -> None:
+    rows = [{f: getattr(t, f) for f in _TICKET_FIELDS} for t in tickets]
+    _execute(connection, _INSERT_TICKETS, rows)
+
+
+def update_tickets(connection: Connection, tickets: Iterable[TicketRecord]) -> None:
+    rows = [{"b_id": t.id, **{f"b_{f}": getattr(t, f) for f in _TICKET_MUTABLE}} for t in tickets]
+    _execute(connection, _UPDATE_TICKETS, rows)
+
+
+def insert_calls(connection: Connection, tenant_id: str, calls: Iterable[CallRecord]) -> None:
+    rows = [
+        {
+            "call_id": c.call_id,
+            "tenant_id": tenant_id,
+            "ticket_id": c.ticket_id,
+            "label": c.number,
+            "service": c.service,
+            "counter": c.counter,
+            "counter_name": c.counter_name,
+            "called_at": c.called_at,
+        }
+        for c in calls
+    ]
+    _execute(connection, _INSERT_CALLS, rows)
