@@ -674,6 +674,21 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             return grant.may_subscribe(topic)
         return grant.may_receive(topic)
 
+    def publish_local(self, topic: str, payload: bytes, *, retain: bool, qos: int = 1) -> None:
+        """A message from this process's own publisher (the API's state publisher): the same
+        fan-out and retained store as a client's PUBLISH, without encoding it, sending it over
+        loopback and parsing it again. Call it on the broker's event loop."""
+        if not topic or "#" in topic or "+" in topic or topic.startswith("$"):
+            raise ValueError(f"not a topic name: {topic!r}")
+        self._fan_out(topic, payload, qos)
+        if retain:
+            if payload:
+                self._retained_messages[topic] = RetainedApplicationMessage(
+                    None, topic, payload, qos
+                )
+            else:  # an empty retained payload clears the topic [MQTT-3.3.1-10]
+                self._retained_messages.pop(topic, None)
+
     def _fan_out(self, topic: str, payload: bytes, publish_qos: int) -> None:
         subscribers = self._tree.match(topic)
         if not subscribers:

@@ -82,6 +82,11 @@ class EmbeddedBroker:
             raise BrokerNotRunning("the broker is not running")
         return self._broker
 
+    def publish_local(self, topic: str, payload: bytes, *, retain: bool) -> None:
+        """Publish from inside the process (QoS 1), on the broker's event loop; raises
+        :class:`BrokerNotRunning` when stopped."""
+        self.core.publish_local(topic, payload, retain=retain)
+
     async def start(self) -> None:
         if self._broker is not None:
             raise RuntimeError("broker already started")

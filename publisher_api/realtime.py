@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from config import Settings
 from protocol import Principal
@@ -22,7 +22,9 @@ from publisher_api.changes import (
     TokenActive,
 )
 from publisher_api.publishing.connection import BrokerAddress, MqttConnection
-from publisher_api.publishing.state_publisher import StatePublisher
+from publisher_api.publishing.drivers import LoopPublisher, ThreadedPublisher
+from publisher_api.publishing.embedded_transport import EmbeddedTransport
+from publisher_api.publishing.rules import PublishingRules
 
 if TYPE_CHECKING:
     from broker import EmbeddedBroker
@@ -38,14 +40,19 @@ __all__ = [
 ]
 
 
+class Publisher(ChangeSink, Protocol):
+    def republish_all(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Realtime:
     """What the realtime step hands the app: the sink for committed changes and, when embedded,
-    the broker (whose WebSocket bridge the HTTP server mounts at ``/mqtt``)."""
+    the broker (whose WebSocket bridge the HTTP server mounts at ``/mqtt``); with an external
+    broker, the publisher's MQTT connection instead."""
 
-    sink: StatePublisher
+    sink: Publisher
     broker: EmbeddedBroker | None
-    connection: MqttConnection
+    connection: MqttConnection | None
     token_active: TokenActive
     loop: asyncio.AbstractEventLoop
 
@@ -69,13 +76,29 @@ class Realtime:
 async def realtime(
     settings: Settings, source: StateSource, *, token_active: TokenActive
 ) -> AsyncIterator[Realtime]:
-    """Start the embedded broker (unless an external one is configured), then the publisher's
-    connection and worker; tear down in reverse. The publisher connects in the background, so
-    the API keeps answering while no broker is reachable."""
+    """Start the embedded broker and publish straight into it on this event loop; or, with an
+    external broker configured, publish to it over MQTT from a worker thread. Torn down in
+    reverse. The external connection is made in the background, so the API keeps answering
+    while no broker is reachable."""
+    loop = asyncio.get_running_loop()
+    grace = settings.ticket_clear_grace_s
     async with AsyncExitStack() as stack:
         broker: EmbeddedBroker | None = None
+        connection: MqttConnection | None = None
+        publisher: Publisher
         if settings.mqtt_external_url:
-            address = BrokerAddress.from_url(settings.mqtt_external_url)
+            threaded: ThreadedPublisher
+            connection = MqttConnection(
+                BrokerAddress.from_url(settings.mqtt_external_url),
+                secret=settings.secret_key.get_secret_value(),
+                on_connected=lambda: threaded.republish_all(),
+            )
+            threaded = ThreadedPublisher(PublishingRules(source, connection, clear_grace_s=grace))
+            threaded.start()
+            stack.callback(threaded.stop)
+            connection.start()
+            stack.callback(connection.stop)
+            publisher = threaded
         elif settings.mqtt_embedded:
             # Imported here so deployments on an external broker never load amqtt.
             from broker import EmbeddedBroker
@@ -83,26 +106,20 @@ async def realtime(
             broker = EmbeddedBroker(settings, token_active=token_active)
             await broker.start()
             stack.push_async_callback(broker.stop)
-            address = BrokerAddress("127.0.0.1", broker.tcp_port)
+            in_loop = LoopPublisher(
+                PublishingRules(source, EmbeddedTransport(broker), clear_grace_s=grace), loop
+            )
+            in_loop.start()
+            stack.callback(in_loop.stop)
+            publisher = in_loop
         else:
             raise ValueError(
                 "no MQTT broker: set QUEUECAST_MQTT_EXTERNAL_URL or QUEUECAST_MQTT_EMBEDDED=true"
             )
-        publisher: StatePublisher
-        connection = MqttConnection(
-            address,
-            secret=settings.secret_key.get_secret_value(),
-            on_connected=lambda: publisher.republish_all(),
-        )
-        publisher = StatePublisher(source, connection, clear_grace_s=settings.ticket_clear_grace_s)
-        publisher.start()
-        stack.callback(publisher.stop)
-        connection.start()
-        stack.callback(connection.stop)
         yield Realtime(
             sink=publisher,
             broker=broker,
             connection=connection,
             token_active=token_active,
-            loop=asyncio.get_running_loop(),
+            loop=loop,
         )

@@ -1,9 +1,11 @@
-"""The publisher's ordering, coalescing, re-publishing and clearing rules, with an in-memory
-state source and a transport that records what it was asked to send (the real broker paths are
-covered by tests/realtime)."""
+"""The publisher's ordering, coalescing, re-publishing and clearing rules, under both drivers
+(a worker thread for an external broker, the event loop for the embedded one), with an
+in-memory state source and a transport that records what it was asked to send (the real broker
+paths are covered by tests/realtime)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -24,7 +26,8 @@ from protocol import (
 )
 from protocol.topics import events_topic, queue_topic, ticket_topic
 from publisher_api.changes import TenantChanged
-from publisher_api.publishing.state_publisher import StatePublisher
+from publisher_api.publishing.drivers import LoopPublisher, ThreadedPublisher
+from publisher_api.publishing.rules import PublishingRules
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -104,7 +107,8 @@ class RecordingTransport:
         raise AssertionError(f"expected {count} publishes, got {self.sent}")
 
 
-World = tuple[MemorySource, RecordingTransport, StatePublisher]
+Publisher = ThreadedPublisher | LoopPublisher
+World = tuple[MemorySource, RecordingTransport, Publisher]
 
 
 def _seq(payload: bytes) -> int:
@@ -113,13 +117,27 @@ def _seq(payload: bytes) -> int:
     return message.seq
 
 
-@pytest.fixture
-def world() -> Iterator[World]:
+@pytest.fixture(params=["thread", "loop"])
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
     source, transport = MemorySource(), RecordingTransport()
-    publisher = StatePublisher(source, transport, clear_grace_s=0.2)
-    publisher.start()
-    yield source, transport, publisher
-    publisher.stop()
+    rules = PublishingRules(source, transport, clear_grace_s=0.2)
+    if request.param == "thread":
+        threaded = ThreadedPublisher(rules)
+        threaded.start()
+        yield source, transport, threaded
+        threaded.stop()
+        return
+    # The API's event loop, here in a thread of its own; the test notifies from another thread,
+    # as the API's worker threads do.
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    in_loop = LoopPublisher(rules, loop)
+    yield source, transport, in_loop
+    loop.call_soon_threadsafe(in_loop.stop)
+    loop.call_soon_threadsafe(loop.stop)
+    runner.join(5)
+    loop.close()
 
 
 def _event(tenant: str, ticket: Ticket, seq: int, to: TicketStatus) -> TicketStatusChanged:
