@@ -38,7 +38,8 @@ def main() -> int:
         finally:
             database.dispose()
     uvicorn.run(
-        create_app(),  # the same get_settings() object: no dependency override needed
+        # The same get_settings() object: no dependency override needed.
+        create_app(settle_heap=True),
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
