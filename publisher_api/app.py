@@ -27,6 +27,7 @@ from publisher_api.metrics import HttpLatencyMiddleware, Metrics
 from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import admin, auth, health, pages, stats, tickets
 from publisher_api.routers import realtime as realtime_routes
+from publisher_api.routers.ticket_lane import TicketLane
 from publisher_api.runtime import Runtime
 from publisher_api.services.batching import BatchingWriter
 from publisher_api.services.changes import Writer
@@ -120,6 +121,9 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         # dependency on every request, which the production path should not pay.
         app.dependency_overrides[config.get_settings] = lambda: settings
     install_error_handlers(app)
+    # The ticket fast lane inside the metrics middleware (added later = outer), so the requests
+    # it serves are measured and labelled like the others.
+    app.add_middleware(TicketLane)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
     # The hot ticket routes first: routing tries routers in order.
     for module in (tickets, health, auth, admin, stats, realtime_routes, pages):

@@ -61,10 +61,11 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 BearerToken = Annotated[str | None, Depends(_bearer)]
 
+TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 TenantPath = Annotated[
     str,
     Path(
-        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        pattern=TENANT_PATTERN,
         description=f"Tenant id: {ID_RULE}",
         examples=["default"],
     ),
@@ -106,21 +107,28 @@ def _check_tenant(tenant: str, principal: Principal | None, runtime: Runtime) ->
         raise NotFound("tenant", tenant)
 
 
-def tenant_scope(*roles: Role) -> Callable[..., Awaitable[TenantScope]]:
-    """A dependency: authenticated principal of one of ``roles`` acting in ``{tenant}``."""
-    allowed = frozenset(roles)
+def authorize(
+    tenant: str, token: str | None, runtime: Runtime, allowed: frozenset[Role]
+) -> TenantScope:
+    """The principal behind ``token``, of a role in ``allowed``, acting in ``tenant``; 401, 403
+    or 404 otherwise."""
+    principal = authenticate(token, runtime)
+    _check_tenant(tenant, principal, runtime)
+    if principal.role not in allowed:
+        raise Forbidden(
+            f"role {principal.role.value} may not do this "
+            f"(needs {' or '.join(sorted(r.value for r in allowed))})"
+        )
+    return TenantScope(tenant, principal)
+
+
+def tenant_scope(allowed: frozenset[Role]) -> Callable[..., Awaitable[TenantScope]]:
+    """A dependency: authenticated principal of a role in ``allowed`` acting in ``{tenant}``."""
 
     async def dependency(
         tenant: TenantPath, token: BearerToken, runtime: RuntimeDep
     ) -> TenantScope:
-        principal = authenticate(token, runtime)
-        _check_tenant(tenant, principal, runtime)
-        if principal.role not in allowed:
-            raise Forbidden(
-                f"role {principal.role.value} may not do this "
-                f"(needs {' or '.join(sorted(r.value for r in allowed))})"
-            )
-        return TenantScope(tenant, principal)
+        return authorize(tenant, token, runtime, allowed)
 
     return dependency
 
@@ -130,11 +138,16 @@ async def public_tenant(tenant: TenantPath, runtime: RuntimeDep) -> str:
     return tenant
 
 
-_STAFF = (Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR)
-TenantAccess = Annotated[TenantScope, Depends(tenant_scope(*_STAFF, Role.TOTEM, Role.DISPLAY))]
-IssuerAccess = Annotated[TenantScope, Depends(tenant_scope(*_STAFF, Role.TOTEM))]
-OperatorAccess = Annotated[TenantScope, Depends(tenant_scope(*_STAFF))]
-AdminAccess = Annotated[TenantScope, Depends(tenant_scope(Role.SUPERADMIN, Role.ADMIN))]
+STAFF_ROLES = frozenset({Role.SUPERADMIN, Role.ADMIN, Role.OPERATOR})
+ISSUER_ROLES = STAFF_ROLES | {Role.TOTEM}
+TenantAccess = Annotated[
+    TenantScope, Depends(tenant_scope(STAFF_ROLES | {Role.TOTEM, Role.DISPLAY}))
+]
+IssuerAccess = Annotated[TenantScope, Depends(tenant_scope(ISSUER_ROLES))]
+OperatorAccess = Annotated[TenantScope, Depends(tenant_scope(STAFF_ROLES))]
+AdminAccess = Annotated[
+    TenantScope, Depends(tenant_scope(frozenset({Role.SUPERADMIN, Role.ADMIN})))
+]
 PublicTenant = Annotated[str, Depends(public_tenant)]
 
 

@@ -67,14 +67,10 @@ def error_response(status_code: int, body: dict[str, Any], headers: Any = None) 
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return error_response(exc.status_code, exc.body(), headers)
-
-    @app.exception_handler(IllegalTransition)
-    async def _illegal(request: Request, exc: IllegalTransition) -> JSONResponse:
+def refusal_response(exc: ApiError | IllegalTransition) -> JSONResponse:
+    """The response for a refused request: what the exception handlers send, and what the
+    ticket fast lane sends for a refusal it got from a write (one rendering for both)."""
+    if isinstance(exc, IllegalTransition):
         return error_response(
             409,
             {
@@ -84,6 +80,18 @@ def install(app: FastAPI) -> None:
                 "command": exc.command.value,
             },
         )
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return error_response(exc.status_code, exc.body(), headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return refusal_response(exc)
+
+    @app.exception_handler(IllegalTransition)
+    async def _illegal(request: Request, exc: IllegalTransition) -> JSONResponse:
+        return refusal_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,9 +1,15 @@
 """Tickets: issue (totems, staff), the public queue and ticket documents, and every operator
-action — all actions go through ``TicketService.act`` (or ``call_next``)."""
+action — all actions go through ``TicketService.act`` (or ``call_next``).
+
+The write use cases (:func:`run_issue`, :func:`run_call_next`, :func:`run_action`) are plain
+functions that return the finished response: the endpoints below call them, and so does the
+ticket fast lane (``routers.ticket_lane``), which serves the busiest of these routes without
+FastAPI's per-request machinery. The routes here stay the definition (OpenAPI, every error).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -12,21 +18,27 @@ from protocol import QueueUpdate, Ticket
 from publisher_api.deps import IssuerAccess, OperatorAccess, PublicTenant, RuntimeDep, SessionDep
 from publisher_api.domain.lifecycle import CommandKind
 from publisher_api.errors import NotFound
+from publisher_api.runtime import Runtime
 from publisher_api.schemas import CallIn, Prefix, StatusPatch, TicketIn, TransferIn
 from publisher_api.services.tickets import COMMAND_FOR_STATUS, Action
 from publisher_api.store.models import TicketRow
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["tickets"])
+PREFIX = "/api/v1/tenants/{tenant}"
+router = APIRouter(prefix=PREFIX, tags=["tickets"])
 
+TICKET_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+COUNTER_RANGE = (1, 999)
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
 TicketIdPath = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Ticket id (unguessable)")
+    str, Path(pattern=TICKET_ID_PATTERN, description="Ticket id (unguessable)")
 ]
-CounterPath = Annotated[int, Path(ge=1, le=999)]
+CounterPath = Annotated[int, Path(ge=COUNTER_RANGE[0], le=COUNTER_RANGE[1])]
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key",
-        pattern=r"^[\x21-\x7e]{1,200}$",
+        alias=IDEMPOTENCY_KEY,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
         description="Retrying with the same key returns the same ticket, never a second one",
     ),
 ]
@@ -36,23 +48,44 @@ TICKET_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+def ticket_response(ticket: Ticket, status_code: int = 200, replayed: bool = False) -> Response:
+    """A ticket document as the body, rendered as FastAPI renders a ``Ticket`` response model
+    (the same bytes), without its per-request validation of our own document."""
+    return Response(
+        ticket.model_dump_json(by_alias=True),
+        status_code=status_code,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if replayed else None,
+    )
+
+
+async def run_issue(runtime: Runtime, tenant: str, body: TicketIn, key: str | None) -> Response:
+    issued = await runtime.write(
+        tenant,
+        runtime.tickets.issue_op(service=body.service, priority=body.priority, idempotency_key=key),
+    )
+    return ticket_response(issued.ticket, 201, replayed=issued.replayed)
+
+
+async def run_call_next(
+    runtime: Runtime, tenant: str, counter: int, services: Sequence[str] = ()
+) -> Response:
+    ticket = await runtime.write(tenant, runtime.tickets.call_next_op(counter, services))
+    return ticket_response(ticket) if ticket is not None else Response(status_code=204)
+
+
+async def run_action(runtime: Runtime, tenant: str, ticket_id: str, action: Action) -> Response:
+    return ticket_response(await runtime.write(tenant, runtime.tickets.act_op(ticket_id, action)))
+
+
 @router.post("/tickets", status_code=201, response_model=Ticket, responses=TICKET_RESPONSES)
 async def issue_ticket(
     body: TicketIn,
     scope: IssuerAccess,
     runtime: RuntimeDep,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> Ticket:
-    issued = await runtime.write(
-        scope.tenant,
-        runtime.tickets.issue_op(
-            service=body.service, priority=body.priority, idempotency_key=idempotency_key
-        ),
-    )
-    if issued.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return issued.ticket
+) -> Response:
+    return await run_issue(runtime, scope.tenant, body, idempotency_key)
 
 
 @router.get("/queue", response_model=QueueUpdate)
@@ -86,50 +119,50 @@ async def call_next(
     scope: OperatorAccess,
     runtime: RuntimeDep,
     service: Annotated[list[Prefix] | None, Query(description="Only these services")] = None,
-) -> Ticket | Response:
-    ticket = await runtime.write(scope.tenant, runtime.tickets.call_next_op(counter, service or ()))
-    return ticket if ticket is not None else Response(status_code=204)
+) -> Response:
+    return await run_call_next(runtime, scope.tenant, counter, service or ())
 
 
 @router.post("/tickets/{ticket_id}/call", response_model=Ticket, responses=TICKET_RESPONSES)
 async def call_ticket(
     ticket_id: TicketIdPath, body: CallIn, scope: OperatorAccess, runtime: RuntimeDep
-) -> Ticket:
+) -> Response:
     """Call this ticket (out of order) to a counter."""
-    action = Action(CommandKind.CALL, counter=body.counter)
-    return await runtime.write(scope.tenant, runtime.tickets.act_op(ticket_id, action))
+    return await run_action(
+        runtime, scope.tenant, ticket_id, Action(CommandKind.CALL, counter=body.counter)
+    )
 
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=Ticket, responses=TICKET_RESPONSES)
 async def transfer_ticket(
     ticket_id: TicketIdPath, body: TransferIn, scope: OperatorAccess, runtime: RuntimeDep
-) -> Ticket:
+) -> Response:
     """Move the ticket to another service as waiting, at the front or the back."""
     action = Action(CommandKind.TRANSFER, service=body.service, placement=body.placement)
-    return await runtime.write(scope.tenant, runtime.tickets.act_op(ticket_id, action))
+    return await run_action(runtime, scope.tenant, ticket_id, action)
 
 
 @router.patch("/tickets/{ticket_id}", response_model=Ticket, responses=TICKET_RESPONSES)
 async def update_ticket_status(
     ticket_id: TicketIdPath, body: StatusPatch, scope: OperatorAccess, runtime: RuntimeDep
-) -> Ticket:
+) -> Response:
     """Move the ticket to ``status`` (``called`` needs ``counter``), through the same lifecycle
     rules as the action endpoints."""
     action = Action(COMMAND_FOR_STATUS[body.status], counter=body.counter)
-    return await runtime.write(scope.tenant, runtime.tickets.act_op(ticket_id, action))
+    return await run_action(runtime, scope.tenant, ticket_id, action)
 
 
-def _simple_action(kind: CommandKind) -> Callable[..., Awaitable[Ticket]]:
+def _simple_action(kind: CommandKind) -> Callable[..., Awaitable[Response]]:
     async def endpoint(
         ticket_id: TicketIdPath, scope: OperatorAccess, runtime: RuntimeDep
-    ) -> Ticket:
-        return await runtime.write(scope.tenant, runtime.tickets.act_op(ticket_id, Action(kind)))
+    ) -> Response:
+        return await run_action(runtime, scope.tenant, ticket_id, Action(kind))
 
     endpoint.__name__ = f"{kind.value}_ticket"
     return endpoint
 
 
-_SIMPLE = {
+SIMPLE_ACTIONS = {
     "recall": (CommandKind.RECALL, "Call the ticket again (a new call id; screens announce it)."),
     "start": (CommandKind.START, "The customer arrived: service starts."),
     "complete": (CommandKind.COMPLETE, "Service finished."),
@@ -137,7 +170,8 @@ _SIMPLE = {
     "cancel": (CommandKind.CANCEL, "Cancel a waiting, called or in-service ticket."),
     "reactivate": (CommandKind.REACTIVATE, "A no-show or cancelled ticket waits again."),
 }
-for _path, (_kind, _doc) in _SIMPLE.items():
+"""Actions without a body, by the last segment of their path."""
+for _path, (_kind, _doc) in SIMPLE_ACTIONS.items():
     router.add_api_route(
         f"/tickets/{{ticket_id}}/{_path}",
         _simple_action(_kind),

@@ -1,0 +1,201 @@
+"""The ticket fast lane: the busiest routes (issue, call-next and the actions without a body)
+served straight from ASGI, in front of FastAPI's routing, dependency solving and validation.
+
+Why: those cost ~250 µs per request, as much as the write they wrap (measured in process with
+the write stubbed out: 250-370 µs per request through FastAPI, ~40 µs through this lane).
+
+It changes no behaviour because it only ever does the *same* thing on the *easy* path:
+
+- Every check is the one the routes in :mod:`publisher_api.routers.tickets` make (the same
+  patterns, the same body model, the same ``authorize``), and the write and the response come
+  from the same functions the endpoints call (``run_issue``, ``run_call_next``, ``run_action``).
+- Anything that would not reach the write — a missing or bad token, another tenant, a body that
+  does not validate, a query string, an unusual content type — is handed to FastAPI untouched
+  (the body it read is replayed), so every error keeps its exact FastAPI form.
+- A refusal from the write itself (404 ticket, 409 transition, ...) is rendered by
+  ``errors.refusal_response``, which the FastAPI exception handlers use too.
+
+Requests it serves carry the matching route in ``scope["route"]``, so HTTP metrics label them
+exactly as FastAPI-served ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi.routing import APIRoute
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from protocol import Role
+from publisher_api.deps import ISSUER_ROLES, STAFF_ROLES, TENANT_PATTERN, authorize
+from publisher_api.domain.lifecycle import IllegalTransition
+from publisher_api.errors import ApiError, refusal_response
+from publisher_api.routers import tickets
+from publisher_api.routers.tickets import (
+    COUNTER_RANGE,
+    IDEMPOTENCY_KEY,
+    IDEMPOTENCY_KEY_PATTERN,
+    PREFIX,
+    SIMPLE_ACTIONS,
+    TICKET_ID_PATTERN,
+    run_action,
+    run_call_next,
+    run_issue,
+)
+from publisher_api.runtime import Runtime
+from publisher_api.schemas import TicketIn
+from publisher_api.services.tickets import Action
+
+_TENANT = re.compile(TENANT_PATTERN)
+_TICKET_ID = re.compile(TICKET_ID_PATTERN)
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+_COUNTER = re.compile(r"[1-9][0-9]*")  # canonical digits only; FastAPI judges anything else
+_BASE = PREFIX.replace("{tenant}", "(?P<tenant>[^/]+)")
+_PATHS = re.compile(
+    rf"{_BASE}/(?:(?P<issue>tickets)"
+    rf"|counters/(?P<counter>[^/]+)/call-next"
+    rf"|tickets/(?P<ticket>[^/]+)/(?P<action>{'|'.join(map(re.escape, SIMPLE_ACTIONS))}))"
+)
+_AUTHORIZATION = b"authorization"
+_CONTENT_TYPE = b"content-type"
+_KEY_HEADER = IDEMPOTENCY_KEY.lower().encode()
+_JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
+
+Handler = Callable[[Runtime, str], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A request the lane will serve: its route (for metrics) and the write to run."""
+
+    template: str
+    roles: frozenset[Role]
+    run: Handler
+
+
+class TicketLane:
+    """ASGI middleware; install it inside the HTTP metrics middleware."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # The routes FastAPI puts in scope["route"] for these paths (our router's own objects).
+        self._routes = {
+            route.path: route
+            for route in tickets.router.routes
+            if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
+            await self.app(scope, receive, send)
+            return
+        match = _PATHS.fullmatch(scope["path"])
+        runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+        if match is None or runtime is None or scope.get("query_string"):
+            await self.app(scope, receive, send)
+            return
+        headers = _first_headers(scope["headers"])
+        body: list[Message] = []
+        if match["issue"]:
+            body = await _read_body(receive)
+            plan = _issue_plan(headers, body)
+        elif match["counter"] is not None:
+            plan = _call_next_plan(match["counter"])
+        else:
+            plan = _action_plan(match["ticket"], match["action"])
+        tenant = match["tenant"]
+        scheme, token = get_authorization_scheme_param(_text(headers.get(_AUTHORIZATION)))
+        if plan is None or not _TENANT.fullmatch(tenant) or scheme.lower() != "bearer":
+            await self.app(scope, _replaying(body, receive), send)
+            return
+        try:
+            authorize(tenant, token, runtime, plan.roles)
+        except ApiError:
+            await self.app(scope, _replaying(body, receive), send)
+            return
+        scope["route"] = self._routes[plan.template]
+        try:
+            response = await plan.run(runtime, tenant)
+        except (ApiError, IllegalTransition) as refusal:
+            response = refusal_response(refusal)
+        await response(scope, receive, send)
+
+
+def _issue_plan(headers: dict[bytes, bytes], body: list[Message]) -> _Plan | None:
+    if _text(headers.get(_CONTENT_TYPE)).lower() not in _JSON_TYPES:
+        return None
+    key = headers.get(_KEY_HEADER)
+    idempotency_key = None if key is None else key.decode("latin-1")
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        return None
+    try:
+        ticket = TicketIn.model_validate(json.loads(b"".join(m.get("body", b"") for m in body)))
+    except Exception:  # not JSON, not a valid body, too deep...: FastAPI says which, as usual
+        return None
+
+    async def run(runtime: Runtime, tenant: str) -> Response:
+        return await run_issue(runtime, tenant, ticket, idempotency_key)
+
+    return _Plan(f"{PREFIX}/tickets", ISSUER_ROLES, run)
+
+
+def _call_next_plan(counter_text: str) -> _Plan | None:
+    if not _COUNTER.fullmatch(counter_text):
+        return None
+    counter = int(counter_text)
+    if not COUNTER_RANGE[0] <= counter <= COUNTER_RANGE[1]:
+        return None
+
+    async def run(runtime: Runtime, tenant: str) -> Response:
+        return await run_call_next(runtime, tenant, counter)
+
+    return _Plan(f"{PREFIX}/counters/{{counter}}/call-next", STAFF_ROLES, run)
+
+
+def _action_plan(ticket_id: str, path: str) -> _Plan | None:
+    if not _TICKET_ID.fullmatch(ticket_id):
+        return None
+    action = Action(SIMPLE_ACTIONS[path][0])
+
+    async def run(runtime: Runtime, tenant: str) -> Response:
+        return await run_action(runtime, tenant, ticket_id, action)
+
+    return _Plan(f"{PREFIX}/tickets/{{ticket_id}}/{path}", STAFF_ROLES, run)
+
+
+def _first_headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """Header name -> its first value, as Starlette's ``headers.get`` reads them."""
+    found: dict[bytes, bytes] = {}
+    for name, value in raw:
+        found.setdefault(name.lower(), value)
+    return found
+
+
+def _text(value: bytes | None) -> str:
+    return "" if value is None else value.decode("latin-1")
+
+
+async def _read_body(receive: Receive) -> list[Message]:
+    """Every message up to the end of the body (kept, to replay if FastAPI takes over)."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    if not messages:
+        return receive
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay

@@ -1,0 +1,137 @@
+"""The ticket fast lane (``publisher_api/routers/ticket_lane.py``) answers exactly as the FastAPI
+routes it stands in front of. Every request is sent twice over real HTTP: once as the lane serves
+it, and once with a query string, which the lane always leaves to FastAPI (the routes ignore
+query parameters they do not declare)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.api.conftest import TENANT, Api
+
+BASE = f"/api/v1/tenants/{TENANT}"
+VIA_FASTAPI = {"via": "fastapi"}
+# Differ between two tickets by nature, not by who answered.
+_VOLATILE = {"id", "number", "created_at", "called_at", "position", "estimated_wait_s"}
+_TRANSPORT_HEADERS = {"date", "server", "content-length"}
+
+
+def _shape(response: httpx.Response) -> tuple[int, list[str], str | None, Any]:
+    body = response.json() if response.content else None
+    if isinstance(body, dict) and "id" in body:
+        body = {k: (k in _VOLATILE and v is not None) or v for k, v in body.items()}
+    headers = sorted(h for h in response.headers if h not in _TRANSPORT_HEADERS)
+    return response.status_code, headers, response.headers.get("content-type"), body
+
+
+def _twice(api: Api, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, ...]:
+    lane = api.http.request(method, path, **kwargs)
+    fastapi = api.http.request(method, path, params=VIA_FASTAPI, **kwargs)
+    return lane, fastapi
+
+
+def test_issue_is_answered_alike(api: Api) -> None:
+    lane, fastapi = _twice(
+        api, "POST", f"{BASE}/tickets", json={"service": "A"}, headers=api.auth("operator")
+    )
+    assert lane.status_code == 201
+    assert _shape(lane) == _shape(fastapi)
+    for response in (lane, fastapi):  # the same document the public route serves
+        public = api.http.get(f"{BASE}/tickets/{response.json()['id']}")
+        assert public.json() == response.json()
+
+
+def test_an_idempotent_replay_is_answered_alike(api: Api) -> None:
+    headers = {**api.auth("operator"), "Idempotency-Key": "lane-replay-1"}
+    first = api.http.post(f"{BASE}/tickets", json={"service": "A"}, headers=headers)
+    lane, fastapi = _twice(api, "POST", f"{BASE}/tickets", json={"service": "A"}, headers=headers)
+    assert lane.headers["Idempotent-Replayed"] == fastapi.headers["Idempotent-Replayed"] == "true"
+    assert lane.json() == fastapi.json() == first.json()
+    assert _shape(lane) == _shape(fastapi)
+
+
+def test_call_next_and_the_actions_are_answered_alike(api: Api) -> None:
+    operator = api.auth("operator")
+    api.issue("A")
+    api.issue("A")
+    called = _twice(api, "POST", f"{BASE}/counters/2/call-next", headers=operator)
+    assert called[0].json()["status"] == "called"
+    assert _shape(called[0]) == _shape(called[1])
+    lane_id, fastapi_id = (r.json()["id"] for r in called)
+    steps = (("recall", "called"), ("start", "in_service"), ("complete", "completed"))
+    for action, status in steps:
+        lane = api.http.post(f"{BASE}/tickets/{lane_id}/{action}", headers=operator)
+        fastapi = api.http.post(
+            f"{BASE}/tickets/{fastapi_id}/{action}", headers=operator, params=VIA_FASTAPI
+        )
+        assert lane.json()["status"] == status
+        assert _shape(lane) == _shape(fastapi)
+
+
+def test_nothing_waiting_is_answered_alike(api: Api) -> None:
+    operator = api.auth("operator")
+    while api.http.post(f"{BASE}/counters/3/call-next", headers=operator).status_code == 200:
+        pass
+    lane, fastapi = _twice(api, "POST", f"{BASE}/counters/3/call-next", headers=operator)
+    assert lane.status_code == 204
+    assert (lane.content, sorted(lane.headers)) == (fastapi.content, sorted(fastapi.headers))
+
+
+def test_refusals_from_the_write_are_answered_alike(api: Api) -> None:
+    operator = api.auth("operator")
+    waiting = api.issue("A")["id"]
+    lane, fastapi = _twice(api, "POST", f"{BASE}/tickets/{waiting}/complete", headers=operator)
+    assert lane.status_code == 409
+    assert lane.json() == fastapi.json()
+    assert lane.json()["status"] == "waiting"
+    lane, fastapi = _twice(api, "POST", f"{BASE}/tickets/{'f' * 32}/start", headers=operator)
+    assert lane.status_code == 404
+    assert (lane.json(), _shape(lane)) == (fastapi.json(), _shape(fastapi))
+    lane, fastapi = _twice(
+        api, "POST", f"{BASE}/tickets", json={"service": "Z"}, headers=operator
+    )  # valid body, unknown service: refused by the write
+    assert lane.status_code == 404
+    assert lane.json() == fastapi.json()
+
+
+def test_requests_left_to_fastapi_keep_their_exact_errors(api: Api) -> None:
+    operator = api.auth("operator")
+    plain_text = {**operator, "Content-Type": "text/plain"}
+    bad_key = {**operator, "Idempotency-Key": "a b"}
+    device = api.http.post(
+        f"{BASE}/devices", json={"id": "lane-display", "role": "display"}, headers=api.auth("admin")
+    )
+    display = {"Authorization": f"Bearer {device.json()['token']}"}  # may not issue: 403
+    issue = {"service": "A"}
+    cases: list[tuple[str, dict[str, Any]]] = [
+        (f"{BASE}/tickets", {"json": issue}),  # no token
+        (f"{BASE}/tickets", {"json": {**issue, "extra": 1}, "headers": operator}),
+        (f"{BASE}/tickets", {"content": b"{not json", "headers": operator}),
+        (f"{BASE}/tickets", {"content": b'{"service":"A"}', "headers": plain_text}),
+        (f"{BASE}/tickets", {"json": issue, "headers": bad_key}),
+        (f"{BASE}/tickets", {"json": issue, "headers": display}),
+        (f"{BASE}/tickets/{'a' * 32}/start", {"headers": display}),
+        ("/api/v1/tenants/ghost/tickets", {"json": issue, "headers": api.auth("root")}),
+        ("/api/v1/tenants/Bad!/tickets", {"json": issue, "headers": operator}),
+        (f"{BASE}/counters/0/call-next", {"headers": operator}),
+        (f"{BASE}/counters/1000/call-next", {"headers": operator}),
+        (f"{BASE}/counters/01/call-next", {"headers": {"Authorization": "Basic abc"}}),
+        (f"{BASE}/tickets/not*an*id/start", {"headers": operator}),
+    ]
+    for path, kwargs in cases:
+        lane, fastapi = _twice(api, "POST", path, **kwargs)
+        assert lane.status_code >= 400, (path, kwargs)
+        assert (lane.status_code, lane.json()) == (fastapi.status_code, fastapi.json()), path
+    # The body the lane read was handed on: FastAPI's error names the forbidden field.
+    extra = api.http.post(f"{BASE}/tickets", json={"service": "A", "extra": 1}, headers=operator)
+    assert "extra" in extra.json()["message"]
+
+
+def test_lane_requests_are_measured_under_their_route_template(api: Api) -> None:
+    ticket = api.issue("A")["id"]
+    api.http.post(f"{BASE}/tickets/{ticket}/cancel", headers=api.auth("operator"))
+    text = api.http.get("/metrics").text
+    assert 'route="/api/v1/tenants/{tenant}/tickets/{ticket_id}/cancel",status="200"' in text
+    assert ticket not in text
