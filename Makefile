@@ -7,8 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Debian packages the tests use: a real browser, a reference MQTT broker, offline speech.
-DEBIAN_PACKAGES := chromium mosquitto espeak-ng
+# Debian packages the tests use: a real browser, a reference MQTT broker, offline speech,
+# and a PostgreSQL server (the API supports it as well as SQLite).
+DEBIAN_PACKAGES := chromium mosquitto espeak-ng postgresql
 
 .PHONY: run test lint typecheck pytest bench setup system-deps npm-deps clean
 
