@@ -11,7 +11,9 @@ threads), the price of a whole batched write, and the two threads then fight ove
 Blocking the loop for a write is cheap with SQLite: it is a library call that never waits on the
 network, its commits do not fsync (WAL, synchronous=NORMAL), and this process is the database's
 only writer. (A second process writing the same file would make our ``BEGIN IMMEDIATE`` wait on
-the loop; that is not a supported deployment.)
+the loop; that is not a supported deployment.) With PostgreSQL each statement is a round trip
+that the loop waits for: ~2.4 ms for a one-change transaction on loopback, against ~0.7 ms with
+SQLite; batches spread it over their operations.
 """
 
 from __future__ import annotations
