@@ -19,10 +19,11 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from protocol import ENDED_STATUSES, CallRecord, TicketStatus
 from publisher_api.store.models import CallRow, ServiceRow, TenantRow, TicketRow
+from publisher_api.store.prepared import Prepared
 
 OPEN_STATUSES = tuple(s.value for s in TicketStatus if s not in ENDED_STATUSES)
 """Unfinished tickets: what a tenant's writes work on (waiting, called, in service)."""
@@ -80,15 +81,6 @@ def _names(record: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(record))
 
 
-def _execute(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
-    """One row as a plain execute (cheaper than a one-row executemany), several as one
-    executemany, none as nothing."""
-    if len(rows) == 1:
-        connection.execute(statement, rows[0])
-    elif rows:
-        connection.execute(statement, rows)
-
-
 _TENANT_FIELDS = _names(TenantRecord)
 _SERVICE_FIELDS = _names(ServiceRecord)
 _TICKET_FIELDS = _names(TicketRecord)
@@ -111,13 +103,15 @@ _TICKET_MUTABLE = (
 )
 _TENANT_MUTABLE = tuple(f for f in _TENANT_FIELDS if f not in ("id", "created_at"))
 
-# Statements built once: SQLAlchemy caches their compiled form, so executing one costs only
-# parameter processing. Bind names are prefixed where a column of the same name is SET.
+# Statements built once. Those every write runs are Prepared (run on the DBAPI cursor, see
+# store.prepared); the rest go through SQLAlchemy as usual. Bind names are prefixed where a
+# column of the same name is SET.
 _SELECT_TENANT = select(*(_TENANTS.c[f] for f in _TENANT_FIELDS)).where(
     _TENANTS.c.id == bindparam("b_id")
 )
-_LOCK_TENANT = _SELECT_TENANT.with_for_update()
-_UPDATE_TENANT = (
+_GET_TENANT = Prepared(_SELECT_TENANT)
+_LOCK_TENANT = Prepared(_SELECT_TENANT.with_for_update())
+_UPDATE_TENANT = Prepared(
     update(_TENANTS)
     .where(_TENANTS.c.id == bindparam("b_id"))
     .values({f: bindparam(f"b_{f}") for f in _TENANT_MUTABLE})
@@ -125,7 +119,7 @@ _UPDATE_TENANT = (
 _SELECT_SERVICES = select(*(_SERVICES.c[f] for f in _SERVICE_FIELDS)).where(
     _SERVICES.c.tenant_id == bindparam("b_tenant")
 )
-_UPDATE_NUMBERING = (
+_UPDATE_NUMBERING = Prepared(
     update(_SERVICES)
     .where(_SERVICES.c.id == bindparam("b_id"))
     .values(last_number=bindparam("b_last_number"), last_number_day=bindparam("b_day"))
@@ -134,18 +128,30 @@ _TICKET_COLUMNS = tuple(_TICKETS.c[f] for f in _TICKET_FIELDS)
 _SELECT_OPEN_TICKETS = select(*_TICKET_COLUMNS).where(
     _TICKETS.c.tenant_id == bindparam("b_tenant"), _TICKETS.c.status.in_(OPEN_STATUSES)
 )
-_SELECT_TICKET = select(*_TICKET_COLUMNS).where(_TICKETS.c.id == bindparam("b_id"))
-_SELECT_TICKET_BY_KEY = select(*_TICKET_COLUMNS).where(
-    _TICKETS.c.tenant_id == bindparam("b_tenant"),
-    _TICKETS.c.idempotency_key == bindparam("b_key"),
+_SELECT_TICKET = Prepared(select(*_TICKET_COLUMNS).where(_TICKETS.c.id == bindparam("b_id")))
+_SELECT_TICKET_BY_KEY = Prepared(
+    select(*_TICKET_COLUMNS).where(
+        _TICKETS.c.tenant_id == bindparam("b_tenant"),
+        _TICKETS.c.idempotency_key == bindparam("b_key"),
+    )
 )
-_INSERT_TICKETS = insert(_TICKETS)
-_UPDATE_TICKETS = (
+_INSERT_TICKETS = Prepared(insert(_TICKETS), keys=_TICKET_FIELDS)
+_UPDATE_TICKETS = Prepared(
     update(_TICKETS)
     .where(_TICKETS.c.id == bindparam("b_id"))
     .values({f: bindparam(f"b_{f}") for f in _TICKET_MUTABLE})
 )
-_INSERT_CALLS = insert(_CALLS)
+_CALL_FIELDS = (
+    "call_id",
+    "tenant_id",
+    "ticket_id",
+    "label",
+    "service",
+    "counter",
+    "counter_name",
+    "called_at",
+)
+_INSERT_CALLS = Prepared(insert(_CALLS), keys=_CALL_FIELDS)
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -154,7 +160,7 @@ _INSERT_CALLS = insert(_CALLS)
 def load_tenant(connection: Connection, tenant_id: str, *, lock: bool) -> TenantRecord | None:
     """The tenant; ``lock`` takes its row lock (``FOR UPDATE`` on PostgreSQL; SQLite ignores it
     and relies on the ``BEGIN IMMEDIATE`` its writers start with)."""
-    row = connection.execute(_LOCK_TENANT if lock else _SELECT_TENANT, {"b_id": tenant_id}).first()
+    row = (_LOCK_TENANT if lock else _GET_TENANT).first(connection, {"b_id": tenant_id})
     return None if row is None else TenantRecord(*row)
 
 
@@ -169,14 +175,14 @@ def load_open_tickets(connection: Connection, tenant_id: str) -> dict[str, Ticke
 
 
 def load_ticket(connection: Connection, ticket_id: str) -> TicketRecord | None:
-    row = connection.execute(_SELECT_TICKET, {"b_id": ticket_id}).first()
+    row = _SELECT_TICKET.first(connection, {"b_id": ticket_id})
     return None if row is None else TicketRecord(*row)
 
 
 def ticket_by_idempotency_key(
     connection: Connection, tenant_id: str, key: str
 ) -> TicketRecord | None:
-    row = connection.execute(_SELECT_TICKET_BY_KEY, {"b_tenant": tenant_id, "b_key": key}).first()
+    row = _SELECT_TICKET_BY_KEY.first(connection, {"b_tenant": tenant_id, "b_key": key})
     return None if row is None else TicketRecord(*row)
 
 
@@ -189,7 +195,7 @@ def insert_tenant(connection: Connection, tenant: TenantRecord) -> None:
 
 def update_tenant(connection: Connection, tenant: TenantRecord) -> None:
     values = {f"b_{f}": getattr(tenant, f) for f in _TENANT_MUTABLE}
-    connection.execute(_UPDATE_TENANT, {"b_id": tenant.id, **values})
+    _UPDATE_TENANT.execute(connection, [{"b_id": tenant.id, **values}])
 
 
 def delete_tenant(connection: Connection, tenant_id: str) -> None:
@@ -201,17 +207,17 @@ def update_numbering(connection: Connection, services: Iterable[ServiceRecord]) 
     rows = [
         {"b_id": s.id, "b_last_number": s.last_number, "b_day": s.last_number_day} for s in services
     ]
-    _execute(connection, _UPDATE_NUMBERING, rows)
+    _UPDATE_NUMBERING.execute(connection, rows)
 
 
 def insert_tickets(connection: Connection, tickets: Iterable[TicketRecord]) -> None:
     rows = [{f: getattr(t, f) for f in _TICKET_FIELDS} for t in tickets]
-    _execute(connection, _INSERT_TICKETS, rows)
+    _INSERT_TICKETS.execute(connection, rows)
 
 
 def update_tickets(connection: Connection, tickets: Iterable[TicketRecord]) -> None:
     rows = [{"b_id": t.id, **{f"b_{f}": getattr(t, f) for f in _TICKET_MUTABLE}} for t in tickets]
-    _execute(connection, _UPDATE_TICKETS, rows)
+    _UPDATE_TICKETS.execute(connection, rows)
 
 
 def insert_calls(connection: Connection, tenant_id: str, calls: Iterable[CallRecord]) -> None:
@@ -228,4 +234,4 @@ def insert_calls(connection: Connection, tenant_id: str, calls: Iterable[CallRec
         }
         for c in calls
     ]
-    _execute(connection, _INSERT_CALLS, rows)
+    _INSERT_CALLS.execute(connection, rows)
