@@ -6,7 +6,8 @@ broker and the MQTT publisher all running, as in production).
 
 The load generator is a deliberately thin asyncio HTTP/1.1 keep-alive client (no client library
 on the hot path), so the client's own CPU cost stays small next to the server's. Every request
-counts as one operation; latency is measured per request from write to full response. Results go
+counts as one operation; latency is measured per request from write to full response. The
+server's CPU time over each measured window (psutil) gives its CPU cost per operation. Results go
 to bench/results/http_api.json and a Markdown summary to stdout.
 """
 
@@ -30,6 +31,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import psutil  # type: ignore[import-untyped]  # no stubs published
 
 from tests.support.ports import free_port, wait_for_port
 
@@ -43,6 +45,7 @@ class Recorder:
     measuring: bool = False
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    server_cpu_s: float = 0.0
 
     def record(self, op: str, seconds: float, ok: bool) -> None:
         if not self.measuring:
@@ -113,7 +116,14 @@ async def operator(conn: Connection, counter: int, recorder: Recorder, stop: asy
         await timed("complete", "POST", f"{base}/tickets/{ticket_id}/complete", b"", {200})
 
 
-async def drive(port: int, token: str, clients: int, warmup: float, seconds: float) -> Recorder:
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def drive(
+    port: int, token: str, clients: int, warmup: float, seconds: float, server: psutil.Process
+) -> Recorder:
     recorder = Recorder()
     stop = asyncio.Event()
     conns = [Connection("127.0.0.1", port, token) for _ in range(clients)]
@@ -124,9 +134,11 @@ async def drive(port: int, token: str, clients: int, warmup: float, seconds: flo
         for i, conn in enumerate(conns)
     ]
     await asyncio.sleep(warmup)
+    started = cpu_seconds(server)
     recorder.measuring = True
     await asyncio.sleep(seconds)
     recorder.measuring = False
+    recorder.server_cpu_s = cpu_seconds(server) - started
     stop.set()
     await asyncio.gather(*tasks)
     for conn in conns:
@@ -181,8 +193,11 @@ def main() -> None:
                 content=form,
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             ).json()["access_token"]
+            server = psutil.Process(proc.pid)
             for clients in args.clients:
-                recorder = asyncio.run(drive(port, token, clients, args.warmup, args.seconds))
+                recorder = asyncio.run(
+                    drive(port, token, clients, args.warmup, args.seconds, server)
+                )
                 results.append(summarise(recorder, clients, args.seconds))
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -190,11 +205,14 @@ def main() -> None:
             # Keep the server's log next to the results (the database goes with the temp dir).
             (RESULTS / "http_api.server.log").write_bytes((Path(tmp) / "api.log").read_bytes())
     (RESULTS / "http_api.json").write_text(json.dumps(results, indent=2))
-    print("| clients | ops/s | p50 ms | p99 ms | errors |\n|---:|---:|---:|---:|---:|")
+    print(
+        "| clients | ops/s | p50 ms | p99 ms | errors | server CPU ms/op |\n"
+        "|---:|---:|---:|---:|---:|---:|"
+    )
     for r in results:
         print(
             f"| {r['clients']} | {r['ops_per_s']} | {r['p50_ms']} | {r['p99_ms']} "
-            f"| {sum(r['errors'].values())} |"
+            f"| {sum(r['errors'].values())} | {r['server_cpu_ms_per_op']} |"
         )
 
 
@@ -208,6 +226,9 @@ def summarise(recorder: Recorder, clients: int, seconds: float) -> dict[str, Any
         "seconds": seconds,
         "ops": len(everything),
         "ops_per_s": round(len(everything) / seconds, 1),
+        "server_cpu_ms_per_op": round(recorder.server_cpu_s / max(1, len(everything)) * 1000, 3),
+        "server_cpu_share": round(recorder.server_cpu_s / seconds, 2),
+        "load_average": os.getloadavg(),
         "p50_ms": round(percentile(everything, 0.50) * 1000, 2),
         "p99_ms": round(percentile(everything, 0.99) * 1000, 2),
         "errors": recorder.errors,
