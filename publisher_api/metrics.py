@@ -59,6 +59,16 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_QueueLengthCollector(queue_lengths))
+        # labels() validates and locks on every call; the labelled histograms never change, so
+        # each request looks its own up here instead (the same label set prometheus keeps).
+        self._http_children: dict[tuple[str, str, int], Histogram] = {}
+
+    def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        child = self._http_children.get(key)
+        if child is None:
+            child = self._http_children[key] = self.http_latency.labels(method, route, str(status))
+        child.observe(seconds)
 
 
 class HttpLatencyMiddleware:
@@ -89,6 +99,6 @@ class HttpLatencyMiddleware:
             if metrics is not None:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "unmatched"
-                metrics.http_latency.labels(scope["method"], template, str(status)).observe(
-                    time.perf_counter() - started
+                metrics.observe_http(
+                    scope["method"], template, status, time.perf_counter() - started
                 )
