@@ -1,6 +1,7 @@
 """The API as its own process (``python -m publisher_api``), as in the field: operators racing
 ``call-next`` over real HTTP never get the same ticket, and after ``kill -9`` and a restart on
-the same database every acknowledged ticket is still there."""
+the same database every acknowledged ticket is still there. Both on the default SQLite file and
+on a real PostgreSQL server given by URL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.postgres import BIN as POSTGRES_BIN
+from tests.support.postgres import run_postgres
 from tests.support.system import RunningSystem, start_system
 
 # Generous: the machine may be busy with other suites; these tests assert outcomes, not speed.
@@ -22,9 +25,26 @@ TICKETS = 300
 OPERATORS = 6
 
 
-@pytest.fixture
-def system(tmp_path: Path) -> Iterator[RunningSystem]:
-    with start_system(tmp_path) as running:
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                POSTGRES_BIN is None, reason="Debian package postgresql is not installed"
+            ),
+        ),
+    ]
+)
+def system(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningSystem]:
+    if request.param == "sqlite":
+        with start_system(tmp_path) as running:
+            yield running
+        return
+    with (
+        run_postgres() as url,
+        start_system(tmp_path, env={"QUEUECAST_DATABASE_URL": url}) as running,
+    ):
         yield running
 
 

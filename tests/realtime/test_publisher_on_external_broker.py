@@ -72,7 +72,9 @@ async def test_state_is_retained_and_republished_after_a_broker_restart(tmp_path
     with run_mosquitto(tmp_path / "mosquitto") as mosquitto:
         settings = _settings(tmp_path, mosquitto.tcp_port)
         async with realtime(settings, source, token_active=lambda p: True) as rt:
-            assert await asyncio.to_thread(rt.connection.wait_connected, 10)
+            connection = rt.connection
+            assert connection is not None, "an external broker URL means our own paho connection"
+            assert await asyncio.to_thread(connection.wait_connected, 10)
             source.seq = 2
             rt.notify(TenantChanged("clinic", 2))
 

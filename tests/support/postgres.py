@@ -11,6 +11,7 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,48 +36,38 @@ def _as_owner(argv: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def run_postgres(workdir: Path) -> Iterator[str]:
+def run_postgres() -> Iterator[str]:
     """Start a cluster with trust authentication; yields its SQLAlchemy URL (database
-    ``queuecast``, user ``queuecast``)."""
+    ``queuecast``, user ``queuecast``). The cluster lives in a temporary directory of its own,
+    not under pytest's: that tree is private to root, and the ``postgres`` user must reach it."""
     assert BIN is not None
-    data = workdir / "pgdata"
-    data.mkdir(parents=True)
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres")
-        shutil.chown(data, "postgres")
+    with tempfile.TemporaryDirectory(prefix="queuecast-pg-") as workdir:
+        data = Path(workdir) / "pgdata"
+        data.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(workdir, "postgres")
+            shutil.chown(data, "postgres")
+        yield from _cluster(BIN, data)
+
+
+def _run(argv: list[str]) -> None:
+    done = subprocess.run(_as_owner(argv), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()}")
+
+
+def _cluster(bin_dir: Path, data: Path) -> Iterator[str]:
     port = free_port()
-    run = {"check": True, "capture_output": True}
-    subprocess.run(
-        _as_owner([str(BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "queuecast"]), **run
-    )
+    _run([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "queuecast"])
     options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
     log = data / "server.log"  # pg_ctl's own output goes here: a captured pipe would stay open
-    subprocess.run(
-        _as_owner(
-            [str(BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]
-        ),
-        **run,
-    )
+    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
+    _run([*pg_ctl, "-l", str(log), "-o", options, "-w", "start"])
     try:
-        subprocess.run(
-            _as_owner(
-                [
-                    str(BIN / "createdb"),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "-U",
-                    "queuecast",
-                    "queuecast",
-                ]
-            ),
-            **run,
-        )
+        host = ["-h", "127.0.0.1", "-p", str(port), "-U", "queuecast"]
+        _run([str(bin_dir / "createdb"), *host, "queuecast"])
         yield f"postgresql+psycopg://queuecast@127.0.0.1:{port}/queuecast"
     finally:
         subprocess.run(
-            _as_owner([str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            check=False,
-            capture_output=True,
+            _as_owner([*pg_ctl, "-m", "immediate", "stop"]), capture_output=True, check=False
         )
