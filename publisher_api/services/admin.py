@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,6 +33,23 @@ from publisher_api.store.records import TenantRecord
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+OwnedRow = TypeVar("OwnedRow", ServiceRow, CounterRow, UserRow, DeviceRow)
+
+
+def _owned(
+    change: Change, row_type: type[OwnedRow], key: ColumnElement[bool], named: tuple[str, object]
+) -> OwnedRow:
+    """The changing tenant's one row of ``row_type`` matching ``key``; 404 naming what was
+    asked for otherwise (another tenant's row is as absent as a missing one)."""
+    row = change.session.scalars(
+        select(row_type).where(row_type.tenant_id == change.tenant.id, key)
+    ).one_or_none()
+    if row is None:
+        what, value = named
+        raise NotFound(what, value)
+    return row
 
 
 # --- tenants ----------------------------------------------------------------------------------
@@ -96,14 +114,7 @@ def get_tenant(session: Session, tenant: str) -> schemas.TenantOut:
 
 
 def _service(change: Change, prefix: str) -> ServiceRow:
-    row = change.session.scalars(
-        select(ServiceRow).where(
-            ServiceRow.tenant_id == change.tenant.id, ServiceRow.prefix == prefix
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound("service", prefix)
-    return row
+    return _owned(change, ServiceRow, ServiceRow.prefix == prefix, ("service", prefix))
 
 
 def service_out(row: ServiceRow) -> schemas.ServiceOut:
@@ -170,14 +181,7 @@ def delete_service(writer: Writer, tenant: str, prefix: str) -> None:
 
 
 def _counter(change: Change, number: int) -> CounterRow:
-    row = change.session.scalars(
-        select(CounterRow).where(
-            CounterRow.tenant_id == change.tenant.id, CounterRow.number == number
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound("counter", number)
-    return row
+    return _owned(change, CounterRow, CounterRow.number == number, ("counter", number))
 
 
 def counter_out(row: CounterRow) -> schemas.CounterOut:
@@ -225,12 +229,7 @@ def user_out(row: UserRow) -> schemas.UserOut:
 
 
 def _user(change: Change, username: str) -> UserRow:
-    row = change.session.scalars(
-        select(UserRow).where(UserRow.username == username, UserRow.tenant_id == change.tenant.id)
-    ).one_or_none()
-    if row is None:
-        raise NotFound("user", username)
-    return row
+    return _owned(change, UserRow, UserRow.username == username, ("user", username))
 
 
 def list_users(session: Session, tenant: str) -> list[schemas.UserOut]:
@@ -284,14 +283,7 @@ def delete_user(writer: Writer, tenant: str, username: str, *, acting: str) -> N
 
 
 def _device(change: Change, device_id: str) -> DeviceRow:
-    row = change.session.scalars(
-        select(DeviceRow).where(
-            DeviceRow.tenant_id == change.tenant.id, DeviceRow.device_id == device_id
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound("device", device_id)
-    return row
+    return _owned(change, DeviceRow, DeviceRow.device_id == device_id, ("device", device_id))
 
 
 def with_token(settings: Settings, row: DeviceRow) -> schemas.DeviceWithToken:
