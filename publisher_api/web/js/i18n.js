@@ -336,6 +336,11 @@ export class I18n {
     return changed;
   }
 
+  /** Follow a queue snapshot's locale and time zone, re-translating the page if they changed. */
+  follow(snapshot) {
+    if (this.setTenant(snapshot.locale, snapshot.timezone)) this.apply();
+  }
+
   t(key, vars = {}) {
     const text = TABLES[this.lang][key] ?? TABLES.en[key] ?? key;
     return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));

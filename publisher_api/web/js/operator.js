@@ -194,7 +194,7 @@ function startOfToday(timeZone) {
 function onDocument(doc) {
   if (doc.type === "queue_update") {
     state.snapshot = doc;
-    if (i18n.setTenant(doc.locale, doc.timezone)) i18n.apply();
+    i18n.follow(doc);
     drawAll();
   } else if (doc.type === "ticket_status_changed") {
     const ticket = doc.ticket;

@@ -38,7 +38,7 @@ function onDocument(doc) {
     state.notFound = false;
   } else if (doc.type === "queue_update") {
     state.snapshot = doc;
-    if (i18n.setTenant(doc.locale, doc.timezone)) i18n.apply();
+    i18n.follow(doc);
     calls.consider(doc);
   } else {
     return;

@@ -86,7 +86,7 @@ const calls = new CallAnnouncements({
 function onDocument(doc) {
   if (doc.type !== "queue_update") return;
   state.snapshot = doc;
-  if (i18n.setTenant(doc.locale, doc.timezone)) i18n.apply();
+  i18n.follow(doc);
   notice(el.notice, null);
   calls.consider(doc);
   draw();
