@@ -23,6 +23,9 @@ def main() -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic announces each of its plugins at INFO when it is imported, on every start: noise
+    # next to the lines that say which migrations ran.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     from publisher_api.app import create_app, prepare_database
     from publisher_api.store.database import Database
     from publisher_api.store.seed import UnsafeDefaults

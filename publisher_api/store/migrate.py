@@ -7,7 +7,6 @@ lets a person run the CLI too: ``alembic -c publisher_api/store/alembic.ini upgr
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from alembic import command
@@ -28,7 +27,4 @@ def alembic_config(database: Database) -> Config:
 
 def upgrade_to_head(database: Database) -> None:
     """Apply every migration not yet applied; a no-op on an up-to-date database."""
-    # Alembic announces each of its plugins at INFO on every start; keep the lines that say
-    # which migrations ran.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     command.upgrade(alembic_config(database), "head")
