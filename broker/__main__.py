@@ -1,9 +1,11 @@
 """``python -m broker``: the broker alone (TCP on QUEUECAST_MQTT_TCP_PORT, default 1883;
 MQTT over WebSocket at /mqtt on QUEUECAST_MQTT_WS_PORT, default 8083).
 
-Without the API in the same process there is no ``token_active`` check: a token is valid until
-it expires (revoking a device takes effect at its token's expiry or when the API's own broker
-is used).
+It reads the API's database (``QUEUECAST_DATABASE_URL``, the same default as the API) to honour
+revocations: a rotated or deleted device token, or a removed user, is refused at CONNECT and its
+live connections are closed within ``QUEUECAST_MQTT_REVOCATION_CHECK_S`` (default 30 s). While
+the database cannot be read, devices and users are refused (fail closed); ``public`` and the
+API's own ``publisher`` tokens have nothing to revoke and are not affected.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import asyncio
 import logging
 import signal
 
+from broker.auth import TokenActive
 from broker.embedded import EmbeddedBroker
+from broker.revocation import close_revoked_every
 from config import Settings, get_settings
 
 STANDALONE_WS_PORT = 8083
@@ -24,9 +28,23 @@ def standalone_settings(settings: Settings) -> Settings:
     return settings
 
 
+def database_token_check(settings: Settings) -> TokenActive:
+    """Whether a token is still honoured, read from the API's database at each call (this
+    process hears of no commit, so it remembers nothing)."""
+    # The API's store is this process's only link to it: imported here, at the composition root.
+    from publisher_api.store.database import Database
+    from publisher_api.store.directory import Directory
+
+    return Directory(Database(settings.effective_database_url), remember=False).token_active
+
+
 async def serve(settings: Settings) -> None:
-    broker = EmbeddedBroker(settings)
+    token_active = database_token_check(settings)
+    broker = EmbeddedBroker(settings, token_active=token_active)
     await broker.start()
+    sweeper = asyncio.create_task(
+        close_revoked_every(broker, token_active, settings.mqtt_revocation_check_s)
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -34,6 +52,7 @@ async def serve(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
+        sweeper.cancel()
         await broker.stop()
 
 

@@ -143,6 +143,11 @@ class EmbeddedBroker:
         broker, self._broker = self._broker, None
         await self._close_listeners(then=broker.shutdown() if broker is not None else None)
 
+    def connected_principals(self) -> set[Principal]:
+        """Who is connected now (each identity once, however many connections it has)."""
+        grants = (grant_of(session) for session, _ in self.core.connected_handlers())
+        return {grant.principal for grant in grants if grant is not None}
+
     async def disconnect(self, predicate: Callable[[Principal], bool]) -> int:
         """Close every connection whose principal matches (e.g. a device just revoked)."""
         count = 0

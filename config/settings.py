@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     mqtt_tls_key: Path | None = None
     mqtt_max_payload_bytes: int = Field(default=256 * 1024, gt=0)
     mqtt_max_connections: int = Field(default=20_000, gt=0, description="Per listener")
+    mqtt_revocation_check_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="python -m broker: how often live connections are checked against the "
+        "database for revoked device and user tokens",
+    )
     mqtt_external_url: str | None = Field(
         default=None,
         description="mqtt://[user:password@]host:port of an external broker; disables embedded",

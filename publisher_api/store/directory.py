@@ -10,7 +10,9 @@ just before a writer committed and invalidated would otherwise put the stale val
 stores what it read only if no invalidation happened in between.
 
 Scope: one process owns the database's writes (the API process), so in-process invalidation is
-complete. Changes made behind its back (SQL by hand) show after a restart.
+complete. Changes made behind its back (SQL by hand) show after a restart. Another process that
+reads the same database (``python -m broker``) hears of no commit: it asks with
+``remember=False`` and reads every time.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ _MISSING = object()
 
 
 class Directory:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, remember: bool = True) -> None:
         self.database = database
+        self._remember = remember
         self._lock = threading.Lock()
         self._generation = 0
         self._cache: dict[tuple[str, ...], object] = {}
@@ -61,6 +64,8 @@ class Directory:
         return user == (principal.role.value, principal.tenant)
 
     def _cached(self, key: tuple[str, ...], load: Callable[[], V]) -> V:
+        if not self._remember:
+            return load()
         with self._lock:
             value = self._cache.get(key, _MISSING)
             generation = self._generation

@@ -1,5 +1,6 @@
-"""Revoking a device (new token, or removal) cuts its live MQTT connection at once on the
-embedded broker, and its old token cannot connect again."""
+"""Revoking a device (new token, or removal) cuts its live MQTT connection — at once on the
+embedded broker, within its check interval on ``python -m broker`` run apart, which reads the
+API's database — and its old token cannot connect again."""
 
 from __future__ import annotations
 
@@ -12,9 +13,15 @@ from tests.support.mqtt import ConnectRefused, Recorder
 from tests.support.system import RunningSystem, start_system
 
 
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    with start_system(tmp_path_factory.mktemp("system")) as running:
+@pytest.fixture(scope="module", params=["embedded", "separate"])
+def system(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSystem]:
+    with start_system(
+        tmp_path_factory.mktemp("system"),
+        broker_kind=request.param,
+        env={"QUEUECAST_MQTT_REVOCATION_CHECK_S": "1"},
+    ) as running:
         yield running
 
 
@@ -26,9 +33,8 @@ def _connected(system: RunningSystem, token: str) -> Recorder:
 
 @pytest.mark.parametrize("revocation", ["rotate", "delete"])
 def test_a_revoked_device_is_disconnected_and_refused(
-    embedded: RunningSystem, revocation: str
+    system: RunningSystem, revocation: str
 ) -> None:
-    system = embedded
     device = f"display-{revocation}"
     old_token = system.device_token(role="display", device_id=device)
     bystander = _connected(system, system.device_token(role="display", device_id="bystander"))

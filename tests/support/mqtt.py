@@ -130,6 +130,11 @@ class Recorder:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        # paho closes its wake-up socket pair (made by loop_start) only in Client.__del__; our
+        # callbacks make Recorder and Client a cycle, and when the garbage collector frees it the
+        # sockets may be finalised first: a ResourceWarning that pytest turns into a failure.
+        # paho has no public call for this; _reset_sockets is what its own __del__ runs.
+        self.client._reset_sockets()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         self._rc = reason_code
