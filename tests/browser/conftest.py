@@ -82,8 +82,11 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
     """Open a page in a fresh context (its own storage, like a separate device)."""
     contexts: list[BrowserContext] = []
 
-    def opener(url: str, viewport: ViewportSize = DESK, locale: str = "pt-BR") -> Watched:
-        context = browser.new_context(viewport=viewport, locale=locale)
+    def opener(
+        url: str, viewport: ViewportSize = DESK, locale: str = "pt-BR", *, inject: bool = False
+    ) -> Watched:
+        """``inject``: let the test add its own scripts (our pages' CSP forbids inline ones)."""
+        context = browser.new_context(viewport=viewport, locale=locale, bypass_csp=inject)
         contexts.append(context)
         page = context.new_page()
         watched = Watched(page)
