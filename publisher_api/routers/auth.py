@@ -1,8 +1,10 @@
-"""``POST /api/v1/auth/token``: OAuth2 password login for users (devices get tokens from an
-admin instead)."""
+"""``POST /api/v1/auth/token``: OAuth2 password login for users. Devices get their token from an
+admin and renew it themselves (``POST /api/v1/auth/renew``) before it expires, so a kiosk or a
+panel left alone for years never stops on an expired credential."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -10,9 +12,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
 from protocol import Role
-from publisher_api.auth import user_token, verify_password
-from publisher_api.deps import RuntimeDep, SessionDep
-from publisher_api.errors import Unauthorized
+from publisher_api.auth import device_token, user_token, verify_password
+from publisher_api.deps import CurrentPrincipal, RuntimeDep, SessionDep
+from publisher_api.errors import Forbidden, Unauthorized
 from publisher_api.schemas import TokenOut
 from publisher_api.store.models import UserRow
 
@@ -31,3 +33,22 @@ def login(
         settings, username=user.username, role=Role(user.role), tenant=user.tenant_id
     )
     return TokenOut(access_token=token, expires_in=settings.access_token_ttl_s)
+
+
+@router.post("/renew", response_model=TokenOut)
+def renew_device_token(principal: CurrentPrincipal, runtime: RuntimeDep) -> TokenOut:
+    """A device's own token again, with a fresh expiry. Same token id: rotating or deleting the
+    device still revokes the renewed token too. Only a token still valid and not revoked
+    renews (401 otherwise); user tokens do not (403: users sign in again)."""
+    if not principal.is_device or principal.tenant is None:
+        raise Forbidden("only device tokens are renewed; users sign in again")
+    settings = runtime.settings
+    token = device_token(
+        settings,
+        tenant=principal.tenant,
+        device_id=principal.subject,
+        role=principal.role,
+        token_id=principal.token_id,
+        issued_at=datetime.now(UTC),
+    )
+    return TokenOut(access_token=token, expires_in=settings.device_token_ttl_days * 86_400)

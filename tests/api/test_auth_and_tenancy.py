@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from protocol import Role, issue_token
+from protocol.auth import peek_token
 from tests.api.conftest import TENANT, Api
 
 BASE = f"/api/v1/tenants/{TENANT}"
@@ -209,6 +210,48 @@ def test_devices_totem_issues_display_does_not_and_rotation_revokes(api: Api) ->
         api.http.post(f"{BASE}/tickets", json={"service": "A"}, headers=display).status_code == 403
     )
     assert api.http.get(f"{BASE}/services", headers=display).status_code == 200
+
+
+def test_a_device_renews_its_own_token_and_revocation_still_holds(api: Api) -> None:
+    admin = api.auth("admin")
+    r = api.http.post(f"{BASE}/devices", json={"id": "panel-r", "role": "display"}, headers=admin)
+    assert r.status_code == 201
+    first = r.json()["token"]
+    ttl = api.settings.device_token_ttl_days * 86_400
+    # A token about to expire (same token id), as a device would hold after a year on the wall.
+    held = peek_token(first)
+    expiring, _ = issue_token(
+        secret=api.settings.secret_key.get_secret_value(),
+        subject="panel-r",
+        role=Role.DISPLAY,
+        tenant=TENANT,
+        ttl=timedelta(minutes=5),
+        token_id=held.token_id,
+    )
+
+    r = api.http.post("/api/v1/auth/renew", headers={"Authorization": f"Bearer {expiring}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["expires_in"] == ttl
+    renewed = peek_token(r.json()["access_token"])
+    assert (renewed.subject, renewed.tenant, renewed.role) == ("panel-r", TENANT, Role.DISPLAY)
+    assert renewed.token_id == held.token_id
+    assert renewed.expires_at - datetime.now(UTC) > timedelta(seconds=ttl - 60)
+    fresh = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert api.http.get(f"{BASE}/services", headers=fresh).status_code == 200
+
+    # Rotation revokes every token of the old id, renewed or not; they cannot renew either.
+    assert api.http.post(f"{BASE}/devices/panel-r/token", headers=admin).status_code == 200
+    assert api.http.get(f"{BASE}/services", headers=fresh).status_code == 401
+    r = api.http.post("/api/v1/auth/renew", headers=fresh)
+    assert r.status_code == 401
+    assert "revoked" in r.json()["message"]
+
+
+def test_only_device_tokens_renew(api: Api) -> None:
+    r = api.http.post("/api/v1/auth/renew", headers=api.auth("operator"))
+    assert r.status_code == 403
+    assert "sign in again" in r.json()["message"]
+    assert api.http.post("/api/v1/auth/renew").status_code == 401
 
 
 def test_a_removed_user_token_stops_working(api: Api) -> None:
