@@ -6,11 +6,13 @@ Blocking (httpx): called from worker threads, never from the main loop.
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 import httpx
 
+from edge.credential import DeviceCredential
 from protocol import ProtocolError, QueueUpdate, Ticket, decode
 
 
@@ -41,17 +43,26 @@ class MqttEndpoint:
         return cls(parts.hostname, parts.port or (8883 if tls else 1883), tls)
 
 
+class _Bearer(httpx.Auth):
+    """The credential's token at the moment of each request (it may have been renewed)."""
+
+    def __init__(self, credential: DeviceCredential) -> None:
+        self._credential = credential
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._credential.current()}"
+        yield request
+
+
 class ApiClient:
     def __init__(
-        self, base_url: str, *, tenant: str, device_token: str, timeout_s: float = 5.0
+        self, base_url: str, *, tenant: str, credential: DeviceCredential, timeout_s: float = 5.0
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tenant = tenant
         self._tenant_path = f"/api/v1/tenants/{quote(tenant, safe='')}"
         self._http = httpx.Client(
-            base_url=self.base_url,
-            timeout=timeout_s,
-            headers={"Authorization": f"Bearer {device_token}"},
+            base_url=self.base_url, timeout=timeout_s, auth=_Bearer(credential)
         )
 
     def close(self) -> None:
@@ -93,13 +104,12 @@ class ApiClient:
         """Where the broker is, from ``GET /mqtt-credentials`` (devices log in with their own
         id and token; the public password in that document is not used)."""
         response = self._request("GET", f"{self._tenant_path}/mqtt-credentials")
-        try:
-            url = response.json()["mqtt_url"]
-        except (ValueError, KeyError, TypeError):
-            raise ApiError("credentials document without mqtt_url", retryable=True) from None
-        if not isinstance(url, str):
-            raise ApiError("credentials document without mqtt_url", retryable=True)
-        return url
+        return _text_field(response, "mqtt_url", "credentials document")
+
+    def renewed_token(self) -> str:
+        """``POST /auth/renew``: this device's token again, with a fresh expiry."""
+        response = self._request("POST", "/api/v1/auth/renew")
+        return _text_field(response, "access_token", "renewal answer")
 
     def ticket_page_url(self, ticket_id: str) -> str:
         """The phone follower page a QR code opens."""
@@ -134,6 +144,17 @@ class ApiClient:
             status=response.status_code,
             retryable=response.status_code >= 500 or response.status_code == 429,
         )
+
+
+def _text_field(response: httpx.Response, key: str, document: str) -> str:
+    """``key`` of a JSON object answer, which must be a string; else a retryable error."""
+    try:
+        value = response.json()[key]
+    except (ValueError, KeyError, TypeError):
+        value = None
+    if not isinstance(value, str):
+        raise ApiError(f"{document} without {key}", retryable=True)
+    return value
 
 
 def _error_message(response: httpx.Response) -> str:

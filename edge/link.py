@@ -23,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edge.api import ApiError, MqttEndpoint
 from edge.backoff import Backoff
+from edge.credential import DeviceCredential
 from edge.inbound import interpret
 from edge.inputs import LinkDown, LinkUp
 from protocol import DevicePresence, PresenceStatus, encode
@@ -41,13 +42,13 @@ class MqttLink:
         tenant: str,
         device_id: str,
         role: str,
-        token: str,
+        credential: DeviceCredential,
         endpoint: Callable[[], MqttEndpoint],
         topics: Iterable[str],
         post: Callable[[object], None],
         backoff: Backoff,
     ) -> None:
-        self._tenant, self._device_id, self._token = tenant, device_id, token
+        self._tenant, self._device_id, self._credential = tenant, device_id, credential
         self._endpoint = endpoint
         self._topics = list(topics)
         self._followed: set[str] = set()
@@ -162,7 +163,7 @@ class MqttLink:
             clean_session=True,
             protocol=mqtt.MQTTv311,
         )
-        client.username_pw_set(self._device_id, self._token)
+        client.username_pw_set(self._device_id, self._credential.current())
         client.will_set(
             self._presence_topic, self._presence[PresenceStatus.OFFLINE], qos=1, retain=True
         )

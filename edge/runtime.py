@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from types import FrameType, TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
-from edge.api import ApiClient, MqttEndpoint
+from edge.api import ApiClient, ApiError, MqttEndpoint
 from edge.backoff import Backoff
+from edge.credential import DeviceCredential
 from edge.inputs import Announce, Follow, LinkDown, LinkUp, SnapshotReceived, Tick, Unfollow
 from edge.jobs import Jobs
 from edge.link import MqttLink
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 S = TypeVar("S")
 V = TypeVar("V")
 _MAX_INPUTS_PER_WAKE = 200  # a flood of messages must not starve touches and drawing
+_RENEWAL_CHECK_S = 3600.0  # renewal is due a month ahead: hourly looks are plenty
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,8 @@ class AgentRuntime(Generic[S, V]):
         self._followed: set[str] = set()
         self._next_tick = 0.0
         self._endpoint_api: ApiClient | None = None
-        token = settings.token()
+        self.credential = DeviceCredential(settings.token(), file=settings.device_token_file)
+        self._next_renewal_check = 0.0
         self.jobs = Jobs(self.post)
         self.player = AnnouncementPlayer(
             speech=Speech() if settings.speech else None,
@@ -116,7 +119,7 @@ class AgentRuntime(Generic[S, V]):
             tenant=settings.tenant,
             device_id=self.identity.subject,
             role=self.identity.role.value,
-            token=token,
+            credential=self.credential,
             endpoint=self._mqtt_endpoint(),
             topics=program.topics(),
             post=self.post,
@@ -131,9 +134,7 @@ class AgentRuntime(Generic[S, V]):
         self.services = Services(settings=settings, jobs=self.jobs, api=self.make_api())
 
     def make_api(self) -> ApiClient:
-        return ApiClient(
-            self.settings.api, tenant=self.settings.tenant, device_token=self.settings.token()
-        )
+        return ApiClient(self.settings.api, tenant=self.settings.tenant, credential=self.credential)
 
     def _mqtt_endpoint(self) -> Callable[[], MqttEndpoint]:
         configured = self.settings.mqtt_url
@@ -228,9 +229,32 @@ class AgentRuntime(Generic[S, V]):
         if time.monotonic() >= self._next_tick:
             self._next_tick = time.monotonic() + 1.0
             self.handle(Tick())
+            if time.monotonic() >= self._next_renewal_check:
+                self._next_renewal_check = time.monotonic() + _RENEWAL_CHECK_S
+                self.jobs.submit(self._renew_token_if_due)
         self.player.pump()
         self._redraw()
         self.player.pump()  # synthesises queued speech after the frame, never before it
+
+    def _renew_token_if_due(self) -> None:
+        """On the job thread: renew the device token a month before it expires. A failure is
+        retried at the next hourly check; the current token keeps working until then."""
+        if not self.credential.due(self._clock()):
+            return
+        try:
+            self.credential.replace(self.services.api.renewed_token())
+        except (ApiError, ValueError, OSError) as exc:
+            log.warning("device token: renewal failed, will retry: %s", exc)
+            return
+        expires = self.credential.identity.expires_at.date().isoformat()
+        if self.credential.file is None:
+            log.warning(
+                "device token renewed until %s, in memory only: give it with --device-token-file "
+                "so the renewed token survives a restart",
+                expires,
+            )
+        else:
+            log.info("device token renewed until %s (saved in %s)", expires, self.credential.file)
 
     def _drain_inbox(self) -> None:
         timeout = max(0.0, min(self.program.wake_s, self._next_tick - time.monotonic()))

@@ -4,14 +4,18 @@ what it draws and what it plays (SDL disk audio), across calls, recalls and brok
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from config.settings import DEV_SECRET
 from edge.feed import Connection
 from edge.pg import pygame
 from edge.runtime import AgentRuntime
+from protocol import issue_token
+from protocol.auth import peek_token
 from tests.agents import audio
 from tests.agents.audio import requires_espeak
 from tests.agents.running import display, view_of
@@ -158,3 +162,37 @@ def test_the_broker_address_comes_from_the_api_when_not_configured(
     audio.disk_audio_env(monkeypatch, output_dir / "display-audio.raw")
     with display(system, device(system, "display"), mqtt_url=None) as runtime:
         runtime.run(until=lambda: runtime.state.feed.link_up, timeout_s=30)
+
+
+def test_a_token_near_its_expiry_is_renewed_and_saved_in_its_file(
+    system: RunningSystem, tmp_path: Path, output_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = peek_token(device(system, "display"))
+    # The same device and token id, as it would be a year after the admin issued it.
+    expiring, _ = issue_token(
+        secret=DEV_SECRET,
+        subject=held.subject,
+        role=held.role,
+        tenant=held.tenant,
+        ttl=timedelta(days=2),
+        token_id=held.token_id,
+    )
+    token_file = tmp_path / "device-token"
+    token_file.write_text(expiring + "\n")
+    audio.disk_audio_env(monkeypatch, output_dir / "display-audio.raw")
+    with display(system, "", device_token=None, device_token_file=token_file) as runtime:
+        runtime.run(
+            until=lambda: runtime.credential.current() != expiring and runtime.state.feed.link_up,
+            timeout_s=30,
+        )
+        saved = token_file.read_text().strip()
+        assert saved == runtime.credential.current(), "the renewed token is kept in its file"
+        renewed = peek_token(saved)
+        assert renewed.token_id == held.token_id
+        assert renewed.expires_at - datetime.now(UTC) > timedelta(days=300)
+        # The next requests and connections use it: the API accepts it.
+        r = system.http.get(
+            f"/api/v1/tenants/{system.tenant}/services",
+            headers={"Authorization": f"Bearer {saved}"},
+        )
+        assert r.status_code == 200
