@@ -179,6 +179,7 @@ def _page(
         "tenant": tenant,
         "api": f"/api/v1/tenants/{tenant}",
         "auth_url": "/api/v1/auth/token",
+        "renew_url": "/api/v1/auth/renew",
         "assets": ASSETS_URL,
         "topics": topics,
         **extra,

@@ -6,14 +6,16 @@ restart. Every page loads nothing from outside our own origin (and the separate 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Route
 
+from config.settings import DEV_SECRET
 from protocol import DevicePresence, PresenceStatus, Role, decode, encode, issue_token
+from protocol.auth import peek_token
 from protocol.topics import device_status_topic
 from tests.browser.conftest import DESK, FAST, PHONE, TV, TV_720, Watched, origin, wait_live
 from tests.support.mqtt import Recorder
@@ -283,6 +285,31 @@ def test_kiosk_asks_for_its_token_once_and_forgets_a_refused_one(
     page.reload()  # given once: a restart of the kiosk browser needs nothing
     page.wait_for_selector("[data-service='A']")
     wait_live(kiosk)
+    assert_own_origin_only([kiosk], {base})
+
+
+def test_kiosk_renews_a_token_near_its_expiry(system: RunningSystem, open_page: OpenPage) -> None:
+    base, tenant = system.base_url, system.tenant
+    held = peek_token(system.device_token(role="totem", device_id="totem-renew"))
+    # The same device and token id, as the kiosk would hold it a year after set-up.
+    expiring, _ = issue_token(
+        secret=DEV_SECRET,
+        subject=held.subject,
+        role=Role.TOTEM,
+        tenant=tenant,
+        ttl=timedelta(days=2),
+        token_id=held.token_id,
+    )
+    kiosk = open_page(f"{base}/t/{tenant}/totem?token={expiring}&{FAST}", TV_720)
+    key = f"queuecast:{tenant}:totem:token"
+    kiosk.page.wait_for_function(
+        "([key, old]) => localStorage.getItem(key) !== old", arg=[key, expiring], timeout=20_000
+    )
+    renewed = peek_token(kiosk.page.evaluate("(key) => localStorage.getItem(key)", key))
+    assert (renewed.subject, renewed.token_id) == (held.subject, held.token_id)
+    assert renewed.expires_at - datetime.now(UTC) > timedelta(days=300)
+    wait_live(kiosk)
+    kiosk.page.wait_for_selector("[data-service='A']")
     assert_own_origin_only([kiosk], {base})
 
 

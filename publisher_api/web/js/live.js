@@ -41,7 +41,9 @@ export function publicCredentials(api) {
 export function tokenCredentials(api, username, token) {
   return async () => {
     const c = await request(`${api}/mqtt-credentials`);
-    return { wsUrl: c.ws_url, username, password: token, expiresAt: null };
+    // A function gives the token current at each connection (a kiosk renews its token).
+    const password = typeof token === "function" ? token() : token;
+    return { wsUrl: c.ws_url, username, password, expiresAt: null };
   };
 }
 

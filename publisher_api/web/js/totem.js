@@ -3,7 +3,7 @@
 // or the set-up form), kept in localStorage and removed from the URL.
 // URL options: ?token=  ?lang=  ?recent=60  ?poll=5  ?reconnect_max=30
 
-import { randomId, request, tokenClaims } from "./api.js";
+import { randomId, request, serverNow, tokenClaims } from "./api.js";
 import { CallAnnouncements } from "./calls.js";
 import { presencePayload, presenceTopic } from "./documents.js";
 import { expose, h, notice, numberParam, pageConnection, params, readConfig, render, showConnection, soundButton, startClock } from "./dom.js";
@@ -44,6 +44,25 @@ function deviceIdentity() {
   const claims = token ? tokenClaims(token) : null;
   if (!claims || typeof claims.sub !== "string" || claims.role !== "totem") return null;
   return { token, deviceId: claims.sub };
+}
+
+// A month before the device token expires the kiosk asks for it again (same device, same token
+// id, so rotating or deleting the device still revokes it); checked at start and hourly.
+const RENEW_WHEN_LEFT_MS = 30 * 24 * 3600 * 1000;
+const RENEWAL_CHECK_MS = 3600 * 1000;
+
+async function renewTokenIfDue() {
+  const identity = deviceIdentity();
+  const expiresMs = identity ? tokenClaims(identity.token).exp * 1000 : NaN;
+  if (!(expiresMs - serverNow() <= RENEW_WHEN_LEFT_MS)) return;
+  try {
+    const renewed = await request(config.renew_url, { method: "POST", token: identity.token });
+    if (tokenClaims(renewed.access_token)?.jti === tokenClaims(identity.token).jti) {
+      localStorage.setItem(storageKey("token"), renewed.access_token);
+    }
+  } catch {
+    // Retried at the next check; the current token works until it expires.
+  }
 }
 
 function forgetToken(message) {
@@ -307,7 +326,7 @@ function start() {
   show("home", { error: null });
   const { deviceId, token } = identity;
   live = new LiveConnection({
-    credentials: tokenCredentials(config.api, deviceId, token),
+    credentials: tokenCredentials(config.api, deviceId, () => deviceIdentity()?.token ?? token),
     topics: [config.topics.queue],
     poll: async () => [await request(`${config.api}/queue`)],
     presence: {
@@ -320,6 +339,7 @@ function start() {
     ...pageConnection({ state, el, i18n }),
   }).start();
   expose({ live });
+  renewTokenIfDue();
 }
 
 takeTokenFromUrl();
@@ -328,3 +348,4 @@ startClock(el.clock, i18n);
 soundButton(el.sound, calls.speaker);
 expose({ state });
 start();
+setInterval(renewTokenIfDue, RENEWAL_CHECK_MS);
