@@ -118,12 +118,35 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._closing = False
+        self._stopped_before_reading = False
         self._last_read = 0.0
         self._keepalive_timer: asyncio.TimerHandle | None = None
         # Unacknowledged QoS 1 packet ids of a clean session: ints, so a fan-out to many
         # subscribers leaves no objects behind for the garbage collector to walk.
         self._unacked: set[int] = set()
         self._next_packet_id = 0
+
+    async def start(self) -> None:
+        await super().start()
+        if self._stopped_before_reading:
+            self.close_now()  # stopped while starting: end the connection now, not never
+
+    async def stop(self) -> None:
+        reader = self._reader_task
+        if reader is not None and not reader.done():
+            reader.add_done_callback(self._reader_ended)
+        await super().stop()
+
+    def _reader_ended(self, _: asyncio.Task[None]) -> None:
+        """A reader task cancelled before its first step never runs its own ending, which is
+        what sets these events: amqtt's stop() would wait for it, and start() for the reader,
+        forever (seen when the broker shut down while a connection was starting)."""
+        if self._reader_stopped.is_set():
+            return  # it ran and ended normally
+        self._stopped_before_reading = True
+        self._reader_stopped.set()
+        if self._reader_ready is not None:
+            self._reader_ready.set()
 
     async def _reader_loop(self) -> None:
         """Replaces amqtt's reader loop, which wrapped every packet read in ``wait_for`` (a task

@@ -58,6 +58,7 @@ SOURCE_HASHES = {
     "BrokerProtocolHandler.init_from_connect": "036dc04c1133a18f",
     "BrokerProtocolHandler.handle_disconnect": "63b454d06eab58f8",
     "BrokerProtocolHandler.handle_connection_closed": "e9c448557a8dab58",
+    "BrokerProtocolHandler.start": "f7637c34a27f905e",
     "BrokerProtocolHandler.stop": "70e440da78e7178b",
     "BrokerProtocolHandler.mqtt_connack_authorize": "4e64256ea1f5c73c",
     "ProtocolHandler._handle_qos1_message_flow": "944e6a8130c70daf",
@@ -65,6 +66,8 @@ SOURCE_HASHES = {
     "ProtocolHandler.handle_puback": "7d8487deb2d589ee",
     "ProtocolHandler._stop_waiters": "78a59ebc21c3e9fa",
     "ProtocolHandler._reader_loop": "93f3b8e4483040d0",
+    "ProtocolHandler.start": "684c58c16be73a2d",
+    "ProtocolHandler.stop": "874ae8871911881f",
     "Session.next_packet_id": "8f596d720b705e28",
     "Session.clear_queues": "933611a205c6def6",
 }
