@@ -1,10 +1,10 @@
-"""Revocation for a broker that runs apart from the API (``python -m broker``).
+"""Closing the live connections of revoked tokens.
 
-In the API's process a revocation closes the connection the moment it commits. A separate broker
-hears of no commit, so it asks: every ``interval`` seconds, each identity connected right now is
-checked once with ``token_active`` (in a worker thread: it reads the database), and the
-connections of those no longer honoured are closed. Their next CONNECT is refused by the same
-check.
+Each identity connected right now is checked once with ``token_active`` (in a worker thread: it
+reads the database), and the connections of those no longer honoured are closed; their next
+CONNECT is refused by the same check. In the API's process this runs right after a commit that
+changed who may connect; a broker run apart (``python -m broker``) hears of no commit, so it runs
+it every ``interval`` seconds.
 """
 
 from __future__ import annotations

@@ -40,7 +40,11 @@ __all__ = [
 ]
 
 
-class Publisher(ChangeSink, Protocol):
+class Publisher(Protocol):
+    """A publishing driver: takes committed changes; re-sends everything on demand."""
+
+    def notify(self, change: TenantChanged) -> None: ...
+
     def republish_all(self) -> None: ...
 
 
@@ -64,12 +68,16 @@ class Realtime:
         than at their next CONNECT. (An external broker keeps them until the token expires.)"""
         if self.broker is None:
             return
+        from broker.revocation import close_revoked  # only with the embedded broker: amqtt
+
         broker, token_active = self.broker, self.token_active
 
-        def revoked(principal: Principal) -> bool:
-            return principal.tenant == tenant and not token_active(principal)
+        def still_allowed(principal: Principal) -> bool:
+            return principal.tenant != tenant or token_active(principal)
 
-        self.loop.call_soon_threadsafe(lambda: self.loop.create_task(broker.disconnect(revoked)))
+        self.loop.call_soon_threadsafe(
+            lambda: self.loop.create_task(close_revoked(broker, still_allowed))
+        )
 
 
 @asynccontextmanager

@@ -1,6 +1,6 @@
 """Who runs the :class:`~publisher_api.publishing.rules.PublishingRules`, and where.
 
-Both drivers are the :class:`~publisher_api.changes.ChangeSink` the API writes to: ``notify``
+Both drivers take the API's committed changes (through ``publisher_api.realtime``): ``notify``
 only records the change (in the order it is called, which is commit order) and never blocks.
 
 * :class:`LoopPublisher` — the embedded broker: publishing runs on the broker's own event loop
@@ -36,9 +36,6 @@ class LoopPublisher:
 
     def notify(self, change: TenantChanged) -> None:
         self._submit(change)
-
-    def credentials_changed(self, tenant: str) -> None:
-        return None  # the realtime layer closes revoked connections itself
 
     def republish_all(self) -> None:
         self._submit(RepublishAll())
@@ -95,9 +92,6 @@ class ThreadedPublisher:
 
     def notify(self, change: TenantChanged) -> None:
         self._inbox.put(change)
-
-    def credentials_changed(self, tenant: str) -> None:
-        return None  # an external broker keeps connections until their tokens expire
 
     def republish_all(self) -> None:
         """Called at each connect of the paho connection."""
