@@ -26,12 +26,18 @@ class _NullWriter(QueueWriter):
         return None
 
 
-async def test_a_connection_stopped_before_its_reader_ran_ends() -> None:
+def _attached_handler() -> TenantProtocolHandler:
+    """A handler attached to a session whose client never sends anything."""
     handler = TenantProtocolHandler(plugins_manager=None)
     session = Session()
     session.client_id = "screen-1"
     session.keep_alive = 0
     handler.attach(session, _SilentReader(1024, "peer"), _NullWriter(("127.0.0.1", 1)))
+    return handler
+
+
+async def test_a_connection_stopped_before_its_reader_ran_ends() -> None:
+    handler = _attached_handler()
 
     async def stop_while_starting() -> None:
         starting = asyncio.create_task(handler.start())
@@ -48,11 +54,7 @@ async def test_a_connection_stopped_before_its_reader_ran_ends() -> None:
 
 
 async def test_a_running_connection_still_stops_normally() -> None:
-    handler = TenantProtocolHandler(plugins_manager=None)
-    session = Session()
-    session.client_id = "screen-2"
-    session.keep_alive = 0
-    handler.attach(session, _SilentReader(1024, "peer"), _NullWriter(("127.0.0.1", 1)))
+    handler = _attached_handler()
     await asyncio.wait_for(handler.start(), timeout=5)
     assert handler._reader_ready.is_set()
     await asyncio.wait_for(handler.stop(), timeout=5)
