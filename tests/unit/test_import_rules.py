@@ -1,0 +1,164 @@
+"""The layers of docs/architecture.md, checked: a module may import its own layer or layers below
+it, never one above and never a peer package of the same rank. Read the rule table top to bottom
+and you have the architecture.
+
+``KNOWN`` lists the imports that break the rule today, each waiting for its fix; the test fails
+when a new forbidden import appears and also when a listed one is gone (so the list only shrinks).
+``tests`` and ``bench`` may import anything.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Lowest first. Each entry: a package (or a publisher_api subpackage/module) and its rank.
+RANKS: dict[str, int] = {
+    "protocol": 0,  # the contract: pydantic and PyJWT only
+    "config": 1,  # settings for every process
+    "publisher_api.domain": 2,  # the pure core: ticket lifecycle, ordering, numbering
+    "broker": 3,  # the embedded broker, runnable alone
+    "edge": 3,  # what both agents share
+    "totem_agent": 4,
+    "display_agent": 4,
+    # The API, from its seams up to its entry point.
+    "publisher_api.changes": 5,  # seam types between the writer and the publisher
+    "publisher_api.auth": 5,
+    "publisher_api.metrics": 5,
+    "publisher_api.schemas": 5,
+    "publisher_api.errors": 5,
+    "publisher_api.store": 6,
+    "publisher_api.services": 7,
+    "publisher_api.publishing": 8,
+    "publisher_api.realtime": 9,
+    "publisher_api.runtime": 10,
+    "publisher_api.deps": 11,
+    "publisher_api.routers": 12,
+    "publisher_api.app": 13,
+    "publisher_api.__main__": 14,
+    "publisher_api": 14,  # the package itself (``from publisher_api import schemas``)
+}
+FREE = ("tests", "bench")
+WEB_FRAMEWORK = ("fastapi", "starlette")
+FRAMEWORK_FREE = {
+    "protocol",
+    "config",
+    "publisher_api.domain",
+    "edge",
+    "totem_agent",
+    "display_agent",
+    "publisher_api.changes",
+    "publisher_api.auth",
+    "publisher_api.schemas",
+    "publisher_api.errors",
+    "publisher_api.metrics",
+    "publisher_api.store",
+    "publisher_api.services",
+}
+"""Layers that must not import the web framework: use cases, storage and their seams raise plain
+refusals, and the web layer maps them to HTTP (the broker's WebSocket adapter is Starlette's by
+design, so the broker is not in this set)."""
+
+# (importing module, layer it reaches) for each import that breaks the rule today, and its fix.
+KNOWN: dict[tuple[str, str], str] = {
+    ("broker.__main__", "publisher_api.store"): "issue 16: a small module both processes share",
+    ("config.dev_tenant", "publisher_api.schemas"): "issue 16: the dev tenant joins the bootstrap",
+    ("publisher_api.store.seed", "publisher_api.services"): "issue 16: seeding moves up",
+    ("publisher_api.services.changes", "publisher_api.realtime"): "issue 16: services use ports",
+    ("publisher_api.errors", "fastapi"): "issue 16: refusals stay; the HTTP mapping moves up",
+    ("publisher_api.errors", "starlette"): "issue 16: refusals stay; the HTTP mapping moves up",
+    ("publisher_api.metrics", "starlette"): "issue 16: the HTTP middleware moves up",
+}
+
+
+def layer_of(module: str) -> str | None:
+    """The most specific entry of RANKS that ``module`` belongs to."""
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:n])
+        if candidate in RANKS:
+            return candidate
+    return None
+
+
+def imports_of(path: Path, module: str) -> Iterator[str]:
+    """Absolute module names imported by one file (relative imports resolved)."""
+    package = module.rsplit(".", 1)[0] if path.name != "__init__.py" else module
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            source = node.module or ""
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join([*base, *([node.module] if node.module else [])])
+            # ``from publisher_api import schemas`` imports publisher_api.schemas: name each
+            # imported thing, and layer_of finds the layer it lives in.
+            yield from (f"{source}.{alias.name}" for alias in node.names)
+
+
+def violations(root: Path) -> dict[tuple[str, str], str]:
+    """Every forbidden import under ``root`` as (importing module, layer it reaches), with why."""
+    found: dict[tuple[str, str], str] = {}
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in FREE or not relative.parts[0].isidentifier():
+            continue
+        module = ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
+        importer = layer_of(module)
+        if importer is None:
+            continue
+        for imported in imports_of(path, module):
+            if imported.split(".")[0] in WEB_FRAMEWORK and importer in FRAMEWORK_FREE:
+                found[(module, imported.split(".")[0])] = f"{importer} must not need the web"
+            target = layer_of(imported)
+            if target is None or target == importer:
+                continue
+            if RANKS[target] > RANKS[importer]:
+                found[(module, target)] = f"{importer} may not import {target}, a higher layer"
+            elif RANKS[target] == RANKS[importer]:
+                found[(module, target)] = f"{importer} may not import its peer {target}"
+    return found
+
+
+def test_no_layer_imports_a_higher_one_or_a_peer() -> None:
+    found = violations(ROOT)
+    new = {pair: why for pair, why in found.items() if pair not in KNOWN}
+    assert not new, "forbidden imports (docs/architecture.md):\n" + "\n".join(
+        f"  {a} -> {b}: {why}" for (a, b), why in sorted(new.items())
+    )
+    gone = set(KNOWN) - set(found)
+    assert not gone, f"fixed, so take them out of KNOWN: {sorted(gone)}"
+
+
+def test_every_top_level_package_has_a_rank() -> None:
+    packages = {
+        p.parent.name
+        for p in ROOT.glob("*/__init__.py")
+        if p.parent.name not in FREE and p.parent.name.isidentifier()
+    }
+    assert packages <= {name.split(".")[0] for name in RANKS}, packages
+
+
+def test_the_checker_catches_an_upward_and_a_peer_import(tmp_path: Path) -> None:
+    for package, source in {
+        "protocol": "from publisher_api.domain import lifecycle\n",  # upward
+        "edge": "import broker.core\n",  # peer
+        "publisher_api/domain": "from protocol import Ticket\n",  # fine
+        "publisher_api/routers": "from ..services import tickets\n",  # fine, relative
+        "publisher_api/store": "from ..routers import tickets\n",  # upward, relative
+        "publisher_api/services": "from fastapi import HTTPException\n",  # web framework
+    }.items():
+        folder = tmp_path / package
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text("")
+        (folder / "mod.py").write_text(source)
+    assert set(violations(tmp_path)) == {
+        ("protocol.mod", "publisher_api.domain"),
+        ("edge.mod", "broker"),
+        ("publisher_api.store.mod", "publisher_api.routers"),
+        ("publisher_api.services.mod", "fastapi"),
+    }
