@@ -8,10 +8,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.client import ConnectFlags, DisconnectFlags
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,13 @@ class Recorder:
         done = threading.Event()
         granted: list[int] = []
 
-        def on_subscribe(client, userdata, mid, reason_codes, properties):
+        def on_subscribe(
+            client: mqtt.Client,
+            userdata: Any,
+            mid: int,
+            reason_codes: list[ReasonCode],
+            properties: Properties | None,
+        ) -> None:
             granted.extend(rc.value for rc in reason_codes)
             done.set()
 
@@ -136,16 +145,30 @@ class Recorder:
         # paho has no public call for this; _reset_sockets is what its own __del__ runs.
         self.client._reset_sockets()
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties):
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         self._rc = reason_code
         self.session_present = bool(getattr(flags, "session_present", False))
         self.disconnected.clear()
         self._connected.set()
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         self.disconnected.set()
 
-    def _on_message(self, client, userdata, msg):
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         received = Received(msg.topic, bytes(msg.payload), bool(msg.retain), msg.qos)
         with self._lock:
             self.seen.append(received)
