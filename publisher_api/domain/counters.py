@@ -14,16 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeAlias
 
-from protocol import TicketStatus
+from protocol import CounterStatus, TicketStatus
 from publisher_api.domain.lifecycle import OPEN_STATUSES, IllegalTransition
 from publisher_api.domain.lifecycle import TRANSITIONS as TICKET_TRANSITIONS
 from publisher_api.domain.lifecycle import CommandKind as TicketCommand
-
-
-class CounterStatus(StrEnum):
-    OPEN = "open"
-    PAUSED = "paused"
-    CLOSED = "closed"
 
 
 class CounterCommandKind(StrEnum):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
-from protocol import TicketStatus
-from publisher_api.domain.counters import CounterState, CounterStatus
+from protocol import CounterStatus, TicketStatus
+from publisher_api.domain.counters import CounterState
 from publisher_api.domain.lifecycle import CommandKind
 from publisher_api.domain.numbering import local_day
 

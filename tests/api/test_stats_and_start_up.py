@@ -22,7 +22,7 @@ from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
 from publisher_api.store.models import UserRow
 from publisher_api.store.seed import ensure_bootstrap_superadmin, seed_dev
-from tests.api.conftest import api_settings
+from tests.api.conftest import api_settings, open_counter
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 29, 13, 0, tzinfo=UTC)
@@ -43,15 +43,23 @@ def test_wait_is_to_the_first_call_and_service_from_start_to_end(
     seed_dev(writer, api_settings(tmp_path))
     service = TicketService(writer)
     ticket = service.issue("default", service="A", priority=False, now=T0).ticket
+    open_counter(writer, 2, "ana", now=T0)
+    open_counter(writer, 1, "bia", now=T0)
     service.act(
-        "default", ticket.id, Action(CommandKind.CALL, counter=2), now=T0 + timedelta(seconds=60)
+        "default",
+        ticket.id,
+        Action(CommandKind.CALL, counter=2, by="ana"),
+        now=T0 + timedelta(seconds=60),
     )
     service.act("default", ticket.id, Action(CommandKind.RECALL), now=T0 + timedelta(seconds=300))
     service.act("default", ticket.id, Action(CommandKind.START), now=T0 + timedelta(seconds=310))
     service.act("default", ticket.id, Action(CommandKind.COMPLETE), now=T0 + timedelta(seconds=400))
     missed = service.issue("default", service="P", priority=True, now=T0).ticket
     service.act(
-        "default", missed.id, Action(CommandKind.CALL, counter=1), now=T0 + timedelta(seconds=120)
+        "default",
+        missed.id,
+        Action(CommandKind.CALL, counter=1, by="bia"),
+        now=T0 + timedelta(seconds=120),
     )
     service.act("default", missed.id, Action(CommandKind.NO_SHOW), now=T0 + timedelta(seconds=180))
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from protocol import TicketStatus
+from protocol import CounterStatus, TicketStatus
 from publisher_api.domain.counters import (
     TRANSITIONS,
     Close,
@@ -19,7 +19,6 @@ from publisher_api.domain.counters import (
     CounterHeld,
     CounterPaused,
     CounterState,
-    CounterStatus,
     Open,
     Pause,
     Resume,

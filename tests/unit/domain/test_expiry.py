@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from protocol import TicketStatus
-from publisher_api.domain.counters import CounterState, CounterStatus
+from protocol import CounterStatus, TicketStatus
+from publisher_api.domain.counters import CounterState
 from publisher_api.domain.expiry import CALL_TIMEOUT, DAY_CLOSED, Expiry, counters_to_close, expired
 from publisher_api.domain.lifecycle import CommandKind
 
