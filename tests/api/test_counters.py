@@ -256,7 +256,7 @@ def test_call_timeout_setting(api: Api) -> None:
 
 
 def test_bad_counter_input_is_a_clear_4xx(api: Api) -> None:
-    cases = [
+    cases: list[tuple[str, dict[str, Any], int]] = [
         ("/counters/1/pause", {"json": {"reason": ""}}, 422),
         ("/counters/1/pause", {"json": {"reason": "x" * 101}}, 422),
         ("/counters/1/pause", {"json": {}}, 422),
