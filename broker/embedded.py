@@ -41,6 +41,7 @@ from broker.transport import (
     WebSocketsWriter,
 )
 from config import Settings
+from config.fd_budget import connection_budget
 from protocol import Principal
 
 logger = logging.getLogger(__name__)
@@ -94,10 +95,11 @@ class EmbeddedBroker:
         _quiet_library_loggers()
         tls = _tls_context(settings.mqtt_tls_cert, settings.mqtt_tls_key)
         names = (TCP, HTTP_WS) if settings.mqtt_ws_port is None else (TCP, WS, HTTP_WS)
+        max_connections = mqtt_connection_cap(settings)
         broker = TenantBroker(
             authenticator=self._authenticator,
             listener_names=names,
-            max_connections=settings.mqtt_max_connections,
+            max_connections=max_connections,
             max_payload_bytes=settings.mqtt_max_payload_bytes,
         )
         await broker.start()
@@ -211,6 +213,25 @@ class EmbeddedBroker:
             if server is not None:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(server.wait_closed(), timeout=5)
+
+
+def mqtt_connection_cap(settings: Settings) -> int:
+    """``mqtt_max_connections``, lowered so that the MQTT listeners and the HTTP server together
+    stay below the process's open-files limit (past it, every accept fails and nothing says
+    why). Logged when lowered."""
+    budget = connection_budget(
+        http_wanted=settings.http_max_connections,
+        mqtt_wanted=settings.mqtt_max_connections,
+        mqtt_listeners=1 if settings.mqtt_ws_port is None else 2,
+    )
+    if budget.mqtt < settings.mqtt_max_connections:
+        logger.warning(
+            "MQTT connections capped at %d per listener (QUEUECAST_MQTT_MAX_CONNECTIONS is %d) "
+            "to stay below the open-files limit; raise `ulimit -n` (LimitNOFILE=) for more",
+            budget.mqtt,
+            settings.mqtt_max_connections,
+        )
+    return budget.mqtt
 
 
 def _only_mqtt_path(connection: ServerConnection, request: Request) -> Response | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol import Principal, Role
+from protocol import DevicePresence, Principal, ProtocolError, Role, decode
 from protocol.topics import ROOT, device_status_topic, filter_matches, public_topics
 
 _TENANT_ROOT = f"{ROOT}/"
@@ -104,6 +104,26 @@ class Grant:
         if self.publish_prefix is not None:
             return _is_tenant_topic(topic)
         return False
+
+    def may_publish_payload(self, topic: str, payload: bytes) -> bool:
+        """A device's presence document must name the device itself (and its tenant and role):
+        otherwise a device could make the console show others ("ghosts") on its own topic. An
+        empty payload (clearing its retained presence) is fine. Only called after
+        :meth:`may_publish` allowed the topic, and only devices publish (rarely): decoding
+        here costs nothing on the delivery path."""
+        if self.publish_topic is None or topic != self.publish_topic or not payload:
+            return True
+        try:
+            document = decode(payload)
+        except ProtocolError:
+            return False
+        p = self.principal
+        return (
+            isinstance(document, DevicePresence)
+            and document.device_id == p.subject
+            and document.tenant == p.tenant
+            and document.role == p.role.value
+        )
 
     def may_receive(self, topic: str) -> bool:
         if not topic.startswith(self.receive_prefix):

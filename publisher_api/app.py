@@ -20,9 +20,13 @@ from sqlalchemy import func, select
 
 import config
 from config import Settings
+from config.faultlog import FaultLog
 from protocol import TicketStatus
 from publisher_api.auth import TokenVerifier
 from publisher_api.errors import install as install_error_handlers
+from publisher_api.issue_limit import IssueLimit
+from publisher_api.limits import BodyLimit, StrictTransport
+from publisher_api.login_guard import LoginGuard
 from publisher_api.metrics import HttpLatencyMiddleware, Metrics
 from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import admin, auth, health, pages, stats, tickets
@@ -87,6 +91,8 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
             batching = BatchingWriter(writer)
             stack.callback(batching.close)
             app.state.realtime = sink
+            logins = LoginGuard.from_settings(settings)
+            stack.callback(logins.checks.close)
             app.state.runtime = Runtime(
                 settings=settings,
                 database=database,
@@ -97,6 +103,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                 metrics=metrics,
                 batching=batching,
                 tokens=TokenVerifier(settings.secret_key.get_secret_value()),
+                logins=logins,
             )
             metrics_database.append(database)
             stack.callback(metrics_database.clear)
@@ -113,6 +120,9 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         summary="Multi-tenant queue calling: tickets, operators, screens over MQTT",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's UI loads its scripts from a CDN: off in production unless asked for.
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
     )
     app.state.settings = settings
     if explicit:
@@ -124,7 +134,15 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
     # The ticket fast lane inside the metrics middleware (added later = outer), so the requests
     # it serves are measured and labelled like the others.
     app.add_middleware(TicketLane)
+    app.add_middleware(IssueLimit, settings=settings)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
+    app.add_middleware(StrictTransport, max_age_s=settings.http_hsts_max_age_s)
+    # Outermost: nothing reads a body before its size is judged.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.http_max_body_bytes,
+        faults=FaultLog(logging.getLogger("publisher_api.limits"), settings.fault_log_interval_s),
+    )
     # The hot ticket routes first: routing tries routers in order.
     for module in (tickets, health, auth, admin, stats, realtime_routes, pages):
         app.include_router(module.router)

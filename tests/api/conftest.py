@@ -17,6 +17,7 @@ import uvicorn
 
 from config import Settings
 from publisher_api.app import create_app
+from publisher_api.server import server_config
 from tests.support.ports import free_port
 
 TENANT = "default"
@@ -90,13 +91,9 @@ class ServerThread:
 
 
 def serve(settings: Settings) -> ServerThread:
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=settings.http_port,
-        log_level="warning",
-        access_log=False,
-        loop="asyncio",  # as python -m publisher_api runs it (see publisher_api/__main__.py)
+    # The very configuration python -m publisher_api runs (limits, timeouts, connection cap).
+    config = server_config(
+        create_app(settings), settings, host="127.0.0.1", log_level="warning", loop="asyncio"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
