@@ -21,9 +21,10 @@ clients and never delivered to a tenant-scoped client.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from protocol import DevicePresence, Principal, ProtocolError, Role, decode
+from protocol import Principal, Role
 from protocol.topics import ROOT, device_status_topic, filter_matches, public_topics
 
 _TENANT_ROOT = f"{ROOT}/"
@@ -106,23 +107,26 @@ class Grant:
         return False
 
     def may_publish_payload(self, topic: str, payload: bytes) -> bool:
-        """A device's presence document must name the device itself (and its tenant and role):
-        otherwise a device could make the console show others ("ghosts") on its own topic. An
-        empty payload (clearing its retained presence) is fine. Only called after
-        :meth:`may_publish` allowed the topic, and only devices publish (rarely): decoding
-        here costs nothing on the delivery path."""
+        """What a device publishes on its presence topic may not speak for another device:
+        a document there must name this very device and tenant (otherwise the console showed
+        "ghosts": devices that never connected). Bytes that are not a JSON object are no
+        document any receiver accepts, and an empty payload clears the retained presence:
+        both pass. Only called after :meth:`may_publish` allowed the topic, and only devices
+        publish (rarely): decoding here costs nothing on the delivery path."""
         if self.publish_topic is None or topic != self.publish_topic or not payload:
             return True
         try:
-            document = decode(payload)
-        except ProtocolError:
-            return False
+            document = json.loads(payload)
+        except (ValueError, UnicodeDecodeError):
+            return True
+        if not isinstance(document, dict):
+            return True
         p = self.principal
+        if document.get("type") == "device_presence" and "device_id" not in document:
+            return False
         return (
-            isinstance(document, DevicePresence)
-            and document.device_id == p.subject
-            and document.tenant == p.tenant
-            and document.role == p.role.value
+            document.get("device_id", p.subject) == p.subject
+            and document.get("tenant", p.tenant) == p.tenant
         )
 
     def may_receive(self, topic: str) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,3 +117,24 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     with httpx.Client(base_url=running.base_url, timeout=20) as http:
         yield Api(settings, http)
     running.stop()
+
+
+StartApi = Callable[..., Api]
+
+
+@pytest.fixture
+def start_api(tmp_path: Path) -> Iterator[StartApi]:
+    """A server of its own per test, with the settings it needs (short limits, production)."""
+    running: list[tuple[ServerThread, httpx.Client]] = []
+
+    def start(**overrides: Any) -> Api:
+        settings = api_settings(tmp_path / f"api{len(running)}", **overrides)
+        server = serve(settings)
+        http = httpx.Client(base_url=server.base_url, timeout=20)
+        running.append((server, http))
+        return Api(settings, http)
+
+    yield start
+    for server, http in running:
+        http.close()
+        server.stop()
