@@ -111,9 +111,10 @@ class Settings(BaseSettings):
 
     # Abuse limits
     login_concurrency: int = Field(
-        default=2,
+        default=1,
         gt=0,
-        description="Password checks run at once (argon2: ~0.2 s of CPU and 64 MiB each)",
+        description="Password checks run at once (argon2: ~0.2 s of CPU and 64 MiB each); one "
+        "leaves the other cores to the event loop and the writer under a login flood",
     )
     login_queue: int = Field(
         default=16, ge=0, description="Password checks waiting for a slot; beyond: 429"
