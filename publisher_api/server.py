@@ -89,7 +89,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._refused:
             return
         if self._in_headers:
-            self._header_bytes += len(data)
+            # Only what comes before the blank line counts: the first read often carries the
+            # start of the body too.
+            end = data.find(b"\r\n\r\n")
+            self._header_bytes += len(data) if end < 0 else end + 4
             if self._header_bytes > self.max_header_bytes:
                 self._disarm()
                 self.faults.warning(

@@ -117,6 +117,14 @@ def test_headers_over_the_limit_get_431(start_api: StartApi) -> None:
     api = start_api(http_max_header_bytes=4096)
     r = api.http.get("/healthz", headers={"X-Padding": "p" * 8000})
     assert r.status_code == 431
+    with _raw(api) as sock:  # a body arriving with the headers is not counted as headers
+        body = b"username=x&password=" + b"p" * 8000
+        sock.sendall(
+            b"POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        assert _read_status(sock) == 401
     assert api.http.get("/healthz").status_code == 200
 
 
