@@ -23,10 +23,11 @@ from config import Settings
 from config.faultlog import FaultLog
 from protocol import TicketStatus
 from publisher_api.auth import TokenVerifier
+from publisher_api.deps import TOKEN_URL
 from publisher_api.errors import install as install_error_handlers
 from publisher_api.issue_limit import IssueLimit
 from publisher_api.limits import BodyLimit, StrictTransport
-from publisher_api.login_guard import LoginGuard
+from publisher_api.login_guard import LoginGate, LoginGuard
 from publisher_api.metrics import HttpLatencyMiddleware, Metrics
 from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import admin, auth, health, pages, stats, tickets
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
     # it serves are measured and labelled like the others.
     app.add_middleware(TicketLane)
     app.add_middleware(IssueLimit, settings=settings)
+    app.add_middleware(LoginGate, path=TOKEN_URL)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
     app.add_middleware(StrictTransport, max_age_s=settings.http_hsts_max_age_s)
     # Outermost: nothing reads a body before its size is judged.
