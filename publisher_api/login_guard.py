@@ -18,7 +18,10 @@ behind them (call-next failed with ``QueuePool limit ... reached``; /healthz sta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -92,11 +95,21 @@ class Buckets:
             del self._buckets[next(iter(self._buckets))]
 
 
+def _yield_cpu() -> None:
+    """Run this password thread at the lowest CPU priority (Linux keeps a nice value per
+    thread): under a login flood argon2 still gets every idle cycle, but the event loop, the
+    writer and the broker go first."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 class PasswordChecks:
     """argon2 verification on a dedicated, bounded pool."""
 
     def __init__(self, concurrency: int, queue: int) -> None:
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="password")
+        self._pool = ThreadPoolExecutor(
+            concurrency, thread_name_prefix="password", initializer=_yield_cpu
+        )
         self._limit = concurrency + queue
         self._pending = 0
 
