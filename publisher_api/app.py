@@ -162,7 +162,8 @@ def prepare_database(database: Database, settings: Settings) -> list[SeededDevic
 
 
 def _announce_dev(settings: Settings, devices: list[SeededDevice]) -> None:
-    base = f"http://{settings.http_host}:{settings.http_port}"
+    scheme = "https" if settings.https else "http"
+    base = f"{scheme}://{settings.http_host}:{settings.http_port}"
     lines = [
         "QueueCast dev mode: tenant 'default' is seeded.",
         f"  API docs:  {base}/docs",

@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +17,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
-from tests.api.conftest import TENANT, Api, StartApi
+import config.fd_budget
+from config.fd_budget import connection_budget
+from publisher_api.app import create_app
+from publisher_api.server import GuardedHttpProtocol, server_config
+from tests.api.conftest import TENANT, Api, StartApi, api_settings
 
 
 def _login(api: Api, username: str, password: str) -> httpx.Response:
@@ -209,3 +214,20 @@ def test_a_websocket_frame_over_the_mqtt_limit_is_refused_before_buffering(
             ws.recv(timeout=10)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1009  # "message too big", from the HTTP server itself
+
+
+def test_the_http_cap_is_derived_from_the_open_files_limit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(config.fd_budget, "open_files_limit", lambda: 1024)
+    settings = api_settings(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        server = server_config(create_app(settings), settings)
+    protocol = server.http
+    assert isinstance(protocol, type)
+    assert issubclass(protocol, GuardedHttpProtocol)
+    mqtt_cap = connection_budget(
+        http_wanted=settings.http_max_connections, mqtt_wanted=settings.mqtt_max_connections
+    ).mqtt
+    assert protocol.max_connections + mqtt_cap <= 1024 - config.fd_budget.RESERVE
+    assert any("HTTP connections capped" in r.getMessage() for r in caplog.records)

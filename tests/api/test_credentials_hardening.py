@@ -131,6 +131,12 @@ def test_advertised_urls_ignore_the_host_header(start_api: StartApi) -> None:
     assert "evil" not in creds["mqtt_url"]
     assert "evil" not in (creds["ws_url"] or "")
     assert creds["mqtt_url"] == f"mqtt://127.0.0.1:{api.settings.mqtt_tcp_port}"
+    ticket = api.issue("A")["id"]
+    qr = [
+        api.http.get(f"/t/{TENANT}/ticket/{ticket}/qr.svg", headers={"Host": host}).content
+        for host in ("evil.example", "other.example", f"127.0.0.1:{api.settings.http_port}")
+    ]
+    assert qr[0] == qr[1] == qr[2]  # the phone's URL does not follow the Host header
     configured = start_api(public_url="https://queue.example")
     creds = configured.http.get(f"{BASE}/mqtt-credentials", headers={"Host": "evil.example"})
     assert creds.json()["ws_url"] == "wss://queue.example/mqtt"
