@@ -29,6 +29,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import resource
 import socket
 import statistics
 import tempfile
@@ -169,7 +170,10 @@ def _attack_main(name: str, base_url: str, stop: Event, out: Any) -> None:
         "100 MB bodies": lambda: big_bodies(base_url, stop),
     }
     raise_fd_limit()
-    out.send(attacks[name]())
+    seen = attacks[name]()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    seen["attacker CPU s"] = round(usage.ru_utime + usage.ru_stime)
+    out.send(seen)
 
 
 # --- the honest side ----------------------------------------------------------------------------
@@ -219,6 +223,7 @@ class Phase:
     max_ms: float
     honest_failures: dict[str, int]
     attack_saw: dict[str, int] = field(default_factory=dict)
+    server_cpu_pct: int = 0
 
 
 def measure(system: RunningSystem, screen: Screen, token: str, name: str, calls: int) -> Phase:
@@ -277,7 +282,11 @@ def main() -> None:
         try:
             time.sleep(1)
             measure(system, screen, operator, "warm-up", 10)
+            cpu_before, started = _cpu_s(system), time.monotonic()
             phases.append(measure(system, screen, operator, "quiet", calls))
+            phases[0].server_cpu_pct = round(
+                100 * (_cpu_s(system) - cpu_before) / (time.monotonic() - started)
+            )
             for attack in ATTACKS:
                 stop = multiprocessing.Event()
                 receive, send = multiprocessing.Pipe(duplex=False)
@@ -286,7 +295,11 @@ def main() -> None:
                 )
                 process.start()
                 time.sleep(5)  # let the attack reach full strength
+                cpu_before, started = _cpu_s(system), time.monotonic()
                 phase = measure(system, screen, operator, attack, calls)
+                phase.server_cpu_pct = round(
+                    100 * (_cpu_s(system) - cpu_before) / (time.monotonic() - started)
+                )
                 stop.set()
                 phase.attack_saw = receive.recv() if receive.poll(120) else {"no report": 1}
                 process.join(30)
@@ -313,6 +326,13 @@ def main() -> None:
     print(f"raw results: {out}")
 
 
+def _cpu_s(system: RunningSystem) -> float:
+    """CPU time (user + system) of the API process so far."""
+    assert system.api.proc is not None
+    fields = Path(f"/proc/{system.api.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _server_errors(system: RunningSystem) -> int:
     log = (system.var_dir / "api.log").read_text(errors="replace")
     return sum(1 for line in log.splitlines() if " ERROR " in line or "Traceback" in line)
@@ -323,7 +343,7 @@ def _row(phase: Phase, quiet: Phase) -> str:
     return (
         f"| {phase.name} | {phase.calls} | {phase.p50_ms:.1f} | {phase.p99_ms:.1f} | "
         f"{ratio:.2f}x | {phase.max_ms:.1f} | {_counts(phase.honest_failures) or '0'} | "
-        f"{_counts(phase.attack_saw)} |"
+        f"{phase.server_cpu_pct} | {_counts(phase.attack_saw)} |"
     )
 
 
@@ -334,7 +354,7 @@ def _counts(counts: dict[str, int]) -> str:
 def _table(phases: list[Phase], server_errors: int) -> str:
     head = (
         "| phase | calls | p50 ms | p99 ms | p99 / quiet | max ms | honest failures | "
-        "what the attack got |\n|---|---|---|---|---|---|---|---|"
+        "server CPU % | what the attack got |\n|---|---|---|---|---|---|---|---|---|"
     )
     rows = [_row(p, phases[0]) for p in phases]
     return "\n".join([head, *rows, "", f"ERROR lines / tracebacks in the API log: {server_errors}"])
