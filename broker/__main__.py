@@ -41,7 +41,7 @@ def database_token_check(settings: Settings) -> TokenActive:
 
 async def serve(settings: Settings) -> None:
     token_active = database_token_check(settings)
-    broker = EmbeddedBroker(settings, token_active=token_active)
+    broker = EmbeddedBroker(settings, token_active=token_active, beside_http=False)
     await broker.start()
     sweeper = asyncio.create_task(
         close_revoked_every(broker, token_active, settings.mqtt_revocation_check_s)

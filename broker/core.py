@@ -351,6 +351,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         listener_names: tuple[str, ...],
         max_connections: int,
         max_payload_bytes: int,
+        max_total_connections: int | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         listeners: dict[str, Any] = {"default": {"type": "external"}}
@@ -365,6 +366,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         super().__init__(config, loop=loop)
         self._authenticator = authenticator
         self._max_connections = max_connections
+        self._max_total = max_total_connections
         self._max_payload_bytes = max_payload_bytes
         self._connections = dict.fromkeys(listener_names, 0)
         self._tree: SubscriptionTree[Session] = SubscriptionTree()
@@ -401,7 +403,9 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         if listener_name not in self._connections:
             raise AMQTTError(f"Invalid listener name '{listener_name}'")
         peer = writer.get_peer_info() or ("unknown", 0)
-        if self._connections[listener_name] >= self._max_connections:
+        if self._connections[listener_name] >= self._max_connections or (
+            self._max_total is not None and sum(self._connections.values()) >= self._max_total
+        ):
             self.faults.warning(
                 f"full:{listener_name}",
                 "listener %s is full (%d connections, a cap kept below the open-files "

@@ -38,7 +38,8 @@ class ConnectionBudget:
     http: int
     """HTTP connections, WebSocket screens on the HTTP port included."""
     mqtt: int
-    """Per MQTT listener of the broker (TCP, and the dedicated WebSocket port if any)."""
+    """Per MQTT listener (``mqtt_listeners`` > 1), or for all of them together (callers that
+    pass ``mqtt_listeners=1`` with the sum of their listeners' asks)."""
 
 
 def connection_budget(

@@ -148,10 +148,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
 def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
     """uvicorn's configuration for ``app`` under ``settings`` (``overrides`` for tests)."""
+    # The same split as the embedded broker's (broker.embedded.mqtt_connection_caps).
+    mqtt_listeners = 1 if settings.mqtt_ws_port is None else 2
     budget = connection_budget(
         http_wanted=settings.http_max_connections,
-        mqtt_wanted=settings.mqtt_max_connections,
-        mqtt_listeners=1 if settings.mqtt_ws_port is None else 2,
+        mqtt_wanted=settings.mqtt_max_connections * mqtt_listeners,
     )
     if budget.http < settings.http_max_connections:
         log.warning(

@@ -133,13 +133,23 @@ def test_headers_over_the_limit_get_431(start_api: StartApi) -> None:
     assert api.http.get("/healthz").status_code == 200
 
 
-def test_connections_that_never_finish_a_request_are_closed(start_api: StartApi) -> None:
+def test_connections_that_never_finish_a_request_are_closed(
+    start_api: StartApi, caplog: pytest.LogCaptureFixture
+) -> None:
     api = start_api(http_request_timeout_s=0.5)
-    with _raw(api) as silent, _raw(api) as slow:
+    caplog.set_level(logging.WARNING)
+    with _raw(api) as silent, _raw(api) as slow, _raw(api) as trickle:
         slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # ...and never the blank line
-        for sock in (silent, slow):
+        trickle.sendall(  # a body promised and never sent whole
+            b"POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\nusername="
+        )
+        for sock in (silent, slow, trickle):
             sock.settimeout(10)
-            assert sock.recv(1024) == b""  # closed by the server, not by our timeout
+            assert _recv_or_reset(sock) == b""  # closed by the server, not by our timeout
+    time.sleep(0.3)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("no whole request" in r.getMessage() for r in caplog.records)
 
 
 def test_connections_beyond_the_cap_are_closed_and_logged(
