@@ -13,6 +13,7 @@ BENCHMARKS = [
     ["bench.broker_fanout"],
     ["bench.broker_connections"],
     ["bench.agent_footprint"],
+    ["bench.abuse"],
 ]
 
 
