@@ -18,6 +18,7 @@ BENCHMARKS = {
     "broker_fanout": "one publish to N subscribers: delivery latency, our broker and Mosquitto",
     "broker_connections": "idle connections held: memory and CPU per connection",
     "agent_footprint": "the pygame agents' idle CPU and memory",
+    "abuse": "call -> screen while a login flood, a slowloris or huge bodies hit the API",
 }
 
 

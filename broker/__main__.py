@@ -18,6 +18,7 @@ from broker.auth import TokenActive
 from broker.embedded import EmbeddedBroker
 from broker.revocation import close_revoked_every
 from config import Settings, get_settings
+from config.fd_budget import raise_open_files_limit
 
 STANDALONE_WS_PORT = 8083
 
@@ -40,7 +41,7 @@ def database_token_check(settings: Settings) -> TokenActive:
 
 async def serve(settings: Settings) -> None:
     token_active = database_token_check(settings)
-    broker = EmbeddedBroker(settings, token_active=token_active)
+    broker = EmbeddedBroker(settings, token_active=token_active, beside_http=False)
     await broker.start()
     sweeper = asyncio.create_task(
         close_revoked_every(broker, token_active, settings.mqtt_revocation_check_s)
@@ -62,6 +63,7 @@ def main() -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    raise_open_files_limit()
     asyncio.run(serve(settings))
 
 

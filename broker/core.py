@@ -76,6 +76,7 @@ from broker.policy import Grant
 from broker.retained import RetainedMessages
 from broker.subscriptions import SubscriptionTree
 from broker.transport import GuardedReader, PacketTooLarge
+from config.faultlog import FaultLog
 from protocol.topics import filter_matches
 
 logger = logging.getLogger(__name__)
@@ -350,6 +351,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         listener_names: tuple[str, ...],
         max_connections: int,
         max_payload_bytes: int,
+        max_total_connections: int | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         listeners: dict[str, Any] = {"default": {"type": "external"}}
@@ -364,11 +366,14 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         super().__init__(config, loop=loop)
         self._authenticator = authenticator
         self._max_connections = max_connections
+        self._max_total = max_total_connections
         self._max_payload_bytes = max_payload_bytes
         self._connections = dict.fromkeys(listener_names, 0)
         self._tree: SubscriptionTree[Session] = SubscriptionTree()
         self._retained_messages = RetainedMessages()
         self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
+        # Faults a client can repeat at will are logged once per interval with a count.
+        self.faults = FaultLog(logger)
 
     # --- introspection ------------------------------------------------------------------
 
@@ -398,9 +403,13 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         if listener_name not in self._connections:
             raise AMQTTError(f"Invalid listener name '{listener_name}'")
         peer = writer.get_peer_info() or ("unknown", 0)
-        if self._connections[listener_name] >= self._max_connections:
-            logger.warning(
-                "listener %s is full (%d connections): refusing %s:%s",
+        if self._connections[listener_name] >= self._max_connections or (
+            self._max_total is not None and sum(self._connections.values()) >= self._max_total
+        ):
+            self.faults.warning(
+                f"full:{listener_name}",
+                "listener %s is full (%d connections, a cap kept below the open-files "
+                "limit): refusing %s:%s",
                 listener_name,
                 self._max_connections,
                 *peer,
@@ -415,8 +424,11 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
                     CONNECT_TIMEOUT_S,
                 )
             except TimeoutError:
-                logger.warning(
-                    "no CONNECT from %s:%s within %ss: closing", *peer, CONNECT_TIMEOUT_S
+                self.faults.warning(
+                    f"silent:{peer[0]}",
+                    "no CONNECT from %s:%s within %ss: closing",
+                    *peer,
+                    CONNECT_TIMEOUT_S,
                 )
                 await writer.close()
                 return
@@ -444,13 +456,20 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         handler.max_payload_bytes = self._max_payload_bytes
         try:
             grant = await self._authenticator.grant(incoming.password)
-            if incoming.will_flag and not grant.may_publish(incoming.will_topic or ""):
+            if incoming.will_flag and not (
+                grant.may_publish(incoming.will_topic or "")
+                and grant.may_publish_payload(
+                    incoming.will_topic or "", bytes(incoming.will_message or b"")
+                )
+            ):
                 raise Refused(
                     CONNACK_NOT_AUTHORIZED,
-                    f"Will on {incoming.will_topic!r} is not a topic it may publish",
+                    f"Will on {incoming.will_topic!r} is not a topic (or a document) it may "
+                    "publish",
                 )
         except Refused as refusal:
-            logger.warning(
+            self.faults.warning(
+                f"refused:{remote_address}",
                 "refused CONNECT from %s:%s (client id %r, username %r): %s",
                 remote_address,
                 remote_port,
@@ -589,7 +608,12 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         topic_filter, qos = subscription
         grant = grant_of(session)
         if grant is None or not grant.may_subscribe(topic_filter) or session.client_id is None:
-            logger.warning("refused SUBSCRIBE to %r by %s", topic_filter, describe(session))
+            self.faults.warning(
+                f"subscribe:{describe(session)}",
+                "refused SUBSCRIBE to %r by %s",
+                topic_filter,
+                describe(session),
+            )
             return 0x80
         granted = min(qos, MAX_QOS)
         self._tree.add(session.client_id, session, topic_filter, granted)
@@ -659,8 +683,17 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             return False
         grant = grant_of(client_session)
         if grant is None or not grant.may_publish(topic):
-            logger.warning(
+            self.faults.warning(
+                f"publish:{describe(client_session)}",
                 "dropped PUBLISH to %r from %s: not a topic it may publish",
+                topic,
+                describe(client_session),
+            )
+            return True
+        if not grant.may_publish_payload(topic, bytes(app_message.data)):
+            self.faults.warning(
+                f"document:{describe(client_session)}",
+                "dropped PUBLISH to %r from %s: a presence document must name its own device",
                 topic,
                 describe(client_session),
             )

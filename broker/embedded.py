@@ -41,6 +41,7 @@ from broker.transport import (
     WebSocketsWriter,
 )
 from config import Settings
+from config.fd_budget import connection_budget
 from protocol import Principal
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,17 @@ class BrokerNotRunning(RuntimeError):
 
 
 class EmbeddedBroker:
-    def __init__(self, settings: Settings, *, token_active: TokenActive | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        token_active: TokenActive | None = None,
+        beside_http: bool = True,
+    ) -> None:
+        """``beside_http``: the HTTP server shares this process (its connections count
+        against the same open-files limit); ``python -m broker`` passes ``False``."""
         self._settings = settings
+        self._beside_http = beside_http
         self._authenticator = Authenticator(settings.secret_key.get_secret_value(), token_active)
         self._broker: TenantBroker | None = None
         # No single read (a packet body, a CONNECT field) may exceed the payload limit plus the
@@ -94,10 +104,12 @@ class EmbeddedBroker:
         _quiet_library_loggers()
         tls = _tls_context(settings.mqtt_tls_cert, settings.mqtt_tls_key)
         names = (TCP, HTTP_WS) if settings.mqtt_ws_port is None else (TCP, WS, HTTP_WS)
+        per_listener, in_all = mqtt_connection_caps(settings, beside_http=self._beside_http)
         broker = TenantBroker(
             authenticator=self._authenticator,
             listener_names=names,
-            max_connections=settings.mqtt_max_connections,
+            max_connections=per_listener,
+            max_total_connections=in_all,
             max_payload_bytes=settings.mqtt_max_payload_bytes,
         )
         await broker.start()
@@ -211,6 +223,27 @@ class EmbeddedBroker:
             if server is not None:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(server.wait_closed(), timeout=5)
+
+
+def mqtt_connection_caps(settings: Settings, *, beside_http: bool = True) -> tuple[int, int]:
+    """(per listener, all listeners together): ``mqtt_max_connections`` per listener, lowered
+    so that the broker's connections, and the HTTP server's when it shares the process
+    (``beside_http``), stay below the open-files limit (past it every accept fails and nothing
+    says why). Logged when lowered."""
+    listeners = 1 if settings.mqtt_ws_port is None else 2
+    wanted = settings.mqtt_max_connections * listeners
+    budget = connection_budget(
+        http_wanted=settings.http_max_connections if beside_http else 0, mqtt_wanted=wanted
+    )
+    if budget.mqtt < wanted:
+        logger.warning(
+            "MQTT connections capped at %d in all (QUEUECAST_MQTT_MAX_CONNECTIONS is %d per "
+            "listener) to stay below the open-files limit; raise `ulimit -n` (LimitNOFILE=) "
+            "for more",
+            budget.mqtt,
+            settings.mqtt_max_connections,
+        )
+    return min(settings.mqtt_max_connections, budget.mqtt), budget.mqtt
 
 
 def _only_mqtt_path(connection: ServerConnection, request: Request) -> Response | None:

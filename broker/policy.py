@@ -21,6 +21,7 @@ clients and never delivered to a tenant-scoped client.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from protocol import Principal, Role
@@ -104,6 +105,29 @@ class Grant:
         if self.publish_prefix is not None:
             return _is_tenant_topic(topic)
         return False
+
+    def may_publish_payload(self, topic: str, payload: bytes) -> bool:
+        """What a device publishes on its presence topic may not speak for another device:
+        a document there must name this very device and tenant (otherwise the console showed
+        "ghosts": devices that never connected). Bytes that are not a JSON object are no
+        document any receiver accepts, and an empty payload clears the retained presence:
+        both pass. Only called after :meth:`may_publish` allowed the topic, and only devices
+        publish (rarely): decoding here costs nothing on the delivery path."""
+        if self.publish_topic is None or topic != self.publish_topic or not payload:
+            return True
+        try:
+            document = json.loads(payload)
+        except (ValueError, UnicodeDecodeError):
+            return True
+        if not isinstance(document, dict):
+            return True
+        p = self.principal
+        if document.get("type") == "device_presence" and "device_id" not in document:
+            return False
+        return (
+            document.get("device_id", p.subject) == p.subject
+            and document.get("tenant", p.tenant) == p.tenant
+        )
 
     def may_receive(self, topic: str) -> bool:
         if not topic.startswith(self.receive_prefix):

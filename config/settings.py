@@ -17,6 +17,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_SECRET = "dev-only-secret-do-not-use-in-production-0123456789"  # noqa: S105 - refused outside dev
 
 
+MIN_SECRET_LENGTH = 32
+# 40 x "x" is 40 characters and no secret at all; any random token has dozens of distinct ones.
+MIN_SECRET_DISTINCT = 12
+MIN_BOOTSTRAP_PASSWORD = 12
+
+
+def distinct_characters(text: str) -> int:
+    """A cheap floor on guessability: a random secret uses many different characters."""
+    return len(set(text))
+
+
 class Environment(StrEnum):
     DEV = "dev"
     PRODUCTION = "production"
@@ -52,7 +63,80 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None,
         description="Base URL devices and phones use to reach the API (QR codes, credentials); "
-        "default: derived from each request's Host header",
+        "default: the scheme, address and port the connection actually reached (never the "
+        "client's Host header)",
+    )
+    http_tls_cert: Path | None = Field(
+        default=None, description="PEM certificate (chain): serve HTTPS (and WSS /mqtt)"
+    )
+    http_tls_key: Path | None = Field(default=None, description="PEM private key of it")
+    http_hsts_max_age_s: int = Field(
+        default=31_536_000,
+        ge=0,
+        description="Strict-Transport-Security max-age sent over HTTPS (0: no header)",
+    )
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest request body; larger ones get 413 before they are read",
+    )
+    http_max_header_bytes: int = Field(
+        default=16 * 1024, gt=0, description="Largest request line + headers (431 beyond)"
+    )
+    http_request_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="A request must arrive whole (headers and body) within this; a connection "
+        "that sends nothing is closed after it too",
+    )
+    http_keepalive_timeout_s: int = Field(
+        default=5, gt=0, description="Idle keep-alive connections are closed after this"
+    )
+    http_max_connections: int = Field(
+        default=10_000,
+        gt=0,
+        description="HTTP connections (WebSocket screens included) held at once; lowered to fit "
+        "the open-files limit next to the MQTT listener",
+    )
+    api_docs: bool | None = Field(
+        default=None, description="Serve /docs and /openapi.json; default: only in dev mode"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="/metrics requires `Authorization: Bearer <this>` (or a superadmin token)",
+    )
+    metrics_public: bool | None = Field(
+        default=None, description="/metrics without a token; default: only in dev mode"
+    )
+
+    # Abuse limits
+    login_concurrency: int = Field(
+        default=1,
+        gt=0,
+        description="Password checks run at once (argon2: ~0.2 s of CPU and 64 MiB each); one "
+        "leaves the other cores to the event loop and the writer under a login flood",
+    )
+    login_queue: int = Field(
+        default=16, ge=0, description="Password checks waiting for a slot; beyond: 429"
+    )
+    login_per_ip: int = Field(
+        default=10, gt=0, description="Login attempts per client address per login_window_s"
+    )
+    login_per_user: int = Field(
+        default=5, gt=0, description="Failed logins per username per login_window_s"
+    )
+    login_window_s: float = Field(default=60.0, gt=0)
+    issue_per_device: int = Field(
+        default=30,
+        gt=0,
+        description="Tickets one totem device may issue per issue_window_s (burst)",
+    )
+    issue_window_s: float = Field(default=60.0, gt=0)
+    fault_log_interval_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Repeated client faults (refused publishes, failed logins, ...) are logged "
+        "once per interval with a count",
     )
 
     # Tokens
@@ -119,17 +203,55 @@ class Settings(BaseSettings):
                 "QUEUECAST_SECRET_KEY to a long random value (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`), or set QUEUECAST_ENV=dev for a demo."
             )
-        if len(self.secret_key.get_secret_value()) < 32:
-            raise ValueError("QUEUECAST_SECRET_KEY must be at least 32 characters long")
+        secret = self.secret_key.get_secret_value()
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"QUEUECAST_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long"
+            )
+        if distinct_characters(secret) < MIN_SECRET_DISTINCT:
+            raise ValueError(
+                "QUEUECAST_SECRET_KEY is too predictable (a long run of few characters); use a "
+                "random value, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        if (self.http_tls_cert is None) != (self.http_tls_key is None):
+            raise ValueError(
+                "set both QUEUECAST_HTTP_TLS_CERT and QUEUECAST_HTTP_TLS_KEY, or neither"
+            )
+        self._check_bootstrap_superadmin()
         if (self.mqtt_tls_cert is None) != (self.mqtt_tls_key is None):
             raise ValueError(
                 "set both QUEUECAST_MQTT_TLS_CERT and QUEUECAST_MQTT_TLS_KEY, or neither"
             )
         return self
 
+    def _check_bootstrap_superadmin(self) -> None:
+        if self.bootstrap_superadmin is None:
+            return
+        username, colon, password = self.bootstrap_superadmin.get_secret_value().partition(":")
+        if not username or not colon:
+            raise ValueError("QUEUECAST_BOOTSTRAP_SUPERADMIN must be username:password")
+        if len(password) < MIN_BOOTSTRAP_PASSWORD or distinct_characters(password) < 5:
+            raise ValueError(
+                f"the QUEUECAST_BOOTSTRAP_SUPERADMIN password must have at least "
+                f"{MIN_BOOTSTRAP_PASSWORD} characters, not mostly the same ones: it opens every "
+                "tenant"
+            )
+
     @property
     def is_dev(self) -> bool:
         return self.env is Environment.DEV
+
+    @property
+    def https(self) -> bool:
+        return self.http_tls_cert is not None
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.is_dev if self.api_docs is None else self.api_docs
+
+    @property
+    def metrics_open(self) -> bool:
+        return self.is_dev if self.metrics_public is None else self.metrics_public
 
     @property
     def effective_database_url(self) -> str:

@@ -49,6 +49,10 @@ class Principal:
     tenant: str | None
     token_id: str
     expires_at: datetime
+    token_version: int = 0
+    """User tokens: the user's token version when the token was signed. Changing the user's
+    password or role, deleting the user or signing out bumps the stored version, which revokes
+    every older token at once (HTTP and live MQTT). Tokens without the claim are version 0."""
 
     def may_act_in(self, tenant: str) -> bool:
         return self.tenant is None or self.tenant == tenant
@@ -76,6 +80,7 @@ def issue_token(
     ttl: timedelta,
     now: datetime | None = None,
     token_id: str | None = None,
+    token_version: int = 0,
 ) -> tuple[str, Principal]:
     """Sign a token; returns it with the principal it stands for."""
     if role not in (Role.SUPERADMIN, Role.PUBLISHER) and tenant is None:
@@ -87,8 +92,9 @@ def issue_token(
         tenant=tenant,
         token_id=token_id or uuid.uuid4().hex,
         expires_at=issued + ttl,
+        token_version=token_version,
     )
-    claims = {
+    claims: dict[str, Any] = {
         "iss": ISSUER,
         "sub": subject,
         "role": role.value,
@@ -97,6 +103,8 @@ def issue_token(
         "iat": issued,
         "exp": principal.expires_at,
     }
+    if token_version:
+        claims["ver"] = token_version
     return jwt.encode(claims, secret, algorithm=_ALGORITHM), principal
 
 
@@ -131,9 +139,16 @@ def _principal(claims: dict[str, Any]) -> Principal:
             tenant=tenant,
             token_id=str(claims["jti"]),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            token_version=_version(claims.get("ver", 0)),
         )
     except (KeyError, ValueError, TypeError):
         raise InvalidToken("invalid token: bad claims") from None
+
+
+def _version(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("ver")
+    return value
 
 
 def peek_token(token: str) -> Principal:

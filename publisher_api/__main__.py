@@ -10,6 +10,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from config import get_settings
+from config.fd_budget import raise_open_files_limit
 
 
 def main() -> int:
@@ -27,6 +28,7 @@ def main() -> int:
     # next to the lines that say which migrations ran.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     from publisher_api.app import create_app, prepare_database
+    from publisher_api.server import server_config
     from publisher_api.store.database import Database
     from publisher_api.store.seed import UnsafeDefaults
 
@@ -40,23 +42,9 @@ def main() -> int:
             return 2
         finally:
             database.dispose()
-    uvicorn.run(
-        # The same get_settings() object: no dependency override needed.
-        create_app(settle_heap=True),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level=settings.log_level.lower(),
-        access_log=False,  # per-request lines cost more than the request at high rates
-        loop=settings.http_event_loop,
-        # MQTT payloads are small JSON; per-connection deflate state (~256 KiB of zlib window)
-        # would cost more memory than the 10,000 idle screens we hold are allowed.
-        ws_per_message_deflate=False,
-        # MQTT's own keepalive (enforced by the broker) already detects dead screens; WebSocket
-        # pings on top would wake the process 500 times a second for 10,000 idle ones.
-        ws_ping_interval=None,
-        # The app owns one process's state (embedded broker, write lock): never several workers.
-        workers=1,
-    )
+    raise_open_files_limit()
+    # The same get_settings() object: no dependency override needed.
+    uvicorn.Server(server_config(create_app(settle_heap=True), settings)).run()
     return 0
 
 

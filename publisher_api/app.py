@@ -22,9 +22,14 @@ from sqlalchemy import func, select
 
 import config
 from config import Settings
+from config.faultlog import FaultLog
 from protocol import TicketStatus
 from publisher_api.auth import TokenVerifier
+from publisher_api.deps import TOKEN_URL
 from publisher_api.errors import install as install_error_handlers
+from publisher_api.issue_limit import IssueLimit
+from publisher_api.limits import BodyLimit, StrictTransport
+from publisher_api.login_guard import LoginGate, LoginGuard
 from publisher_api.metrics import HttpLatencyMiddleware, Metrics
 from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import (
@@ -99,6 +104,8 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
             batching = BatchingWriter(writer)
             stack.callback(batching.close)
             app.state.realtime = sink
+            logins = LoginGuard.from_settings(settings)
+            stack.callback(logins.checks.close)
             app.state.runtime = Runtime(
                 settings=settings,
                 database=database,
@@ -109,6 +116,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                 metrics=metrics,
                 batching=batching,
                 tokens=TokenVerifier(settings.secret_key.get_secret_value()),
+                logins=logins,
             )
             metrics_database.append(database)
             stack.callback(metrics_database.clear)
@@ -134,6 +142,9 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         summary="Multi-tenant queue calling: tickets, operators, screens over MQTT",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's UI loads its scripts from a CDN: off in production unless asked for.
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
     )
     app.state.settings = settings
     if explicit:
@@ -145,7 +156,16 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
     # The ticket fast lane inside the metrics middleware (added later = outer), so the requests
     # it serves are measured and labelled like the others.
     app.add_middleware(TicketLane)
+    app.add_middleware(IssueLimit, settings=settings)
+    app.add_middleware(LoginGate, path=TOKEN_URL)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
+    app.add_middleware(StrictTransport, max_age_s=settings.http_hsts_max_age_s)
+    # Outermost: nothing reads a body before its size is judged.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.http_max_body_bytes,
+        faults=FaultLog(logging.getLogger("publisher_api.limits"), settings.fault_log_interval_s),
+    )
     # The hot ticket routes first: routing tries routers in order.
     for module in (
         tickets,
@@ -173,7 +193,8 @@ def prepare_database(database: Database, settings: Settings) -> list[SeededDevic
 
 
 def _announce_dev(settings: Settings, devices: list[SeededDevice]) -> None:
-    base = f"http://{settings.http_host}:{settings.http_port}"
+    scheme = "https" if settings.https else "http"
+    base = f"{scheme}://{settings.http_host}:{settings.http_port}"
     lines = [
         "QueueCast dev mode: tenant 'default' is seeded.",
         f"  API docs:  {base}/docs",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -27,15 +28,33 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def user_token(settings: Settings, *, username: str, role: Role, tenant: str | None) -> str:
+def user_token(
+    settings: Settings,
+    *,
+    username: str,
+    role: Role,
+    tenant: str | None,
+    token_version: int = 0,
+) -> str:
     token, _ = issue_token(
         secret=settings.secret_key.get_secret_value(),
         subject=username,
         role=role,
         tenant=tenant,
         ttl=timedelta(seconds=settings.access_token_ttl_s),
+        token_version=token_version,
     )
     return token
+
+
+def next_token_version(current: int | None = None) -> int:
+    """The version a user's tokens get after a revocation (or at creation, ``current=None``).
+
+    Milliseconds of the clock, and always above the current one: a user deleted and created
+    again under the same name starts above every version the old one ever had, so none of
+    the old tokens comes back to life."""
+    now_ms = time.time_ns() // 1_000_000
+    return now_ms if current is None else max(current + 1, now_ms)
 
 
 def device_token(

@@ -8,6 +8,7 @@ no client ever sees a traceback or an HTML page.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from config.faultlog import printable
 from publisher_api.domain import counters
 from publisher_api.domain.lifecycle import IllegalTransition
 
@@ -32,6 +34,9 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": self.code, "message": self.message, **self.extra}
+
+    def headers(self) -> dict[str, str] | None:
+        return {"WWW-Authenticate": "Bearer"} if self.status_code == 401 else None
 
 
 class Unauthorized(ApiError):
@@ -87,6 +92,25 @@ class CounterRefused(ApiError):
         return cls("counter_closed", str(refusal), **extra)
 
 
+class PayloadTooLarge(ApiError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class TooManyRequests(ApiError):
+    """A limit per client, user or device was reached; ``Retry-After`` says when to try again."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: float, **extra: Any) -> None:
+        self.retry_after = max(1, math.ceil(retry_after_s))
+        super().__init__(message, retry_after_s=self.retry_after, **extra)
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
+
+
 def error_response(status_code: int, body: dict[str, Any], headers: Any = None) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, headers=headers)
 
@@ -104,8 +128,7 @@ def refusal_response(exc: ApiError | IllegalTransition) -> JSONResponse:
                 "command": exc.command.value,
             },
         )
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return error_response(exc.status_code, exc.body(), headers)
+    return error_response(exc.status_code, exc.body(), exc.headers())
 
 
 def install(app: FastAPI) -> None:
@@ -136,16 +159,21 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "unauthorized",
+            413: "payload_too_large",
+            429: "too_many_requests",
+        }.get(exc.status_code, "http_error")
         return error_response(
             exc.status_code, {"error": code, "message": str(exc.detail)}, exc.headers
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # The path is the client's: escaped, so raw control bytes never reach the log.
+        log.exception("unexpected error on %s %s", request.method, printable(request.url.path))
         return error_response(
             500, {"error": "internal_error", "message": "internal error; it has been logged"}
         )

@@ -73,7 +73,11 @@ class Realtime:
         broker, token_active = self.broker, self.token_active
 
         def still_allowed(principal: Principal) -> bool:
-            return principal.tenant != tenant or token_active(principal)
+            # Tenant-less principals (superadmins) are re-checked on every change: cheap, and
+            # a superadmin's sign-out belongs to no tenant.
+            if principal.tenant is not None and principal.tenant != tenant:
+                return True
+            return token_active(principal)
 
         self.loop.call_soon_threadsafe(
             lambda: self.loop.create_task(close_revoked(broker, still_allowed))

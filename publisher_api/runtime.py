@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from config import Settings
 from publisher_api.auth import TokenVerifier
+from publisher_api.login_guard import LoginGuard
 from publisher_api.metrics import Metrics
 from publisher_api.services.batching import BatchingWriter
 from publisher_api.services.changes import Operation, Writer
@@ -31,6 +32,7 @@ class Runtime:
     metrics: Metrics
     batching: BatchingWriter
     tokens: TokenVerifier
+    logins: LoginGuard
 
     async def write(self, tenant: str, operation: Operation[T]) -> T:
         """Run a ticket operation on the writer thread (group commit) and await its result."""

@@ -1,38 +1,87 @@
-"""``POST /api/v1/auth/token``: OAuth2 password login for users. Devices get their token from an
+"""``POST /api/v1/auth/token``: OAuth2 password login for users; ``POST /api/v1/auth/logout``
+signs a user out everywhere. Devices get their token from an
 admin and renew it themselves (``POST /api/v1/auth/renew``) before it expires, so a kiosk or a
 panel left alone for years never stops on an expired credential."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
 from protocol import Role
-from publisher_api.auth import device_token, user_token, verify_password
-from publisher_api.deps import CurrentPrincipal, RuntimeDep, SessionDep
+from publisher_api.auth import device_token, user_token
+from publisher_api.deps import CurrentPrincipal, RuntimeDep
 from publisher_api.errors import Forbidden, Unauthorized
 from publisher_api.schemas import TokenOut
+from publisher_api.services import admin
+from publisher_api.store.database import Database
 from publisher_api.store.models import UserRow
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=TokenOut)
-def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], runtime: RuntimeDep, session: SessionDep
+@dataclass(frozen=True, slots=True)
+class _Account:
+    username: str
+    password_hash: str
+    role: str
+    tenant: str | None
+    token_version: int
+
+
+def _account(database: Database, username: str) -> _Account | None:
+    """The user's row, read in one short query: no connection is held while argon2 runs."""
+    with database.session() as session:
+        row = session.scalars(select(UserRow).where(UserRow.username == username)).one_or_none()
+        if row is None:
+            return None
+        return _Account(row.username, row.password_hash, row.role, row.tenant_id, row.token_version)
+
+
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    responses={429: {"description": "too many attempts; see Retry-After"}},
+)
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, runtime: RuntimeDep
 ) -> TokenOut:
-    user = session.scalars(select(UserRow).where(UserRow.username == form.username)).one_or_none()
-    if not verify_password(user.password_hash if user else None, form.password) or user is None:
+    """Sign in. Limited per client address and per username (429 with ``Retry-After``); the
+    password check runs on its own bounded pool, never on the event loop or the write path."""
+    guard = runtime.logins
+    address = request.client.host if request.client else "unknown"
+    guard.admit(address, form.username)
+    account = await to_thread.run_sync(_account, runtime.database, form.username)
+    valid = await guard.checks.verify(account.password_hash if account else None, form.password)
+    if not valid or account is None:
+        guard.failed(address, form.username)
         raise Unauthorized("wrong username or password")
+    guard.succeeded(address)
     settings = runtime.settings
     token = user_token(
-        settings, username=user.username, role=Role(user.role), tenant=user.tenant_id
+        settings,
+        username=account.username,
+        role=Role(account.role),
+        tenant=account.tenant,
+        token_version=account.token_version,
     )
     return TokenOut(access_token=token, expires_in=settings.access_token_ttl_s)
+
+
+@router.post("/logout", status_code=204, response_class=Response)
+def logout(principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
+    """Sign out everywhere: every token of the caller stops working at once, on HTTP and on
+    live MQTT connections. Devices are revoked by an admin (rotate or delete) instead."""
+    if not principal.is_user:
+        raise Forbidden("only users sign out; an admin rotates or deletes a device's token")
+    admin.sign_out(runtime.writer, principal.tenant, principal.subject)
+    return Response(status_code=204)
 
 
 @router.post("/renew", response_model=TokenOut)

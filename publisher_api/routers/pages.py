@@ -29,7 +29,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from config import Settings
 from protocol import topics as t
 from publisher_api.deps import PublicTenant, SettingsDep
-from publisher_api.routers.realtime import advertised_urls
+from publisher_api.routers.realtime import advertised_urls, reached_base
 
 router = APIRouter(include_in_schema=False)
 
@@ -108,8 +108,8 @@ def ticket_qr(
     return Response(
         content=qr_svg(url),
         media_type="image/svg+xml",
-        # The URL inside depends on the Host header when no public URL is configured, so the
-        # image must not be kept by a shared cache.
+        # The URL inside depends on the address the client reached when no public URL is
+        # configured, so the image must not be kept by a shared cache.
         headers={"Cache-Control": "private, max-age=86400", **_security_headers(None)},
     )
 
@@ -131,6 +131,8 @@ def mqtt_js(request: Request) -> Response:
 @router.api_route(ASSETS_URL + "/{path:path}", methods=["GET", "HEAD"])
 def web_asset(path: str, request: Request) -> Response:
     """Our own scripts, styles and images (never the HTML templates, never outside WEB_DIR)."""
+    if not path.isprintable():  # a NUL made resolve() raise: a 500 and a traceback per request
+        raise HTTPException(status_code=404, detail="no such asset")
     file = (WEB_DIR / path).resolve()
     media_type = _ASSET_TYPES.get(file.suffix)
     if media_type is None or not file.is_relative_to(WEB_DIR) or not file.is_file():
@@ -245,9 +247,12 @@ def _broker_ws_origin(request: Request, settings: Settings) -> str | None:
 
 
 def _public_base(request: Request, settings: Settings) -> str:
+    """Where phones reach us: the configured public URL, else the address and port the
+    connection actually reached. Never the Host header: anyone can send any Host, and a QR
+    code or a cached page pointing elsewhere would send customers there."""
     if settings.public_url:
         return settings.public_url.rstrip("/")
-    return str(request.base_url).rstrip("/")
+    return reached_base(request)
 
 
 def _ticket_id_or_404(ticket_id: str) -> str:

@@ -82,12 +82,38 @@ async def mqtt_over_websocket(websocket: WebSocket) -> None:
     await realtime.broker.serve_websocket(websocket)
 
 
+def reached_base(request: Request) -> str:
+    """``scheme://address[:port]`` of the socket the client's connection actually reached
+    (``0.0.0.0`` binds resolve to the interface used). Unlike the Host header, the client
+    cannot choose it."""
+    scheme = request.url.scheme
+    return f"{scheme}://{_reached_netloc(request, scheme)}"
+
+
+def _reached_netloc(request: Request, scheme: str) -> str:
+    server = request.scope.get("server") or ("127.0.0.1", None)
+    host, port = str(server[0]), server[1]
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scheme)
+    return host if port is None or port == default else f"{host}:{port}"
+
+
 def advertised_urls(
     settings: Settings, realtime: Realtime | None, request: Request
 ) -> tuple[str, str | None]:
-    """Where clients reach the broker: configured URLs first; otherwise the host the client used
-    to reach us, with the embedded broker's ports (or the external broker's address)."""
-    host = request.url.hostname or "127.0.0.1"
+    """Where clients reach the broker: configured URLs first; otherwise the host of
+    ``QUEUECAST_PUBLIC_URL``, or the address the client's connection reached, with the embedded
+    broker's ports (or the external broker's address). Never the Host header, which the client
+    writes."""
+    public = urlsplit(settings.public_url) if settings.public_url else None
+    if public is not None and public.hostname:
+        host = f"[{public.hostname}]" if ":" in public.hostname else public.hostname
+        http_scheme, netloc = public.scheme, public.netloc
+    else:
+        http_scheme = request.url.scheme
+        netloc = _reached_netloc(request, http_scheme)
+        host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
     broker = realtime.broker if realtime is not None else None
     if settings.mqtt_public_url:
         mqtt_url = settings.mqtt_public_url
@@ -106,8 +132,8 @@ def advertised_urls(
     elif broker is not None and broker.ws_port is not None:
         ws_url = f"ws://{host}:{broker.ws_port}{MQTT_WS_PATH}"
     elif broker is not None:
-        scheme = "wss" if request.url.scheme == "https" else "ws"
-        ws_url = f"{scheme}://{request.url.netloc}{MQTT_WS_PATH}"
+        scheme = "wss" if http_scheme == "https" else "ws"
+        ws_url = f"{scheme}://{netloc}{MQTT_WS_PATH}"
     else:
         ws_url = None
     return mqtt_url, ws_url

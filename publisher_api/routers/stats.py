@@ -27,8 +27,8 @@ def get_stats(
     to: Annotated[datetime | None, Query(description="Default: now")] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> stats.Stats | Response:
-    end = _aware(to) if to else datetime.now(UTC)
-    start = _aware(from_) if from_ else end - timedelta(days=7)
+    end = _aware(to, "to") if to else datetime.now(UTC)
+    start = _aware(from_, "from") if from_ else end - timedelta(days=7)
     if start >= end:
         raise Invalid("'from' must be before 'to'", field="from")
     if end - start > MAX_RANGE:
@@ -46,6 +46,17 @@ def get_stats(
     return report
 
 
-def _aware(value: datetime) -> datetime:
-    """A time without a zone is taken as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+# Dates outside these made day arithmetic overflow (to=0001-01-01T00:00:00 was a 500).
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    """A time without a zone is taken as UTC; 422 outside 1970-9000."""
+    try:
+        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        aware = _EARLIEST - timedelta(days=1)
+    if not _EARLIEST <= aware < _LATEST:
+        raise Invalid(f"'{field}' must be between 1970 and 9000", field=field)
+    return aware

@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from config import Settings
 from protocol import ENDED_STATUSES, Role
 from publisher_api import schemas
-from publisher_api.auth import device_token, hash_password
+from publisher_api.auth import device_token, hash_password, next_token_version
 from publisher_api.domain.lifecycle import OPEN_STATUSES
 from publisher_api.errors import Conflict, Forbidden, Invalid, NotFound
 from publisher_api.services import counters
@@ -298,6 +298,8 @@ def create_user(writer: Writer, tenant: str, body: schemas.UserIn) -> schemas.Us
             role=body.role,
             tenant_id=tenant,
             created_at=change.now,
+            # Above any version a deleted user of the same name had: its tokens stay dead.
+            token_version=next_token_version(),
         )
         change.session.add(row)
         change.directory_changed()
@@ -313,9 +315,30 @@ def update_user(
         if password_hash is not None:
             row.password_hash = password_hash
         if body.role is not None:
-            row.role = body.role  # changing the role revokes the user's tokens (token_active)
+            row.role = body.role
+        if password_hash is not None or body.role is not None:
+            # A new password or role signs the user out everywhere (HTTP and live MQTT): a
+            # role flipped back must not revive the tokens of the first flip either.
+            row.token_version = next_token_version(row.token_version)
             change.directory_changed()
     return user_out(row)
+
+
+def sign_out(writer: Writer, tenant: str | None, username: str) -> None:
+    """Revoke every token of ``username`` (all its sessions), HTTP and live MQTT."""
+    if tenant is None:  # a superadmin belongs to no tenant: no tenant change to hang it on
+        with writer.database.writing(None) as session:
+            row = session.scalars(select(UserRow).where(UserRow.username == username)).one()
+            row.token_version = next_token_version(row.token_version)
+            session.commit()
+        if writer.directory is not None:
+            writer.directory.invalidate()
+        writer.sink.credentials_changed("")
+        return
+    with writer.tenant(tenant, now=_now()) as change:
+        row = _user(change, username)
+        row.token_version = next_token_version(row.token_version)
+        change.directory_changed()
 
 
 def delete_user(writer: Writer, tenant: str, username: str, *, acting: str) -> None:

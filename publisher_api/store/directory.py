@@ -49,7 +49,8 @@ class Directory:
 
     def token_active(self, principal: Principal) -> bool:
         """Devices must still exist with this very token id (rotation and deletion revoke);
-        users must still exist with the same role and tenant; public and publisher tokens have
+        users must still exist with the same role and tenant and the token's version (password
+        or role change, deletion and sign-out bump it); public and publisher tokens have
         nothing to revoke. The ``TokenActive`` the broker calls at CONNECT."""
         if principal.role in (Role.PUBLIC, Role.PUBLISHER):
             return True
@@ -61,7 +62,7 @@ class Directory:
             )
             return found == (principal.role.value, principal.token_id)
         user = self._cached(("user", principal.subject), lambda: self._load_user(principal.subject))
-        return user == (principal.role.value, principal.tenant)
+        return user == (principal.role.value, principal.tenant, principal.token_version)
 
     def _cached(self, key: tuple[str, ...], load: Callable[[], V]) -> V:
         if not self._remember:
@@ -90,9 +91,11 @@ class Directory:
             ).one_or_none()
         return None if row is None else (row.role, row.token_id)
 
-    def _load_user(self, username: str) -> tuple[str, str | None] | None:
+    def _load_user(self, username: str) -> tuple[str, str | None, int] | None:
         with self.database.session() as session:
             row = session.execute(
-                select(UserRow.role, UserRow.tenant_id).where(UserRow.username == username)
+                select(UserRow.role, UserRow.tenant_id, UserRow.token_version).where(
+                    UserRow.username == username
+                )
             ).one_or_none()
-        return None if row is None else (row.role, row.tenant_id)
+        return None if row is None else (row.role, row.tenant_id, row.token_version)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -134,6 +135,9 @@ class UserRow(Base):
         ForeignKey("tenants.id", ondelete="CASCADE"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Tokens carry the version they were signed at; only the current one is honoured. Bumped
+    # on password or role change and on sign-out; see publisher_api.auth.next_token_version.
+    token_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class DeviceRow(Base):

@@ -3,6 +3,7 @@ guard that refuses to run a non-dev server with the dev logins still working."""
 
 from __future__ import annotations
 
+import logging
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from publisher_api.services import admin
 from publisher_api.services.changes import Writer
 from publisher_api.store.database import Database
 from publisher_api.store.models import DeviceRow, TenantRow, UserRow
+
+log = logging.getLogger(__name__)
 
 
 class UnsafeDefaults(RuntimeError):
@@ -72,18 +75,32 @@ def ensure_bootstrap_superadmin(database: Database, settings: Settings) -> None:
 
 
 def refuse_dev_logins(database: Database) -> None:
-    """Outside dev mode, no seeded dev login may work."""
+    """Outside dev mode, the dev superadmin (``root``/``root``) may not work: it opens every
+    tenant, and only whoever installs the server can have made it.
+
+    Only superadmin accounts are judged. Tenant users are their admins' choice: refusing to
+    start because a tenant admin created ``operator``/``operator`` let any tenant admin stop
+    the server for every tenant at its next restart (a crash loop under systemd). Those are
+    logged as a warning instead."""
     with database.session() as session:
         for user in DEV_TENANT.users:
             row = session.scalars(
                 select(UserRow).where(UserRow.username == user.username)
             ).one_or_none()
-            if row is not None and verify_password(row.password_hash, user.password):
+            if row is None or not verify_password(row.password_hash, user.password):
+                continue
+            if row.role == "superadmin":
                 raise UnsafeDefaults(
-                    f"user {user.username!r} still has its dev password in "
-                    "this database. Outside dev mode, change or delete the dev users (or run "
-                    "with QUEUECAST_ENV=dev for a demo)."
+                    f"superadmin {user.username!r} still has its dev password in this "
+                    "database. Outside dev mode, change or delete it (or run with "
+                    "QUEUECAST_ENV=dev for a demo)."
                 )
+            log.warning(
+                "user %r of tenant %r signs in with its own name as password; its admin "
+                "should change it",
+                row.username,
+                row.tenant_id,
+            )
 
 
 def _ensure_user(

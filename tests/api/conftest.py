@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ import uvicorn
 from config import Settings
 from publisher_api.app import create_app
 from publisher_api.domain import counters as cn
+from publisher_api.server import server_config
 from publisher_api.services.changes import Writer
 from publisher_api.services.counters import command_op
 from tests.support.ports import free_port
@@ -144,13 +145,9 @@ class ServerThread:
 
 
 def serve(settings: Settings) -> ServerThread:
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=settings.http_port,
-        log_level="warning",
-        access_log=False,
-        loop="asyncio",  # as python -m publisher_api runs it (see publisher_api/__main__.py)
+    # The very configuration python -m publisher_api runs (limits, timeouts, connection cap).
+    config = server_config(
+        create_app(settings), settings, host="127.0.0.1", log_level="warning", loop="asyncio"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
@@ -174,3 +171,24 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     with httpx.Client(base_url=running.base_url, timeout=20) as http:
         yield Api(settings, http)
     running.stop()
+
+
+StartApi = Callable[..., Api]
+
+
+@pytest.fixture
+def start_api(tmp_path: Path) -> Iterator[StartApi]:
+    """A server of its own per test, with the settings it needs (short limits, production)."""
+    running: list[tuple[ServerThread, httpx.Client]] = []
+
+    def start(**overrides: Any) -> Api:
+        settings = api_settings(tmp_path / f"api{len(running)}", **overrides)
+        server = serve(settings)
+        http = httpx.Client(base_url=server.base_url, timeout=20)
+        running.append((server, http))
+        return Api(settings, http)
+
+    yield start
+    for server, http in running:
+        http.close()
+        server.stop()

@@ -149,7 +149,7 @@ def test_production_refuses_a_database_where_dev_logins_work(tmp_path: Path) -> 
     result = _start(
         {
             "QUEUECAST_ENV": "production",
-            "QUEUECAST_SECRET_KEY": "p" * 48,
+            "QUEUECAST_SECRET_KEY": "production-test-secret-0123456789-abcdefghij",
             "QUEUECAST_HTTP_PORT": "0",
         },
         tmp_path,

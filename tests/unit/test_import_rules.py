@@ -18,28 +18,32 @@ ROOT = Path(__file__).resolve().parents[2]
 # Lowest first. Each entry: a package (or a publisher_api subpackage/module) and its rank.
 RANKS: dict[str, int] = {
     "protocol": 0,  # the contract: pydantic and PyJWT only
-    "config": 1,  # settings for every process
-    "publisher_api.domain": 2,  # the pure core: ticket lifecycle, ordering, numbering
-    "broker": 3,  # the embedded broker, runnable alone
-    "edge": 3,  # what both agents share
-    "totem_agent": 4,
-    "display_agent": 4,
+    "config": 10,  # settings for every process
+    "publisher_api.domain": 20,  # the pure core: ticket lifecycle, ordering, numbering
+    "broker": 30,  # the embedded broker, runnable alone
+    "edge": 30,  # what both agents share
+    "totem_agent": 40,
+    "display_agent": 40,
     # The API, from its seams up to its entry point.
-    "publisher_api.changes": 5,  # seam types between the writer and the publisher
-    "publisher_api.auth": 5,
-    "publisher_api.metrics": 5,
-    "publisher_api.schemas": 5,
-    "publisher_api.errors": 5,
-    "publisher_api.store": 6,
-    "publisher_api.services": 7,
-    "publisher_api.publishing": 8,
-    "publisher_api.realtime": 9,
-    "publisher_api.runtime": 10,
-    "publisher_api.deps": 11,
-    "publisher_api.routers": 12,
-    "publisher_api.app": 13,
-    "publisher_api.__main__": 14,
-    "publisher_api": 14,  # the package itself (``from publisher_api import schemas``)
+    "publisher_api.changes": 50,  # seam types between the writer and the publisher
+    "publisher_api.auth": 50,
+    "publisher_api.metrics": 50,
+    "publisher_api.schemas": 50,
+    "publisher_api.errors": 50,
+    "publisher_api.store": 60,
+    "publisher_api.services": 70,
+    "publisher_api.publishing": 80,
+    "publisher_api.realtime": 90,
+    "publisher_api.login_guard": 95,  # password checks off the loop, login limits
+    "publisher_api.runtime": 100,
+    "publisher_api.deps": 110,
+    "publisher_api.routers": 120,
+    "publisher_api.limits": 125,  # ASGI middlewares: body and header limits
+    "publisher_api.issue_limit": 125,  # ASGI middleware: tickets per device
+    "publisher_api.app": 130,
+    "publisher_api.server": 135,  # uvicorn configured: TLS, timeouts, connection cap
+    "publisher_api.__main__": 140,
+    "publisher_api": 140,  # the package itself
 }
 FREE = ("tests", "bench")
 WEB_FRAMEWORK = ("fastapi", "starlette")
