@@ -231,6 +231,8 @@ def measure(system: RunningSystem, screen: Screen, token: str, name: str, calls:
     failures: Counter[str] = Counter()
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=system.base_url, timeout=30, headers=headers) as http:
+        opened = http.post(f"/api/v1/tenants/{TENANT}/counters/1/open", json={"takeover": True})
+        opened.raise_for_status()
         for _ in range(calls):
             try:
                 issued = http.post(f"/api/v1/tenants/{TENANT}/tickets", json={"service": "A"})

@@ -37,6 +37,7 @@ def test_a_login_flood_is_bounded_and_operators_keep_working(
     api = start_api(login_concurrency=1, login_queue=2, login_per_ip=1000)
     operator = api.auth("operator")
     api.issue("A")
+    api.open_counter(1)
     caplog.set_level(logging.WARNING)
 
     def wrong(_: int) -> int:
