@@ -90,6 +90,7 @@ from broker.stats import BrokerSnapshot, BrokerStats
 from broker.subscriptions import SubscriptionTree
 from broker.tcp import TcpReader
 from broker.transport import GuardedReader, PacketTooLarge, StarletteReader
+from protocol.server_status import SERVER_STATUS_TOPIC
 from protocol.topics import filter_matches
 
 logger = logging.getLogger(__name__)
@@ -922,7 +923,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
                 if allowed is None:
                     allowed = public_rules[grant.subscribe_within] = grant.may_receive(topic)
             else:
-                allowed = topic.startswith(grant.receive_prefix)
+                allowed = topic.startswith(grant.receive_prefix) or topic == SERVER_STATUS_TOPIC
             if not allowed:
                 logger.error("receive check stopped %r for %s", topic, client_id)
                 continue
