@@ -392,6 +392,8 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         # amqtt's handler ignores the timeout, so a dead client would stay forever.
         if self.session is not None:
             logger.info("keepalive expired for %s: closing", describe(self.session))
+        if self.broker is not None:
+            self.broker.stats.disconnected("keepalive_expired")
         self.close_now()
 
     def close_now(self) -> None:

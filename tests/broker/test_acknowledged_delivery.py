@@ -222,6 +222,7 @@ def test_held_qos2_from_a_client_that_may_not_publish_is_never_stored(
         core = running.thread.broker.core
         held = [s.inflight_in for s, _ in core.sessions.values() if s.inflight_in]
         assert held == []
+        assert core.stats.dropped["publish_refused"] >= HELD_MESSAGES  # counted, not kept
     assert subscriber.wait_count(1, timeout=0.5) == 0  # and it was never delivered
 
 
@@ -246,6 +247,8 @@ def test_unreleased_qos2_per_connection_is_capped(running: RunningBroker) -> Non
     with pytest.raises((ConnectionError, OSError)):
         hold_ten_thousand()
     assert acknowledged == 1000  # the cap (broker.inbound.MAX_UNRELEASED_QOS2), then closed
+    if running.thread is not None:
+        assert running.thread.broker.core.stats.disconnects["qos2_unreleased_limit"] == 1
     client.close()
 
 
