@@ -19,6 +19,10 @@ Fixed leaks and gaps
   * no connection limit refusal, no CONNECT timeout: a full listener now answers CONNACK 3 and
     a client that sends no CONNECT within 10 s is dropped.
   * ``$SYS`` is not published (no ``BrokerSysPlugin``) and only the publisher role may subscribe.
+  * an acknowledged PUBLISH was only queued; a publisher that left right after its PUBACKs took
+    the queue with it. Here the reader fans each PUBLISH out before acknowledging it, reads the
+    next only after that (inbound backpressure), answers every PUBREL, and keeps only packet ids
+    for QoS 2 (see :mod:`broker.inbound`).
 
 Faster delivery
   amqtt fans a message out by creating one task per subscriber, each running the ACL plugins
