@@ -6,6 +6,10 @@ revocations: a rotated or deleted device token, or a removed user, is refused at
 live connections are closed within ``QUEUECAST_MQTT_REVOCATION_CHECK_S`` (default 30 s). While
 the database cannot be read, devices and users are refused (fail closed); ``public`` and the
 API's own ``publisher`` tokens have nothing to revoke and are not affected.
+
+It listens before it loads the database layer (SQLAlchemy and the API's store: about two thirds
+of its start-up imports, seconds when their bytecode is not cached yet, as on a fresh install),
+which then loads in a worker thread; a CONNECT that needs the database before that waits for it.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 
 from broker.auth import TokenActive
 from broker.embedded import EmbeddedBroker
 from broker.revocation import close_revoked_every
 from config import Settings, get_settings
 from config.fd_budget import raise_open_files_limit
+from protocol import Principal
+
+logger = logging.getLogger("broker")
 
 STANDALONE_WS_PORT = 8083
 
@@ -29,20 +37,38 @@ def standalone_settings(settings: Settings) -> Settings:
     return settings
 
 
-def database_token_check(settings: Settings) -> TokenActive:
+class DatabaseTokenCheck:
     """Whether a token is still honoured, read from the API's database at each call (this
-    process hears of no commit, so it remembers nothing)."""
-    # The API's store is this process's only link to it: imported here, at the composition root.
-    from publisher_api.store.database import Database
-    from publisher_api.store.directory import Directory
+    process hears of no commit, so it remembers nothing). The database layer is loaded on first
+    use, or by :meth:`load` ahead of time; callers are worker threads (blocking by contract)."""
 
-    return Directory(Database(settings.effective_database_url), remember=False).token_active
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._check: TokenActive | None = None
+
+    def load(self) -> TokenActive:
+        with self._lock:
+            if self._check is None:
+                # The API's store is this process's only link to it: imported here, at the
+                # composition root, and only once the listeners are up.
+                from publisher_api.store.database import Database
+                from publisher_api.store.directory import Directory
+
+                database = Database(self._settings.effective_database_url)
+                self._check = Directory(database, remember=False).token_active
+            return self._check
+
+    def __call__(self, principal: Principal) -> bool:
+        return self.load()(principal)
 
 
 async def serve(settings: Settings) -> None:
-    token_active = database_token_check(settings)
+    token_active = DatabaseTokenCheck(settings)
     broker = EmbeddedBroker(settings, token_active=token_active, beside_http=False)
     await broker.start()
+    loading = asyncio.get_running_loop().run_in_executor(None, token_active.load)
+    loading.add_done_callback(_report_load_failure)
     sweeper = asyncio.create_task(
         close_revoked_every(broker, token_active, settings.mqtt_revocation_check_s)
     )
@@ -55,6 +81,14 @@ async def serve(settings: Settings) -> None:
     finally:
         sweeper.cancel()
         await broker.stop()
+
+
+def _report_load_failure(loading: asyncio.Future[TokenActive]) -> None:
+    if not loading.cancelled() and loading.exception() is not None:
+        logger.error(
+            "cannot load the database layer: %r (devices and users are refused until it loads)",
+            loading.exception(),
+        )
 
 
 def main() -> None:

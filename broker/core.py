@@ -19,6 +19,10 @@ Fixed leaks and gaps
   * no connection limit refusal, no CONNECT timeout: a full listener now answers CONNACK 3 and
     a client that sends no CONNECT within 10 s is dropped.
   * ``$SYS`` is not published (no ``BrokerSysPlugin``) and only the publisher role may subscribe.
+  * an acknowledged PUBLISH was only queued; a publisher that left right after its PUBACKs took
+    the queue with it. Here the reader fans each PUBLISH out before acknowledging it, reads the
+    next only after that (inbound backpressure), answers every PUBREL, and keeps only packet ids
+    for QoS 2 (see :mod:`broker.inbound`).
 
 Faster delivery
   amqtt fans a message out by creating one task per subscriber, each running the ACL plugins
@@ -66,6 +70,18 @@ from amqtt.session import OutgoingApplicationMessage, Session
 from transitions import MachineError
 
 from broker.auth import Authenticator, Refused
+from broker.inbound import (
+    MAX_UNRELEASED_QOS2,
+    YIELD_EVERY,
+    InboundPublish,
+    MalformedPublish,
+    is_topic_name,
+    parse_publish,
+    puback,
+    pubcomp,
+    pubrec,
+    receipts_of,
+)
 from broker.packets import (
     CONNACK_NOT_AUTHORIZED,
     CONNACK_SERVER_UNAVAILABLE,
@@ -74,9 +90,12 @@ from broker.packets import (
 )
 from broker.policy import Grant
 from broker.retained import RetainedMessages
+from broker.stats import BrokerSnapshot, BrokerStats
 from broker.subscriptions import SubscriptionTree
-from broker.transport import GuardedReader, PacketTooLarge
+from broker.tcp import TcpReader
+from broker.transport import GuardedReader, PacketTooLarge, StarletteReader
 from config.faultlog import FaultLog
+from protocol.server_status import SERVER_STATUS_TOPIC
 from protocol.topics import filter_matches
 
 logger = logging.getLogger(__name__)
@@ -91,6 +110,9 @@ request is allowed by §3.9.3 and keeps every delivery on the fast path."""
 CONNECT_TIMEOUT_S = 10.0
 MAX_INFLIGHT = 1000
 """Unacknowledged QoS 1 deliveries per client before it is treated as stuck and disconnected."""
+MAX_WAITING = 10_000
+"""Deliveries that may wait behind a full window of unacknowledged QoS 1 (a burst meeting a
+subscriber whose PUBACKs are on their way); beyond, the subscriber counts as stuck."""
 MAX_QUEUED_OFFLINE = 1000
 """Messages kept for a disconnected persistent session (as Mosquitto's max_queued_messages)."""
 SESSION_EXPIRY_S = 6 * 3600
@@ -126,6 +148,11 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         # subscribers leaves no objects behind for the garbage collector to walk.
         self._unacked: set[int] = set()
         self._next_packet_id = 0
+        self.broker: TenantBroker | None = None  # set by the broker that accepted the CONNECT
+        self._waiting: deque[tuple[EncodedPublish, int]] = deque()
+        """Deliveries behind a full window of unacknowledged QoS 1 (see send_nowait)."""
+        self._waiting_bytes = 0
+        self._refused_publishes = 0
 
     async def start(self) -> None:
         await super().start()
@@ -163,10 +190,14 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         if isinstance(reader, GuardedReader):
             reader.fast_lane = self._fast_packet
         self._reader_ready.set()
+        handled = 0
         try:
             while True:
                 while running and running[0].done():
                     running.popleft()
+                handled += 1
+                if handled % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # take turns with other connections (inbound.py)
                 first = await reader.read(1)
                 if not first:
                     break
@@ -178,7 +209,12 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
                 packet_type = first[0] >> 4
                 if packet_type == PUBLISH and self._payload_too_large(first[0], body):
                     break
-                if packet_type == PUBACK and length == 2:
+                if packet_type == PUBLISH:
+                    if not self._publish_received(first[0], body):
+                        break
+                elif packet_type == PUBREL and length == 2:
+                    self._pubrel_received(int.from_bytes(body, "big"))
+                elif packet_type == PUBACK and length == 2:
                     self._puback_received(int.from_bytes(body, "big"))
                 elif packet_type == PINGREQ:
                     if self.writer is not None:
@@ -205,6 +241,7 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
             logger.warning("closing %s after a bad packet: %r", describe(session), exc)
         if isinstance(reader, GuardedReader):
             reader.fast_lane = None
+        self._account_for_reader_end(reader)
         if self._keepalive_timer is not None:
             self._keepalive_timer.cancel()
         while running:
@@ -218,6 +255,8 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         size = len(body) - header
         if size <= self.max_payload_bytes:
             return False
+        if self.broker is not None:
+            self.broker.stats.disconnected("payload_too_large")
         logger.warning(
             "refusing a %d-byte PUBLISH payload from %s (limit %d): closing it",
             size,
@@ -225,6 +264,84 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
             self.max_payload_bytes,
         )
         return True
+
+    def _publish_received(self, first_byte: int, body: bytes) -> bool:
+        """One PUBLISH, handled to the end before the next packet is read: fanned out (or
+        refused), then acknowledged (see :mod:`broker.inbound`). False closes the connection."""
+        session, writer, broker = self.session, self.writer, self.broker
+        if session is None or writer is None or broker is None:
+            return False
+        try:
+            message = parse_publish(first_byte, body)
+        except MalformedPublish as exc:
+            logger.warning("closing %s after a malformed PUBLISH: %s", describe(session), exc)
+            broker.stats.disconnected("malformed_packet")
+            return False
+        if message.qos == 2:
+            receipts = receipts_of(session.attributes)
+            if message.packet_id in receipts:  # sent again before its PUBREL: once only
+                writer.write(pubrec(message.packet_id))
+                return True
+            if len(receipts) >= MAX_UNRELEASED_QOS2:
+                logger.warning(
+                    "%s left %d QoS 2 messages without PUBREL: closing",
+                    describe(session),
+                    len(receipts),
+                )
+                broker.stats.disconnected("qos2_unreleased_limit")
+                return False
+        accepted = broker.accept_publish(session, message)
+        if accepted is None:
+            return False
+        if not accepted:
+            self._refused_publish(message.topic)
+        if message.qos == 1:
+            writer.write(puback(message.packet_id))
+        elif message.qos == 2:
+            if accepted:
+                receipts_of(session.attributes).add(message.packet_id)
+            writer.write(pubrec(message.packet_id))
+        return True
+
+    def _pubrel_received(self, packet_id: int) -> None:
+        """Every PUBREL is answered, known id or not (§4.3.3): a client resends PUBREL when our
+        PUBCOMP was lost, on this connection or after reconnecting."""
+        session, writer = self.session, self.writer
+        if session is not None:
+            receipts_of(session.attributes).discard(packet_id)
+        if writer is not None:
+            writer.write(pubcomp(packet_id))
+
+    def _refused_publish(self, topic: str) -> None:
+        """Logged once per connection (a client that keeps trying must not flood the log); the
+        total is logged when the connection ends and counted in the broker's stats."""
+        self._refused_publishes += 1
+        if self._refused_publishes == 1:
+            logger.warning(
+                "dropped PUBLISH to %r from %s: not a topic it may publish",
+                topic,
+                describe(self.session) if self.session else "?",
+            )
+
+    def _account_for_reader_end(self, reader: ReaderAdapter) -> None:
+        session, waiting = self.session, self._waiting
+        if waiting and session is not None and self.broker is not None:
+            if session.clean_session:
+                self.broker.stats.drop("connection_closed", len(waiting))
+            else:  # a persistent session gets them when it is back, like any offline message
+                for message, qos in waiting:
+                    if qos:
+                        self.broker._queue_offline(session, message.topic, message.payload, qos)
+            waiting.clear()
+            self._waiting_bytes = 0
+        if self._refused_publishes > 1 and self.session is not None:
+            logger.warning(
+                "%s sent %d PUBLISH packets it may not send (dropped)",
+                describe(self.session),
+                self._refused_publishes,
+            )
+        if self.broker is not None and isinstance(reader, GuardedReader):
+            self.broker.stats.reader_pauses += reader.pauses
 
     def _fast_packet(self, first_byte: int, body: bytes) -> None:
         """PUBACK or PINGREQ, recognised by the transport as the bytes arrived."""
@@ -244,6 +361,23 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
             self._unacked.discard(packet_id)
         elif self.session is not None:  # a fast-path delivery to a persistent session
             self.session.inflight_out.pop(packet_id, None)
+        if self._waiting:
+            self._send_waiting()
+
+    def _send_waiting(self) -> None:
+        session, writer, waiting = self.session, self.writer, self._waiting
+        if session is None or writer is None or self._closing:
+            return
+        while waiting:
+            message, qos = waiting[0]
+            if qos and len(self._unacked) + len(session.inflight_out) >= MAX_INFLIGHT:
+                return
+            waiting.popleft()
+            self._waiting_bytes -= len(message.payload)
+            if qos == 0:
+                writer.write(message.for_qos0)
+            else:
+                self._send_qos1(session, writer, message)
 
     def _arm_keepalive(self, keepalive_s: int) -> None:
         self._last_read = self._loop.time()
@@ -263,6 +397,8 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         # amqtt's handler ignores the timeout, so a dead client would stay forever.
         if self.session is not None:
             logger.info("keepalive expired for %s: closing", describe(self.session))
+        if self.broker is not None:
+            self.broker.stats.disconnected("keepalive_expired")
         self.close_now()
 
     def close_now(self) -> None:
@@ -279,20 +415,37 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         session, writer = self.session, self.writer
         if session is None or writer is None or self._closing:
             return
-        if writer.pending_bytes() > self.max_pending_bytes:
+        if writer.pending_bytes() + self._waiting_bytes > self.max_pending_bytes:
             logger.warning("%s does not read its messages: disconnecting", describe(session))
+            if self.broker is not None:
+                self.broker.stats.disconnected("slow_subscriber")
             self.close_now()
+            return
+        waiting = self._waiting
+        if waiting or (qos and len(self._unacked) + len(session.inflight_out) >= MAX_INFLIGHT):
+            # The window of unacknowledged QoS 1 is full: later messages wait their turn (QoS 0
+            # too, so none overtakes another) and go out as PUBACKs free the window.
+            if len(waiting) >= MAX_WAITING:
+                logger.warning(
+                    "%s left %d messages unacknowledged and %d waiting: disconnecting",
+                    describe(session),
+                    MAX_INFLIGHT,
+                    len(waiting),
+                )
+                if self.broker is not None:
+                    self.broker.stats.disconnected("unacknowledged_limit")
+                self.close_now()
+                return
+            waiting.append((message, qos))
+            self._waiting_bytes += len(message.payload)
             return
         if qos == 0:
             writer.write(message.for_qos0)
-            return
+        else:
+            self._send_qos1(session, writer, message)
+
+    def _send_qos1(self, session: Session, writer: WriterAdapter, message: EncodedPublish) -> None:
         unacked = self._unacked
-        if len(unacked) + len(session.inflight_out) >= MAX_INFLIGHT:
-            logger.warning(
-                "%s left %d messages unacknowledged: disconnecting", describe(session), MAX_INFLIGHT
-            )
-            self.close_now()
-            return
         if session.clean_session:
             packet_id = self._next_packet_id % 65535 + 1
             while packet_id in unacked or packet_id in session.inflight_out:
@@ -374,6 +527,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
         # Faults a client can repeat at will are logged once per interval with a count.
         self.faults = FaultLog(logger)
+        self.stats = BrokerStats()
 
     # --- introspection ------------------------------------------------------------------
 
@@ -391,6 +545,28 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             if isinstance(handler, TenantProtocolHandler)
             and session.transitions.state == "connected"
         ]
+
+    def snapshot(self) -> BrokerSnapshot:
+        """Gauges for the operator (``/metrics``): connections by listener and role, and what
+        clients have sent that the broker has not handled yet."""
+        connections: dict[tuple[str, str], int] = {}
+        backlog = paused = 0
+        for session, handler in self.connected_handlers():
+            grant = grant_of(session)
+            role = grant.principal.role.value if grant is not None else "unknown"
+            key = (_listener_of(handler.reader), role)
+            connections[key] = connections.get(key, 0) + 1
+            reader = handler.reader
+            if isinstance(reader, GuardedReader):
+                backlog += reader.buffered_bytes()
+                paused += reader.paused
+        return BrokerSnapshot(
+            connections=connections,
+            inbound_backlog_bytes=backlog,
+            paused_readers=paused,
+            sessions=len(self._sessions),
+            retained=len(self._retained_messages),
+        )
 
     # --- connections --------------------------------------------------------------------
 
@@ -454,6 +630,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             reader, writer, self.plugins_manager
         )
         handler.max_payload_bytes = self._max_payload_bytes
+        handler.broker = self
         try:
             grant = await self._authenticator.grant(incoming.password)
             if incoming.will_flag and not (
@@ -730,20 +907,41 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             return grant.may_subscribe(topic)
         return grant.may_receive(topic)
 
+    def accept_publish(self, session: Session, message: InboundPublish) -> bool | None:
+        """A client's PUBLISH, as it arrives: fanned out and retained now, before the reader
+        acknowledges it (see :mod:`broker.inbound`). False: refused (dropped, the client stays
+        connected); None: not a topic name at all (the connection is closed, §4.7.3)."""
+        self.stats.messages_in[message.qos] += 1
+        topic = message.topic
+        if not is_topic_name(topic):
+            logger.warning("%s published to invalid topic %r: closing", describe(session), topic)
+            self.stats.disconnected("invalid_topic")
+            return None
+        grant = grant_of(session)
+        if grant is None or not grant.may_publish(topic):
+            self.stats.drop("publish_refused")
+            return False
+        self._fan_out(topic, message.payload, message.qos)
+        if message.retain:
+            self._retain(topic, message.payload, message.qos, session)
+        return True
+
+    def _retain(self, topic: str, payload: bytes, qos: int, source: Session | None) -> None:
+        if payload:
+            self._retained_messages[topic] = RetainedApplicationMessage(source, topic, payload, qos)
+        else:  # an empty retained payload clears the topic [MQTT-3.3.1-10]
+            self._retained_messages.pop(topic, None)
+
     def publish_local(self, topic: str, payload: bytes, *, retain: bool, qos: int = 1) -> None:
         """A message from this process's own publisher (the API's state publisher): the same
         fan-out and retained store as a client's PUBLISH, without encoding it, sending it over
         loopback and parsing it again. Call it on the broker's event loop."""
         if not topic or "#" in topic or "+" in topic or topic.startswith("$"):
             raise ValueError(f"not a topic name: {topic!r}")
+        self.stats.messages_in[qos] += 1
         self._fan_out(topic, payload, qos)
         if retain:
-            if payload:
-                self._retained_messages[topic] = RetainedApplicationMessage(
-                    None, topic, payload, qos
-                )
-            else:  # an empty retained payload clears the topic [MQTT-3.3.1-10]
-                self._retained_messages.pop(topic, None)
+            self._retain(topic, payload, qos, None)
 
     def _fan_out(self, topic: str, payload: bytes, publish_qos: int) -> None:
         subscribers = self._tree.match(topic)
@@ -752,6 +950,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         encoded = EncodedPublish.build(topic, payload, retain=False)
         public_rules: dict[tuple[str, ...], bool] = {}
         sessions = self._sessions
+        sent = 0
         for client_id, (target, sub_qos) in subscribers.items():
             grant = target.attributes.get(GRANT_KEY)
             if grant is None:
@@ -763,7 +962,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
                 if allowed is None:
                     allowed = public_rules[grant.subscribe_within] = grant.may_receive(topic)
             else:
-                allowed = topic.startswith(grant.receive_prefix)
+                allowed = topic.startswith(grant.receive_prefix) or topic == SERVER_STATUS_TOPIC
             if not allowed:
                 logger.error("receive check stopped %r for %s", topic, client_id)
                 continue
@@ -775,11 +974,14 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             entry = sessions.get(client_id)
             if entry is not None and type(entry[1]) is TenantProtocolHandler:
                 entry[1].send_nowait(encoded, qos)
+                sent += 1
+        self.stats.messages_out += sent
 
     def _queue_offline(self, session: Session, topic: str, payload: bytes, qos: int) -> None:
         queue = session.retained_messages
         if queue.qsize() >= MAX_QUEUED_OFFLINE:
             logger.debug("offline queue of %s is full: dropping %r", session.client_id, topic)
+            self.stats.drop("offline_queue_full")
             return
         queue.put_nowait(RetainedApplicationMessage(None, topic, payload, qos))
 
@@ -789,6 +991,15 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         for timer in self._expiry_timers.values():
             timer.cancel()
         self._expiry_timers.clear()
+
+
+def _listener_of(reader: ReaderAdapter | None) -> str:
+    """The listener a connection came through, told by its transport (names as in embedded)."""
+    if isinstance(reader, TcpReader):
+        return "tcp"
+    if isinstance(reader, StarletteReader):
+        return "http-ws"
+    return "ws"
 
 
 def _is_expired(session: Session, now: float) -> bool:

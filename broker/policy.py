@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass
 
 from protocol import Principal, Role
+from protocol.server_status import SERVER_STATUS_TOPIC
 from protocol.topics import ROOT, device_status_topic, filter_matches, public_topics
 
 _TENANT_ROOT = f"{ROOT}/"
@@ -88,6 +89,8 @@ class Grant:
     """Defence in depth at delivery: nothing outside this prefix is ever sent to the client."""
 
     def may_subscribe(self, topic_filter: str) -> bool:
+        if topic_filter == SERVER_STATUS_TOPIC:  # every role: "is the server up?"
+            return True
         if not is_valid_filter(topic_filter):
             return False
         if self.subscribe_within:
@@ -103,7 +106,7 @@ class Grant:
         if self.publish_topic is not None:
             return topic == self.publish_topic
         if self.publish_prefix is not None:
-            return _is_tenant_topic(topic)
+            return _is_tenant_topic(topic) or topic == SERVER_STATUS_TOPIC
         return False
 
     def may_publish_payload(self, topic: str, payload: bytes) -> bool:
@@ -131,7 +134,7 @@ class Grant:
 
     def may_receive(self, topic: str) -> bool:
         if not topic.startswith(self.receive_prefix):
-            return False
+            return topic == SERVER_STATUS_TOPIC
         if self.subscribe_within:
             return any(filter_matches(allowed, topic) for allowed in self.subscribe_within)
         return True

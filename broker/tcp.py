@@ -43,6 +43,7 @@ class TcpReader(GuardedReader):
             self._buffer += data
             if len(self._buffer) > self._high_water and not self._paused:
                 self._paused = True
+                self.pauses += 1
                 self._transport.pause_reading()
             self._wake()
 
@@ -67,6 +68,13 @@ class TcpReader(GuardedReader):
         self._eof = True
         self._wake()
 
+    def buffered_bytes(self) -> int:
+        return len(self._buffer)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -78,6 +86,12 @@ class TcpReader(GuardedReader):
         while len(self._buffer) < n:
             if self._eof:
                 raise asyncio.IncompleteReadError(bytes(self._buffer), n)
+            if self._paused:
+                # More is needed than is buffered: a paused socket would never bring it. (A
+                # packet larger than half the high-water mark could leave the buffer above the
+                # resume mark and below the packet: that connection was never read again.)
+                self._paused = False
+                self._transport.resume_reading()
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter

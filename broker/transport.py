@@ -46,6 +46,17 @@ class GuardedReader(ReaderAdapter):  # type: ignore[misc]  # amqtt ships no type
         self.fast_lane: Callable[[int, bytes], None] | None = None
         """Set by the protocol handler: called in place for PUBACK and PINGREQ packets by
         transports that can spot them as bytes arrive (TCP); others ignore it."""
+        self.pauses = 0
+        """Times this connection's socket stopped being read (its buffer was full)."""
+
+    def buffered_bytes(self) -> int:
+        """Bytes received and not yet read by the broker (the connection's inbound backlog)."""
+        return 0
+
+    @property
+    def paused(self) -> bool:
+        """Whether the socket is not being read now because the buffer is full."""
+        return False
 
     async def read(self, n: int = -1) -> bytes:
         if n > self._max_read:

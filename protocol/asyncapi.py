@@ -15,6 +15,7 @@ from protocol.messages import (
     TicketStatusChanged,
     TicketUpdate,
 )
+from protocol.server_status import SERVER_STATUS_TOPIC, ServerStatus
 
 _TENANT_PARAM = {
     "description": f"Tenant id ({ID_RULE})",
@@ -35,7 +36,7 @@ def _message(model: type[BaseModel], summary: str) -> dict[str, Any]:
 
 def _schemas() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in (QueueUpdate, TicketUpdate, TicketStatusChanged, DevicePresence):
+    for model in (QueueUpdate, TicketUpdate, TicketStatusChanged, DevicePresence, ServerStatus):
         schema = model.model_json_schema(
             by_alias=True, ref_template="#/components/schemas/{model}", mode="serialization"
         )
@@ -112,6 +113,19 @@ def asyncapi_document(*, servers: dict[str, dict[str, Any]] | None = None) -> di
                 "subscribe": {
                     "operationId": "receivePresence",
                     "message": _message(DevicePresence, "A device is online or offline"),
+                },
+            },
+            SERVER_STATUS_TOPIC: {
+                "description": (
+                    "Retained: whether the QueueCast server (the API) is up, with an external "
+                    "broker. `offline` is the API connection's Will, so it also appears when the "
+                    "API dies. Readable by every role, whatever its tenant (it names none); "
+                    "written only by the API."
+                ),
+                "subscribe": {
+                    "operationId": "receiveServerStatus",
+                    "message": _message(ServerStatus, "The server is online or offline"),
+                    **retained,
                 },
             },
         },

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -102,3 +103,103 @@ class HttpLatencyMiddleware:
                 metrics.observe_http(
                     scope["method"], template, status, time.perf_counter() - started
                 )
+
+
+@dataclass(frozen=True)
+class MqttReading:
+    """The MQTT side at one moment, as ``/metrics`` and ``/readyz`` report it. Plain values, so
+    this module never imports the broker (deployments on an external broker never load amqtt);
+    the embedded broker's figures come from ``broker.stats``."""
+
+    mode: str
+    """``embedded`` or ``external``."""
+    up: bool
+    """Embedded: the broker is serving. External: the publisher's connection is up."""
+    connections: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    received: Mapping[int, int] = field(default_factory=dict)
+    sent: int = 0
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    disconnects: Mapping[str, int] = field(default_factory=dict)
+    inbound_backlog_bytes: int = 0
+    paused_readers: int = 0
+    reader_pauses: int = 0
+    sessions: int = 0
+    retained: int = 0
+
+
+class _MqttCollector(Collector):
+    def __init__(self, reading: MqttReading) -> None:
+        self._reading = reading
+
+    def collect(self) -> Iterable[Metric]:
+        r = self._reading
+        up = GaugeMetricFamily(
+            "queuecast_mqtt_up",
+            "1 when the embedded broker serves, or the external broker is connected",
+            labels=["mode"],
+        )
+        up.add_metric([r.mode], 1 if r.up else 0)
+        yield up
+        if r.mode != "embedded":
+            return
+        connections = GaugeMetricFamily(
+            "queuecast_mqtt_connections",
+            "Connected MQTT clients, per listener and role",
+            labels=["listener", "role"],
+        )
+        for (listener, role), count in sorted(r.connections.items()):
+            connections.add_metric([listener, role], count)
+        yield connections
+        received = CounterMetricFamily(
+            "queuecast_mqtt_messages_received",
+            "PUBLISH packets received (clients and the API), per QoS",
+            labels=["qos"],
+        )
+        for qos in (0, 1, 2):
+            received.add_metric([str(qos)], r.received.get(qos, 0))
+        yield received
+        yield CounterMetricFamily(
+            "queuecast_mqtt_messages_sent", "PUBLISH packets written to subscribers", r.sent
+        )
+        dropped = CounterMetricFamily(
+            "queuecast_mqtt_messages_dropped",
+            "Messages not delivered, by reason",
+            labels=["reason"],
+        )
+        for reason, count in sorted(r.dropped.items()):
+            dropped.add_metric([reason], count)
+        yield dropped
+        disconnects = CounterMetricFamily(
+            "queuecast_mqtt_disconnects",
+            "Connections the broker closed, by reason",
+            labels=["reason"],
+        )
+        for reason, count in sorted(r.disconnects.items()):
+            disconnects.add_metric([reason], count)
+        yield disconnects
+        yield GaugeMetricFamily(
+            "queuecast_mqtt_inbound_backlog_bytes",
+            "Bytes received from clients and not yet handled",
+            r.inbound_backlog_bytes,
+        )
+        yield GaugeMetricFamily(
+            "queuecast_mqtt_paused_readers",
+            "Connections not being read now (their inbound buffer is full)",
+            r.paused_readers,
+        )
+        yield CounterMetricFamily(
+            "queuecast_mqtt_reader_pauses",
+            "Times a connection stopped being read because its inbound buffer was full",
+            r.reader_pauses,
+        )
+        yield GaugeMetricFamily("queuecast_mqtt_sessions", "MQTT sessions held", r.sessions)
+        yield GaugeMetricFamily(
+            "queuecast_mqtt_retained_messages", "Retained messages held", r.retained
+        )
+
+
+def mqtt_exposition(reading: MqttReading) -> bytes:
+    """The MQTT families in Prometheus text format (read fresh at every scrape)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_MqttCollector(reading))
+    return bytes(generate_latest(registry))

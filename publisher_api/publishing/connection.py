@@ -1,9 +1,15 @@
 """The API's own MQTT connection (paho, in its network thread), to the embedded broker or an
 external one. It reconnects by itself with backoff and tells its owner each time it is
-(re)connected, because a broker that restarted has forgotten every retained message."""
+(re)connected, because a broker that restarted has forgotten every retained message.
+
+It also keeps the server's retained status (``protocol.server_status``) true: ``online`` at
+every connect, ``offline`` before a deliberate stop, and ``offline`` as the connection's Will,
+so the broker announces it when the API dies; screens can then tell "server down" from a quiet
+queue."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import ssl
@@ -18,6 +24,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from protocol import Role, issue_token
+from protocol.server_status import SERVER_STATUS_TOPIC, ServerState, encode_server_status
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +86,9 @@ class MqttConnection:
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         if address.tls:
             self._client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        self._client.will_set(
+            SERVER_STATUS_TOPIC, encode_server_status(ServerState.OFFLINE), qos=1, retain=True
+        )
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._refresh_credentials()
@@ -93,6 +103,12 @@ class MqttConnection:
 
     def stop(self) -> None:
         self._stopping = True
+        if self._connected.is_set():  # a clean DISCONNECT does not fire the Will: say it
+            info = self._client.publish(
+                SERVER_STATUS_TOPIC, encode_server_status(ServerState.OFFLINE), qos=1, retain=True
+            )
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(timeout=2)
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -129,6 +145,9 @@ class MqttConnection:
             return
         log.info("publisher connected to MQTT broker %s:%s", self._address.host, self._address.port)
         self._connected.set()
+        client.publish(
+            SERVER_STATUS_TOPIC, encode_server_status(ServerState.ONLINE), qos=1, retain=True
+        )
         self._on_connected()
 
     def _handle_disconnect(

@@ -59,7 +59,11 @@ def test_stats_refuse_a_backwards_range(api: Api) -> None:
 
 def test_health_and_readiness(api: Api) -> None:
     assert api.http.get("/healthz").json() == {"status": "ok"}
-    assert api.http.get("/readyz").json() == {"status": "ready"}
+    assert api.http.get("/readyz").json() == {
+        "status": "ready",
+        "database": "ok",
+        "mqtt": "serving",  # the embedded broker
+    }
 
 
 def test_metrics_show_tickets_queue_waits_and_http(api: Api) -> None:
@@ -72,6 +76,8 @@ def test_metrics_show_tickets_queue_waits_and_http(api: Api) -> None:
     assert "queuecast_wait_time_seconds_bucket" in text
     assert 'route="/api/v1/tenants/{tenant}/tickets"' in text  # templates, never raw ids
     assert ticket["id"] not in text
+    assert 'queuecast_mqtt_up{mode="embedded"} 1.0' in text
+    assert 'queuecast_mqtt_messages_received_total{qos="1"}' in text  # the API's own publishes
 
 
 def test_openapi_and_docs_are_served(api: Api) -> None:

@@ -57,5 +57,6 @@ def test_the_asyncapi_document_describes_every_topic(system: RunningSystem) -> N
         "tenant/{tenant}/tickets/{ticketId}",
         "tenant/{tenant}/events",
         "tenant/{tenant}/devices/{deviceId}/status",
+        "queuecast/server/status",
     }
     assert "/asyncapi.json" in system.http.get("/openapi.json").json()["info"]["description"]

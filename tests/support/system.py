@@ -58,6 +58,21 @@ class _Process:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def wait_listening(self, port: int, timeout: float = 15.0) -> None:
+        """Until ``port`` accepts; a process that exits or stays deaf fails with its log."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited during start-up:\n{self.log_tail()}")
+            try:
+                wait_for_port("127.0.0.1", port, timeout=0.2)
+                return
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{self.name} not listening on {port} after {timeout}s:\n{self.log_tail()}"
+                    ) from None
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -123,7 +138,7 @@ class RunningSystem:
         if self.broker is None:
             raise RuntimeError("the broker is embedded in the API; use broker_kind='separate'")
         self.broker.start()
-        wait_for_port("127.0.0.1", self.mqtt_port)
+        self.broker.wait_listening(self.mqtt_port)
 
     def kill_api(self) -> None:
         """kill -9: no shutdown hooks, as in a crash."""
@@ -218,7 +233,7 @@ def start_system(
     try:
         if broker is not None:
             broker.start()
-            wait_for_port("127.0.0.1", mqtt_port)
+            broker.wait_listening(mqtt_port)
         api.start()
         system.wait_ready()
         yield system
