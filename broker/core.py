@@ -921,6 +921,10 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         if grant is None or not grant.may_publish(topic):
             self.stats.drop("publish_refused")
             return False
+        if not grant.may_publish_payload(topic, message.payload):
+            # A device's presence must name that device: the console would show ghosts.
+            self.stats.drop("document_refused")
+            return False
         self._fan_out(topic, message.payload, message.qos)
         if message.retain:
             self._retain(topic, message.payload, message.qos, session)
