@@ -74,6 +74,7 @@ from broker.packets import (
 )
 from broker.policy import Grant
 from broker.retained import RetainedMessages
+from broker.session import read_connect
 from broker.subscriptions import SubscriptionTree
 from broker.transport import GuardedReader, PacketTooLarge
 from protocol.topics import filter_matches
@@ -438,9 +439,8 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
     ) -> tuple[BrokerProtocolHandler, Session]:
         """Replaces amqtt's: read CONNECT, then authenticate and check the Will, and only then
         look up, resume or delete a session, under a client id namespaced by identity."""
-        handler, incoming = await TenantProtocolHandler.init_from_connect(
-            reader, writer, self.plugins_manager
-        )
+        incoming = await read_connect(reader, writer)
+        handler = TenantProtocolHandler(self.plugins_manager)
         handler.max_payload_bytes = self._max_payload_bytes
         try:
             grant = await self._authenticator.grant(incoming.password)
