@@ -16,6 +16,7 @@ import signal
 
 from broker.auth import TokenActive
 from broker.embedded import EmbeddedBroker
+from broker.heap import settle_for_connections
 from broker.revocation import close_revoked_every
 from config import Settings, get_settings
 
@@ -42,6 +43,7 @@ async def serve(settings: Settings) -> None:
     token_active = database_token_check(settings)
     broker = EmbeddedBroker(settings, token_active=token_active)
     await broker.start()
+    settle_for_connections()
     sweeper = asyncio.create_task(
         close_revoked_every(broker, token_active, settings.mqtt_revocation_check_s)
     )

@@ -9,7 +9,6 @@ everything to requests as ``app.state.runtime``. Shutdown runs the same steps in
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -158,8 +157,9 @@ def _settle_heap() -> None:
     scans. Each full collection walked them all, ~100 ms with the event loop stopped, and that
     was the p99 of every request under load. Objects made later are collected as usual. Only
     for the server process: tests build many apps in one process and must collect them."""
-    gc.collect()
-    gc.freeze()
+    from broker.heap import settle_for_connections  # amqtt is imported only when needed
+
+    settle_for_connections()  # gc.collect(), gc.freeze(), and thresholds for many connections
 
 
 def _queue_lengths(databases: list[Database]) -> Mapping[str, int]:
