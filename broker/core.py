@@ -73,6 +73,7 @@ from broker.packets import (
     encode_connack,
 )
 from broker.policy import Grant
+from broker.refusals import RefusalLog
 from broker.retained import RetainedMessages
 from broker.session import read_connect
 from broker.subscriptions import SubscriptionTree
@@ -370,6 +371,8 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         self._tree: SubscriptionTree[Session] = SubscriptionTree()
         self._retained_messages = RetainedMessages()
         self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
+        self._full_refusals = RefusalLog(logger, "connection refused")
+        self._connect_refusals = RefusalLog(logger, "refused CONNECT")
 
     # --- introspection ------------------------------------------------------------------
 
@@ -400,11 +403,9 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             raise AMQTTError(f"Invalid listener name '{listener_name}'")
         peer = writer.get_peer_info() or ("unknown", 0)
         if self._connections[listener_name] >= self._max_connections:
-            logger.warning(
-                "listener %s is full (%d connections): refusing %s:%s",
-                listener_name,
-                self._max_connections,
-                *peer,
+            self._full_refusals.refused(
+                f"listener {listener_name} is full ({self._max_connections} connections): "
+                f"refusing {peer[0]}:{peer[1]}"
             )
             await _refuse_connect(reader, writer, CONNACK_SERVER_UNAVAILABLE)
             return
@@ -450,13 +451,9 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
                     f"Will on {incoming.will_topic!r} is not a topic it may publish",
                 )
         except Refused as refusal:
-            logger.warning(
-                "refused CONNECT from %s:%s (client id %r, username %r): %s",
-                remote_address,
-                remote_port,
-                incoming.client_id,
-                incoming.username,
-                refusal.reason,
+            self._connect_refusals.refused(
+                f"{remote_address}:{remote_port} (client id {incoming.client_id!r}, "
+                f"username {incoming.username!r}): {refusal.reason}"
             )
             writer.write(encode_connack(refusal.code))
             await writer.drain()
@@ -756,6 +753,8 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         for timer in self._expiry_timers.values():
             timer.cancel()
         self._expiry_timers.clear()
+        self._full_refusals.close()
+        self._connect_refusals.close()
 
 
 def _is_expired(session: Session, now: float) -> bool:

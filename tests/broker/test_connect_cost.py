@@ -3,6 +3,7 @@
 - a token shared by many clients is verified once (its grant is remembered until it expires),
   and revocation is still asked about at every CONNECT;
 - connecting and subscribing never walks the other sessions or amqtt's subscription dict;
+- refusals in a burst are logged once, with a count;
 - broker sessions carry a three-state :class:`~broker.session.SessionState` that moves exactly
   as amqtt's per-session ``transitions.Machine`` did.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,7 @@ from transitions import MachineError
 import broker.auth
 import protocol
 from broker.auth import Authenticator, Refused
+from broker.refusals import RefusalLog
 from broker.session import TenantSession
 from protocol import Principal, Role, issue_token
 from protocol.topics import queue_topic
@@ -210,3 +213,42 @@ def test_session_state_moves_as_amqtts_machine(moves: tuple[str, ...]) -> None:
         return seen
 
     assert play(TenantSession()) == play(Session())
+
+
+def test_a_burst_of_refusals_is_logged_once_with_a_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logger = logging.getLogger("tests.refusals")
+
+    async def burst() -> None:
+        refusals = RefusalLog(logger, "connection refused", window_s=60)
+        for index in range(500):
+            refusals.refused(f"client {index}")
+        refusals.close()  # the window ends (here: at stop)
+        refusals.refused("client after the window")
+
+    with caplog.at_level(logging.WARNING, logger="tests.refusals"):
+        asyncio.run(burst())
+    assert [r.getMessage() for r in caplog.records] == [
+        "connection refused: client 0",
+        "connection refused: 499 more in the last 60 s",
+        "connection refused: client after the window",
+    ]
+
+
+def test_a_full_listener_logs_its_refusals_once(caplog: pytest.LogCaptureFixture) -> None:
+    running = BrokerThread(broker_settings(mqtt_max_connections=1)).start()
+    held = running.client(token(Role.PUBLIC, "a")).connect()
+    try:
+        with caplog.at_level(logging.WARNING, logger="broker.core"):
+            for _ in range(5):
+                with pytest.raises(ConnectRefused, match=r"(?i)unavailable"):
+                    running.client(token(Role.PUBLIC, "a")).connect()
+            running.stop()  # ends the window: the count is logged
+    finally:
+        held.close()
+        running.close()
+    lines = [r.getMessage() for r in caplog.records if "connection refused" in r.getMessage()]
+    assert len(lines) == 2
+    assert "listener tcp is full (1 connections)" in lines[0]
+    assert lines[1] == "connection refused: 4 more in the last 10 s"
