@@ -12,6 +12,7 @@ BENCHMARKS = [
     ["bench.call_latency"],
     ["bench.broker_fanout"],
     ["bench.broker_connections"],
+    ["bench.broker_storm"],
     ["bench.agent_footprint"],
 ]
 

@@ -134,6 +134,7 @@ def summary(name: str, result: StormResult, cpu_s: float) -> dict[str, object]:
         "p50_s": rounded(result.percentile(0.5)),
         "p99_s": rounded(result.percentile(0.99)),
         "failed_attempts": result.failures,
+        "failures_by_kind": dict(result.reasons),
         "broker_cpu_s": round(cpu_s, 2),
         "broker_cpu_ms_per_connection": round(cpu_s * 1000 / result.clients, 3),
     }
@@ -153,6 +154,8 @@ def print_table(rows: list[dict[str, object]], *, header: bool = True) -> None:
             f"{row['broker_cpu_ms_per_connection']!s:>12}",
             flush=True,
         )
+        if row["failures_by_kind"]:
+            print(f"{'':<15}failed attempts: {row['failures_by_kind']}", flush=True)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ import select
 import socket
 import struct
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from bench import broker_wire as wire
@@ -42,6 +43,8 @@ class StormResult:
     all_live_s: float | None
     """When the last screen got its retained document; ``None`` if some never did."""
     times_s: list[float] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    """Failed attempts by kind (``timeout in connack``, ``closed in upgrade``, ...)."""
 
     def percentile(self, fraction: float) -> float | None:
         if not self.times_s:
@@ -79,12 +82,11 @@ def storm(
     by_fd: dict[int, _Screen] = {}
     retries: list[tuple[float, int]] = []
     times: list[float] = []
-    failures = 0
+    reasons: Counter[str] = Counter()
     origin = time.monotonic()
 
-    def fail(screen: _Screen) -> None:
-        nonlocal failures
-        failures += 1
+    def fail(screen: _Screen, reason: str) -> None:
+        reasons[reason] += 1
         _close(screen)
         delay = min(30.0, 2.0 ** min(screen.attempt - 1, 5)) * rng.uniform(0.5, 1.5)
         heapq.heappush(retries, (time.monotonic() + delay, screen.index))
@@ -114,7 +116,7 @@ def storm(
         screen.packets = wire.PacketReader()
         code = sock.connect_ex(("127.0.0.1", target.port))
         if code not in (0, errno.EINPROGRESS):
-            fail(screen)
+            fail(screen, f"connect: {errno.errorcode.get(code, code)}")
             return
         by_fd[sock.fileno()] = screen
         poller.register(sock.fileno(), select.EPOLLOUT | select.EPOLLIN)
@@ -125,8 +127,9 @@ def storm(
 
     def connected(screen: _Screen) -> None:
         assert screen.sock is not None
-        if screen.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
-            fail(screen)
+        code = screen.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code:
+            fail(screen, f"connect: {errno.errorcode.get(code, code)}")
             return
         poller.modify(screen.sock.fileno(), select.EPOLLIN)
         if target.websocket:
@@ -146,7 +149,7 @@ def storm(
                 return
             head, _, data = screen.http.partition(b"\r\n\r\n")
             if not head.startswith(b"HTTP/1.1 101"):
-                fail(screen)
+                fail(screen, f"upgrade: {head.split(b' ')[1][:3].decode(errors='replace')}")
                 return
             mqtt_connect(screen)
         if screen.frames is not None:
@@ -155,12 +158,12 @@ def storm(
         for kind, flags, body in screen.packets.feed(data):
             if kind == wire.CONNACK:
                 if len(body) < 2 or body[1] != 0:
-                    fail(screen)
+                    fail(screen, f"CONNACK {body[1:2].hex()}")
                     return
                 screen.phase = "retained"
                 send(screen, wire.subscribe(1, target.topic, qos=1))
             elif kind == wire.SUBACK and body[-1:] == b"\x80":
-                fail(screen)
+                fail(screen, "SUBACK 0x80")
                 return
             elif kind == wire.PUBLISH:
                 topic, packet_id, _ = wire.parse_publish(flags, body)
@@ -191,11 +194,11 @@ def storm(
                         continue
                     data = sock.recv(65536)
                     if not data:
-                        fail(screen)
+                        fail(screen, f"closed in {screen.phase}")
                         continue
                     received(screen, data)
-                except OSError:
-                    fail(screen)
+                except OSError as exc:
+                    fail(screen, f"{type(exc).__name__} in {screen.phase}")
             now = time.monotonic()
             while retries and retries[0][0] <= now:
                 start(screens[heapq.heappop(retries)[1]])
@@ -203,7 +206,7 @@ def storm(
                 next_sweep = now + 0.5
                 for screen in list(by_fd.values()):
                     if now - screen.started > attempt_timeout_s:
-                        fail(screen)
+                        fail(screen, f"timeout in {screen.phase}")
     finally:
         for screen in screens:
             _close(screen)
@@ -211,7 +214,8 @@ def storm(
     return StormResult(
         clients=clients,
         live=len(times),
-        failures=failures,
+        failures=sum(reasons.values()),
         all_live_s=max(times) if len(times) == clients else None,
         times_s=times,
+        reasons=reasons,
     )
