@@ -373,6 +373,9 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
         self._full_refusals = RefusalLog(logger, "connection refused")
         self._connect_refusals = RefusalLog(logger, "refused CONNECT")
+        self._connect_timeouts = RefusalLog(
+            logger, f"no CONNECT within {CONNECT_TIMEOUT_S:.0f} s, closed"
+        )
 
     # --- introspection ------------------------------------------------------------------
 
@@ -417,9 +420,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
                     CONNECT_TIMEOUT_S,
                 )
             except TimeoutError:
-                logger.warning(
-                    "no CONNECT from %s:%s within %ss: closing", *peer, CONNECT_TIMEOUT_S
-                )
+                self._connect_timeouts.refused(f"{peer[0]}:{peer[1]}")
                 await writer.close()
                 return
             except Exception as exc:  # any malformed, oversized or refused first packet
@@ -755,6 +756,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         self._expiry_timers.clear()
         self._full_refusals.close()
         self._connect_refusals.close()
+        self._connect_timeouts.close()
 
 
 def _is_expired(session: Session, now: float) -> bool:
