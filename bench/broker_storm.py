@@ -18,8 +18,8 @@ A publisher first retains one queue document (4.3 KB, a ``queue_update`` with 10
 ``tenant/bench/queue``. Then every screen connects at once, each with the same ``public`` token:
 CONNECT, SUBSCRIBE after CONNACK, live when the retained document arrives
 (:mod:`bench.storm_clients`). Reported: all-live time, p50 and p99 of the time to live,
-failed attempts (retried with jittered backoff until the deadline) and broker CPU seconds per
-connection (the broker process's user+system time over the storm, divided by N).
+failed attempts (retried with jittered backoff until the deadline) and CPU per connection of
+the broker process and of the load client (user+system time over the storm, divided by N).
 
 The load client and the brokers raise their open-file limit to the hard limit (a storm of N needs
 N descriptors in the broker process and N in the client).
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -114,15 +115,21 @@ def run_one(name: str, size: int, args: argparse.Namespace) -> dict[str, object]
         if profile is not None:
             profile = profile.with_name(f"{profile.stem}-{name}{profile.suffix}")
         with py_spy(broker.pid, profile):
-            cpu_before = broker.cpu_seconds()
+            cpu_before, client_before = broker.cpu_seconds(), _own_cpu_seconds()
             result = storm(
                 target, size, attempt_timeout_s=args.attempt_timeout, deadline_s=args.deadline
             )
             cpu = broker.cpu_seconds() - cpu_before
-    return summary(name, result, cpu)
+            client_cpu = _own_cpu_seconds() - client_before
+    return summary(name, result, cpu, client_cpu)
 
 
-def summary(name: str, result: StormResult, cpu_s: float) -> dict[str, object]:
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def summary(name: str, result: StormResult, cpu_s: float, client_cpu_s: float) -> dict[str, object]:
     def rounded(value: float | None) -> float | None:
         return None if value is None else round(value, 2)
 
@@ -137,6 +144,7 @@ def summary(name: str, result: StormResult, cpu_s: float) -> dict[str, object]:
         "failures_by_kind": dict(result.reasons),
         "broker_cpu_s": round(cpu_s, 2),
         "broker_cpu_ms_per_connection": round(cpu_s * 1000 / result.clients, 3),
+        "client_cpu_ms_per_connection": round(client_cpu_s * 1000 / result.clients, 3),
     }
 
 
@@ -144,14 +152,15 @@ def print_table(rows: list[dict[str, object]], *, header: bool = True) -> None:
     if header:
         print(
             f"{'target':<15}{'clients':>8}{'live':>7}{'all live s':>11}{'p50 s':>8}{'p99 s':>8}"
-            f"{'failed':>8}{'CPU ms/conn':>12}"
+            f"{'failed':>8}{'CPU ms/conn':>12}{'client CPU':>11}"
         )
     for row in rows:
         all_live = row["all_live_s"] if row["all_live_s"] is not None else "never"
         print(
             f"{row['target']!s:<15}{row['clients']!s:>8}{row['live']!s:>7}{all_live!s:>11}"
             f"{row['p50_s']!s:>8}{row['p99_s']!s:>8}{row['failed_attempts']!s:>8}"
-            f"{row['broker_cpu_ms_per_connection']!s:>12}",
+            f"{row['broker_cpu_ms_per_connection']!s:>12}"
+            f"{row['client_cpu_ms_per_connection']!s:>11}",
             flush=True,
         )
         if row["failures_by_kind"]:
