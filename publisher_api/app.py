@@ -26,6 +26,7 @@ from publisher_api.metrics import HttpLatencyMiddleware, Metrics
 from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import admin, auth, health, pages, stats, tickets
 from publisher_api.routers import realtime as realtime_routes
+from publisher_api.routers.mqtt_lane import MqttLane
 from publisher_api.routers.ticket_lane import TicketLane
 from publisher_api.runtime import Runtime
 from publisher_api.services.batching import BatchingWriter
@@ -124,6 +125,8 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
     # it serves are measured and labelled like the others.
     app.add_middleware(TicketLane)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
+    # MQTT over WebSocket skips the HTTP stack altogether (added last = outermost of ours).
+    app.add_middleware(MqttLane, owner=app)
     # The hot ticket routes first: routing tries routers in order.
     for module in (tickets, health, auth, admin, stats, realtime_routes, pages):
         app.include_router(module.router)
