@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.broker_storm                       # 1,000 / 3,000 / 10,000
     .venv/bin/python -m bench.broker_storm --sizes 1000 3000     # fewer sizes
     .venv/bin/python -m bench.broker_storm --only embedded-tcp   # one broker/transport
+    .venv/bin/python -m bench.broker_storm --rounds 3            # medians over 3 runs each
     .venv/bin/python -m bench.broker_storm --profile out.svg     # py-spy flame graph of the
                                                                  # embedded broker (largest size)
 
@@ -33,6 +34,7 @@ import os
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -167,6 +169,26 @@ def print_table(rows: list[dict[str, object]], *, header: bool = True) -> None:
             print(f"{'':<15}failed attempts: {row['failures_by_kind']}", flush=True)
 
 
+def print_medians(rows: list[dict[str, object]]) -> None:
+    print(
+        f"{'target':<15}{'clients':>8}{'all live s (median / best)':>28}{'p50 s':>8}"
+        f"{'failed':>8}{'CPU ms/conn':>12}"
+    )
+    groups: dict[tuple[str, int], list[dict[str, object]]] = {}
+    for row in rows:
+        groups.setdefault((str(row["target"]), int(str(row["clients"]))), []).append(row)
+    for (target, clients), runs in groups.items():
+        live = [float(str(r["all_live_s"])) for r in runs if r["all_live_s"] is not None]
+        never = len(runs) - len(live)
+        all_live = (f"{statistics.median(live):.2f} / {min(live):.2f}" if live else "never") + (
+            f" ({never} never)" if never and live else ""
+        )
+        p50 = statistics.median(float(str(r["p50_s"])) for r in runs if r["p50_s"] is not None)
+        failed = sum(int(str(r["failed_attempts"])) for r in runs)
+        cpu = statistics.median(float(str(r["broker_cpu_ms_per_connection"])) for r in runs)
+        print(f"{target:<15}{clients:>8}{all_live:>28}{p50:>8.2f}{failed:>8}{cpu:>12.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
@@ -174,19 +196,24 @@ def main() -> None:
     parser.add_argument("--attempt-timeout", type=float, default=30.0)
     parser.add_argument("--deadline", type=float, default=180.0)
     parser.add_argument("--profile", type=Path, help="py-spy output (.svg or .json)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat everything")
     args = parser.parse_args()
     limit = raise_fd_limit()  # inherited by the broker processes started below
     if limit < max(args.sizes) + 200:
         raise SystemExit(f"open-file limit {limit} is too low for {max(args.sizes)} clients")
     names = args.only or list(TARGETS)
     rows: list[dict[str, object]] = []
-    for size in args.sizes:
-        for name in names:
-            rows.append(run_one(name, size, args))
-            print_table(rows[-1:], header=len(rows) == 1)
-            time.sleep(2.0)  # let the previous broker's sockets drain
+    for _ in range(args.rounds):
+        for size in args.sizes:
+            for name in names:
+                rows.append(run_one(name, size, args))
+                print_table(rows[-1:], header=len(rows) == 1)
+                time.sleep(2.0)  # let the previous broker's sockets drain
     print()
     print_table(rows)
+    if args.rounds > 1:
+        print(f"\nover {args.rounds} rounds (the machine is shared: medians, and the best run)")
+        print_medians(rows)
     load = os.getloadavg()
     report = {
         "rows": rows,
