@@ -40,6 +40,8 @@ def main() -> int:
             return 2
         finally:
             database.dispose()
+    from broker.embedded import LISTEN_BACKLOG  # screens reconnect at once: see its docstring
+
     uvicorn.run(
         # The same get_settings() object: no dependency override needed.
         create_app(settle_heap=True),
@@ -56,6 +58,7 @@ def main() -> int:
         ws_ping_interval=None,
         # The app owns one process's state (embedded broker, write lock): never several workers.
         workers=1,
+        backlog=LISTEN_BACKLOG,
     )
     return 0
 
