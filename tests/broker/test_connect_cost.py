@@ -27,6 +27,7 @@ from transitions import MachineError
 import broker.auth
 import protocol
 from broker.auth import Authenticator, Refused
+from broker.core import CONNECT_TIMEOUT_S, connect_timeout
 from broker.refusals import RefusalLog
 from broker.session import TenantSession
 from protocol import Principal, Role, issue_token
@@ -252,3 +253,17 @@ def test_a_full_listener_logs_its_refusals_once(caplog: pytest.LogCaptureFixture
     assert len(lines) == 2
     assert "listener tcp is full (1 connections)" in lines[0]
     assert lines[1] == "connection refused: 4 more in the last 10 s"
+
+
+def test_the_connect_timeout_grows_with_the_connections_waiting_ahead() -> None:
+    assert connect_timeout(0) == CONNECT_TIMEOUT_S
+    assert connect_timeout(10_000) == pytest.approx(CONNECT_TIMEOUT_S + 20)
+
+
+def test_connections_waiting_for_connect_are_counted_out_whatever_their_end(
+    broker: BrokerThread, clients: list[Recorder]
+) -> None:
+    clients.append(broker.client(token(Role.PUBLIC, "a")).connect())
+    with pytest.raises(ConnectRefused):
+        broker.client("not a token").connect()
+    assert broker.run(lambda: broker.broker.core._awaiting_connect) == 0
