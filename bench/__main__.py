@@ -17,6 +17,7 @@ BENCHMARKS = {
     "call_latency": "operator call -> screen (HTTP to MQTT delivery), our broker and Mosquitto",
     "broker_fanout": "one publish to N subscribers: delivery latency, our broker and Mosquitto",
     "broker_connections": "idle connections held: memory and CPU per connection",
+    "broker_storm": "thousands of screens reconnect at once (TCP and /mqtt): ours and Mosquitto",
     "broker_flood": "one client floods QoS 0/1 while others carry normal traffic; and Mosquitto",
     "agent_footprint": "the pygame agents' idle CPU and memory",
     "abuse": "call -> screen while a login flood, a slowloris or huge bodies hit the API",

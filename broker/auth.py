@@ -3,12 +3,25 @@
 The token is verified once, here, and turned into a :class:`~broker.policy.Grant` that the
 session keeps; nothing is decoded again per message. ``token_active`` (given by the API) lets a
 revoked device or a removed user be refused even while its token has not expired yet.
+
+A reconnect storm brings thousands of CONNECTs carrying the same few tokens (every public page of
+a tenant shares one), so both steps are shared:
+
+- a verified token's grant is remembered (keyed by the token's SHA-256, never the token itself)
+  until the token expires; a forged or expired token is never remembered;
+- ``token_active`` is never skipped, but CONNECTs of the same principal that arrive while a check
+  of it is running wait for that check instead of starting their own. A revocation committed
+  while a check runs is caught, as before, by the close of revoked connections that follows it
+  (:mod:`broker.revocation`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from broker.packets import CONNACK_BAD_CREDENTIALS, CONNACK_NOT_AUTHORIZED
@@ -18,6 +31,10 @@ from protocol import InvalidToken, Principal, verify_token
 logger = logging.getLogger(__name__)
 
 TokenActive = Callable[[Principal], bool]
+
+VERIFIED_TOKENS = 10_000
+"""Grants remembered at most (least recently used first out): one per distinct token, so a few
+hundred bytes each; beyond it a token is simply verified again."""
 
 
 class Refused(Exception):
@@ -30,25 +47,57 @@ class Refused(Exception):
 
 
 class Authenticator:
-    def __init__(self, secret: str, token_active: TokenActive | None = None) -> None:
+    def __init__(
+        self,
+        secret: str,
+        token_active: TokenActive | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._secret = secret
         self._token_active = token_active
+        self._clock = clock
+        self._verified: OrderedDict[bytes, Grant] = OrderedDict()
+        self._checks: dict[Principal, asyncio.Task[bool]] = {}
 
     async def grant(self, password: str | None) -> Grant:
         """The grant for a CONNECT password, or :class:`Refused`."""
+        grant = self._verified_grant(password or "")
+        if self._token_active is not None and not await self._is_active(grant.principal):
+            raise Refused(CONNACK_NOT_AUTHORIZED, f"token of {grant.identity} was revoked")
+        return grant
+
+    def _verified_grant(self, token: str) -> Grant:
+        key = hashlib.sha256(token.encode()).digest()
+        grant = self._verified.get(key)
+        if grant is not None:
+            if self._clock() < grant.principal.expires_at.timestamp():
+                self._verified.move_to_end(key)
+                return grant
+            del self._verified[key]  # expired: verify_token below says so (with its leeway)
         try:
-            principal = verify_token(password or "", secret=self._secret)
+            principal = verify_token(token, secret=self._secret)
         except InvalidToken as exc:
             raise Refused(CONNACK_BAD_CREDENTIALS, str(exc)) from None
         try:
             grant = grant_for(principal)
         except ValueError as exc:
             raise Refused(CONNACK_NOT_AUTHORIZED, f"token cannot be scoped: {exc}") from None
-        if self._token_active is not None and not await self._is_active(principal):
-            raise Refused(CONNACK_NOT_AUTHORIZED, f"token of {grant.identity} was revoked")
+        self._verified[key] = grant
+        if len(self._verified) > VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
         return grant
 
     async def _is_active(self, principal: Principal) -> bool:
+        check = self._checks.get(principal)
+        if check is None:
+            check = asyncio.get_running_loop().create_task(self._check(principal))
+            self._checks[principal] = check
+            check.add_done_callback(lambda _: self._checks.pop(principal, None))
+        # Shielded: a CONNECT that gives up (timeout, closed socket) leaves the shared check be.
+        return await asyncio.shield(check)
+
+    async def _check(self, principal: Principal) -> bool:
         assert self._token_active is not None
         try:
             # Blocking by contract (the API may look at its database): keep the loop free.

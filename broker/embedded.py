@@ -54,6 +54,13 @@ TCP, WS, HTTP_WS = "tcp", "ws", "http-ws"
 _PACKET_OVERHEAD = 2 + 65_535 + 2  # topic length, longest topic, packet id
 _WS_FRAME_OVERHEAD = _PACKET_OVERHEAD + 16  # plus fixed header: one packet per message
 
+LISTEN_BACKLOG = 8192
+"""Connections the kernel completes and queues for accept() while the loop is busy. asyncio's
+default (100) overflows in a reconnect storm: the kernel then drops the handshake's last ACK, the
+client believes it is connected and retransmits its CONNECT with exponential backoff, so a screen
+waits up to tens of seconds on a broker that has long been idle. The kernel caps it at
+``net.core.somaxconn`` (4096 on current kernels)."""
+
 
 class BrokerNotRunning(RuntimeError):
     pass
@@ -120,6 +127,7 @@ class EmbeddedBroker:
                 settings.mqtt_tcp_port,
                 ssl=tls,
                 reuse_address=True,
+                backlog=LISTEN_BACKLOG,
             )
             self.tcp_port = int(self._tcp_server.sockets[0].getsockname()[1])
             if settings.mqtt_ws_port is not None:
@@ -135,6 +143,7 @@ class EmbeddedBroker:
                     ping_interval=None,
                     compression=None,
                     reuse_address=True,
+                    backlog=LISTEN_BACKLOG,
                 )
                 self.ws_port = int(next(iter(self._ws_server.sockets)).getsockname()[1])
         except BaseException:

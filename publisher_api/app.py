@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -43,6 +42,7 @@ from publisher_api.routers import (
     tickets,
 )
 from publisher_api.routers import realtime as realtime_routes
+from publisher_api.routers.mqtt_lane import MqttLane
 from publisher_api.routers.ticket_lane import TicketLane
 from publisher_api.runtime import Runtime
 from publisher_api.services.batching import BatchingWriter
@@ -166,6 +166,9 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         max_bytes=settings.http_max_body_bytes,
         faults=FaultLog(logging.getLogger("publisher_api.limits"), settings.fault_log_interval_s),
     )
+    # MQTT over WebSocket skips the HTTP stack altogether (added last = outermost of ours; its
+    # frame size is uvicorn's ws_max_size, see publisher_api.server).
+    app.add_middleware(MqttLane, owner=app)
     # The hot ticket routes first: routing tries routers in order.
     for module in (
         tickets,
@@ -210,8 +213,9 @@ def _settle_heap() -> None:
     scans. Each full collection walked them all, ~100 ms with the event loop stopped, and that
     was the p99 of every request under load. Objects made later are collected as usual. Only
     for the server process: tests build many apps in one process and must collect them."""
-    gc.collect()
-    gc.freeze()
+    from broker.heap import settle_for_connections  # amqtt is imported only when needed
+
+    settle_for_connections()  # gc.collect(), gc.freeze(), and thresholds for many connections
 
 
 def _queue_lengths(databases: list[Database]) -> Mapping[str, int]:

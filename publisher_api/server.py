@@ -26,6 +26,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from broker.embedded import LISTEN_BACKLOG
 from config import Settings
 from config.faultlog import FaultLog
 from config.fd_budget import connection_budget
@@ -187,6 +188,8 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
         # MQTT's own keepalive (enforced by the broker) already detects dead screens; WebSocket
         # pings on top would wake the process 500 times a second for 10,000 idle ones.
         "ws_ping_interval": None,
+        # Screens reconnect all at once after an outage: see broker.embedded.LISTEN_BACKLOG.
+        "backlog": LISTEN_BACKLOG,
         # The app owns one process's state (embedded broker, write lock): never several workers.
         "workers": 1,
         # X-Forwarded-* only from a proxy on this machine (uvicorn's default, said aloud).

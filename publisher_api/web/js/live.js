@@ -2,7 +2,8 @@
 //
 // - credentials come from a provider called before every (re)connect, so a reconnect never uses
 //   an expired token; providers with an expiry are refreshed ahead of it in the background;
-// - reconnects back off exponentially with jitter (1 s doubling up to reconnectMaxMs);
+// - the first reconnect after a loss waits a random 0..reconnectSpreadMs (5 s), later ones back
+//   off exponentially with jitter (1 s doubling up to reconnectMaxMs);
 // - while MQTT is down the page polls the REST API instead (the same documents), and says so;
 // - payloads go through documents.decode (junk is logged and ignored) and the SeqGate (an older
 //   snapshot never overwrites a newer one), then to the page's onDocument.
@@ -65,6 +66,7 @@ export class LiveConnection {
       pollIntervalMs: 5000,
       reconnectMinMs: 1000,
       reconnectMaxMs: 30000,
+      reconnectSpreadMs: 5000,
       onStatus: () => {},
       onError: () => {},
       onRefused: () => {},
@@ -256,10 +258,15 @@ export class LiveConnection {
     this.startPolling();
     const ceiling = Math.min(
       this.options.reconnectMaxMs,
-      this.options.reconnectMinMs * 2 ** Math.min(this.attempts, 16),
+      this.options.reconnectMinMs * 2 ** Math.min(Math.max(this.attempts - 1, 0), 16),
     );
+    // Every page of a site loses the broker at the same moment: the first attempt waits a random
+    // 0..reconnectSpreadMs ("full jitter") so they do not all return in the same one either.
+    const delay =
+      this.attempts === 0
+        ? Math.random() * Math.min(this.options.reconnectSpreadMs, this.options.reconnectMaxMs)
+        : ceiling / 2 + Math.random() * (ceiling / 2); // "equal jitter"
     this.attempts += 1;
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2); // "equal jitter"
     this.clearTimer("reconnect");
     this.timers.reconnect = setTimeout(() => this.connect(), delay);
   }

@@ -15,24 +15,38 @@ from protocol.topics import events_topic, queue_topic, ticket_topic
 from tests.agents.factories import snapshot, ticket
 
 
-def test_backoff_grows_to_the_cap_with_jitter_and_resets() -> None:
-    low = Backoff(initial_s=1, cap_s=8, rand=lambda: 0.0)
-    assert [low.next_delay() for _ in range(6)] == [0.5, 1, 2, 4, 4, 4]
-    high = Backoff(initial_s=1, cap_s=8, rand=lambda: 1.0)
-    assert [high.next_delay() for _ in range(5)] == [1, 2, 4, 8, 8]
+def test_backoff_spreads_the_first_attempt_then_grows_to_the_cap_and_resets() -> None:
+    low = Backoff(initial_s=1, cap_s=8, spread_s=5, rand=lambda: 0.0)
+    assert [low.next_delay() for _ in range(7)] == [0, 0.5, 1, 2, 4, 4, 4]
+    high = Backoff(initial_s=1, cap_s=8, spread_s=5, rand=lambda: 1.0)
+    assert [high.next_delay() for _ in range(6)] == [5, 1, 2, 4, 8, 8]
     high.reset()
-    assert high.next_delay() == 1
-    assert [high.next_delay() for _ in range(3)] == [2, 4, 8]
+    assert high.next_delay() == 5  # a new loss: spread again
+    assert [high.next_delay() for _ in range(4)] == [1, 2, 4, 8]
     for _ in range(5000):  # never overflows, however long the outage
         assert high.next_delay() == 8
     with pytest.raises(ValueError, match="initial_s"):
         Backoff(initial_s=0, cap_s=1)
+    with pytest.raises(ValueError, match="spread_s"):
+        Backoff(initial_s=1, cap_s=1, spread_s=-1)
 
 
-def test_jitter_spreads_devices_apart() -> None:
-    delays = {round(Backoff(initial_s=1, cap_s=30).next_delay(), 3) for _ in range(50)}
-    assert len(delays) > 40
-    assert all(0.5 <= d <= 1.0 for d in delays)
+def test_the_spread_never_exceeds_the_cap() -> None:
+    assert Backoff(initial_s=0.2, cap_s=1, spread_s=5, rand=lambda: 1.0).next_delay() == 1
+
+
+def test_jitter_spreads_devices_apart_from_the_first_attempt() -> None:
+    firsts = {round(Backoff(initial_s=1, cap_s=30).next_delay(), 3) for _ in range(50)}
+    assert len(firsts) > 40
+    assert all(0 <= d <= 5.0 for d in firsts)
+    assert max(firsts) - min(firsts) > 2.5  # spread over the window, not bunched
+    seconds = set()
+    for _ in range(50):
+        backoff = Backoff(initial_s=1, cap_s=30)
+        backoff.next_delay()
+        seconds.add(round(backoff.next_delay(), 3))
+    assert len(seconds) > 40
+    assert all(0.5 <= d <= 1.0 for d in seconds)
 
 
 def test_inbound_accepts_our_documents() -> None:

@@ -1,0 +1,122 @@
+"""Broker sessions without a ``transitions.Machine`` each, and the CONNECT that builds them.
+
+amqtt gives every session its own ``transitions.Machine`` (three states, five transitions, two
+callbacks): building it took ~0.3 ms of CPU, a third of a connection's cost in a reconnect storm
+(profiled with py-spy, docs/benchmarks.md), and left dozens of objects per connection for the
+garbage collector to walk. :class:`SessionState` keeps the same three states and the same moves
+with one string, behind the part of the Machine's interface amqtt and :mod:`broker.core` use
+(``state``, ``connect()``, ``disconnect()``, ``is_connected()``).
+
+:func:`read_connect` replaces ``BrokerProtocolHandler.init_from_connect`` (which builds amqtt's
+``Session``) with the same checks and refusals, returning a :class:`TenantSession`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from amqtt.adapters import ReaderAdapter, WriterAdapter
+from amqtt.errors import MQTTError
+from amqtt.mqtt.connect import ConnectPacket
+from amqtt.session import Session
+from transitions import MachineError
+
+from broker.packets import encode_connack
+
+_MQTT_3_1_1 = 4
+_UNACCEPTABLE_PROTOCOL = 0x01
+_IDENTIFIER_REJECTED = 0x02
+_BAD_USERNAME_PASSWORD = 0x04
+
+StateName = Literal["new", "connected", "disconnected"]
+
+
+class SessionState:
+    """amqtt's session life cycle: ``new`` -> ``connected`` <-> ``disconnected``.
+
+    ``connect()`` from ``connected`` raises ``MachineError`` as the Machine did (a take-over
+    waits for the older connection to let go); ``disconnect()`` is allowed from every state."""
+
+    __slots__ = ("_session", "state")
+
+    def __init__(self, session: TenantSession) -> None:
+        self._session = session
+        self.state: StateName = "new"
+
+    def connect(self) -> None:
+        if self.state == "connected":
+            raise MachineError("session is already connected")
+        self.state = "connected"
+        self._session._on_enter_connected()
+
+    def disconnect(self) -> None:
+        self.state = "disconnected"
+        self._session._on_enter_disconnected()
+
+    def is_new(self) -> bool:
+        return self.state == "new"
+
+    def is_connected(self) -> bool:
+        return self.state == "connected"
+
+    def is_disconnected(self) -> bool:
+        return self.state == "disconnected"
+
+
+class TenantSession(Session):  # type: ignore[misc]  # amqtt ships no type information
+    def _init_states(self) -> None:
+        self.transitions = SessionState(self)
+
+
+async def read_connect(reader: ReaderAdapter, writer: WriterAdapter) -> TenantSession:
+    """Read and check a CONNECT as amqtt does (MQTT 3.1.1 §3.1), refusing with amqtt's CONNACK
+    codes; the session it returns carries everything the CONNECT said."""
+    connect = await ConnectPacket.from_stream(reader)
+    header, payload = connect.variable_header, connect.payload
+    if header is None or payload is None:
+        raise MQTTError("CONNECT packet without a header or payload")
+    if payload.client_id is None:
+        raise MQTTError("[MQTT-3.1.3-3] client identifier must be present")
+    if header.will_flag and (payload.will_topic is None or payload.will_message is None):
+        raise MQTTError("Will flag set, but will topic/message not present in payload")
+    if header.reserved_flag:
+        raise MQTTError("[MQTT-3.1.2-3] CONNECT reserved flag must be set to 0")
+    if connect.proto_name != "MQTT":
+        raise MQTTError(f"[MQTT-3.1.2-1] incorrect protocol name {connect.proto_name!r}")
+    refusal = _refusal(connect)
+    if refusal is not None:
+        code, reason = refusal
+        writer.write(encode_connack(code))
+        await writer.drain()
+        await writer.close()
+        raise MQTTError(reason)
+    session = TenantSession()
+    session.client_id = connect.client_id
+    session.clean_session = connect.clean_session_flag
+    session.will_flag = connect.will_flag
+    session.will_retain = connect.will_retain_flag
+    session.will_qos = connect.will_qos
+    session.will_topic = connect.will_topic
+    session.will_message = connect.will_message
+    session.username = connect.username
+    session.password = connect.password
+    peer = writer.get_peer_info()
+    if peer is not None:
+        session.remote_address, session.remote_port = peer
+    session.ssl_object = writer.get_ssl_info()
+    session.keep_alive = max(connect.keep_alive, 0)
+    return session
+
+
+def _refusal(connect: ConnectPacket) -> tuple[int, str] | None:
+    if connect.proto_level != _MQTT_3_1_1:
+        return _UNACCEPTABLE_PROTOCOL, f"protocol level {connect.proto_level} (only 4 is served)"
+    if not connect.username_flag and connect.password_flag:
+        return _BAD_USERNAME_PASSWORD, "[MQTT-3.1.2-22] password without a username"
+    if connect.username_flag and connect.username is None:
+        return _BAD_USERNAME_PASSWORD, "username flag set without a username"
+    if connect.password_flag and connect.password is None:
+        return _BAD_USERNAME_PASSWORD, "password flag set without a password"
+    if connect.clean_session_flag is False and connect.payload.client_id_is_random:
+        return _IDENTIFIER_REJECTED, "[MQTT-3.1.3-8] no client id with clean session 0"
+    return None

@@ -1,0 +1,269 @@
+"""What keeps a reconnect storm cheap: CONNECT work that does not grow with the crowd.
+
+- a token shared by many clients is verified once (its grant is remembered until it expires),
+  and revocation is still asked about at every CONNECT;
+- connecting and subscribing never walks the other sessions or amqtt's subscription dict;
+- refusals in a burst are logged once, with a count;
+- broker sessions carry a three-state :class:`~broker.session.SessionState` that moves exactly
+  as amqtt's per-session ``transitions.Machine`` did.
+
+Timings live in ``bench/broker_storm.py`` and docs/benchmarks.md, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from amqtt.session import Session
+from transitions import MachineError
+
+import broker.auth
+import protocol
+from broker.auth import Authenticator, Refused
+from broker.core import CONNECT_TIMEOUT_S, connect_timeout
+from broker.refusals import RefusalLog
+from broker.session import TenantSession
+from protocol import Principal, Role, issue_token
+from protocol.topics import queue_topic
+from tests.broker.harness import SECRET, BrokerThread, broker_settings, payload_is, token
+from tests.support.mqtt import ConnectRefused, Recorder
+
+CLIENTS = 12
+
+
+@pytest.fixture
+def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every token the broker verifies (signature and claims), in order."""
+    calls: list[str] = []
+    real = protocol.verify_token
+
+    def counting(token: str, *, secret: str) -> Principal:
+        calls.append(token)
+        return real(token, secret=secret)
+
+    monkeypatch.setattr(broker.auth, "verify_token", counting)
+    return calls
+
+
+class Revocations:
+    """A ``token_active`` for tests: records each question; ``revoked`` subjects are refused."""
+
+    def __init__(self) -> None:
+        self.revoked: set[str] = set()
+        self.asked: list[str] = []
+
+    def __call__(self, principal: Principal) -> bool:
+        self.asked.append(principal.subject)
+        return principal.subject not in self.revoked
+
+
+@pytest.fixture
+def revocations() -> Revocations:
+    return Revocations()
+
+
+@pytest.fixture
+def checked_broker(revocations: Revocations) -> Iterator[BrokerThread]:
+    running = BrokerThread(broker_settings(), token_active=revocations).start()
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture
+def clients() -> Iterator[list[Recorder]]:
+    opened: list[Recorder] = []
+    yield opened
+    for client in opened:
+        client.close()
+
+
+def test_a_token_shared_by_many_screens_is_verified_once(
+    checked_broker: BrokerThread,
+    verifications: list[str],
+    revocations: Revocations,
+    clients: list[Recorder],
+) -> None:
+    checked_broker.run(
+        lambda: checked_broker.broker.publish_local(queue_topic("a"), b"doc", retain=True)
+    )
+    shared = token(Role.PUBLIC, "a", "public")
+    for index in range(CLIENTS):
+        transport = "websockets" if index % 2 else "tcp"
+        client = checked_broker.client(shared, transport=transport)
+        clients.append(client.connect())
+        client.subscribe(queue_topic("a"))
+    for client in clients:
+        assert client.wait_for(payload_is(b"doc")).retain
+    assert verifications == [shared]
+    # Revocation is still asked about (concurrent CONNECTs may share one question).
+    assert 1 <= len(revocations.asked) <= CLIENTS
+
+
+def test_a_remembered_token_is_still_refused_once_revoked(
+    checked_broker: BrokerThread, revocations: Revocations, verifications: list[str]
+) -> None:
+    device = token(Role.DISPLAY, "a", "screen-1")
+    checked_broker.client(device).connect().close()
+    revocations.revoked.add("screen-1")
+    with pytest.raises(ConnectRefused, match=r"(?i)not authori[sz]ed"):
+        checked_broker.client(device).connect()
+    assert verifications == [device]  # refused by token_active, not by a second verification
+
+
+def test_a_remembered_grant_is_not_used_past_the_tokens_expiry(verifications: list[str]) -> None:
+    value, principal = issue_token(
+        secret=SECRET, subject="s", role=Role.DISPLAY, tenant="a", ttl=timedelta(hours=1)
+    )
+    now = [datetime.now(UTC).timestamp()]
+    authenticator = Authenticator(SECRET, clock=lambda: now[0])
+
+    asyncio.run(authenticator.grant(value))
+    asyncio.run(authenticator.grant(value))
+    assert len(verifications) == 1
+    now[0] = principal.expires_at.timestamp()
+    asyncio.run(authenticator.grant(value))  # verify_token decides again (with its own clock)
+    assert len(verifications) == 2
+
+
+def test_forged_tokens_are_never_remembered(verifications: list[str]) -> None:
+    forged = token(Role.PUBLIC, "a", secret="another-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
+    authenticator = Authenticator(SECRET)
+    for _ in range(2):
+        with pytest.raises(Refused):
+            asyncio.run(authenticator.grant(forged))
+    assert verifications == [forged, forged]
+
+
+class WatchedSessions(dict[str, Any]):
+    """amqtt's ``{client id: (session, handler)}``, noting every function that walks it."""
+
+    walkers: set[str]
+
+    def _walked(self) -> None:
+        self.walkers.add(sys._getframe(2).f_code.co_name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._walked()
+        return super().__iter__()
+
+    def keys(self) -> Any:
+        self._walked()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._walked()
+        return super().values()
+
+    def items(self) -> Any:
+        self._walked()
+        return super().items()
+
+
+def test_connecting_and_subscribing_walks_no_other_session(
+    broker: BrokerThread, clients: list[Recorder]
+) -> None:
+    core = broker.broker.core
+
+    def watch() -> WatchedSessions:
+        watched = WatchedSessions(core._sessions)
+        watched.walkers = set()
+        core._sessions = watched
+        return watched
+
+    watched = broker.run(watch)
+    broker.run(lambda: broker.broker.publish_local(queue_topic("a"), b"doc", retain=True))
+    for _ in range(CLIENTS):
+        client = broker.client(token(Role.PUBLIC, "a")).connect()
+        clients.append(client)
+        client.subscribe(queue_topic("a"))
+        client.wait_for(payload_is(b"doc"))
+    # Only the once-a-second sweep of expired sessions looks at them all.
+    assert watched.walkers <= {"_session_monitor"}
+    # amqtt's own filter dict (walked at every CONNECT for retained delivery, and printed with
+    # repr() after every SUBSCRIBE) stays empty: subscriptions live in the topic tree.
+    assert broker.run(lambda: dict(core._subscriptions)) == {}
+
+
+MOVES = ("connect", "disconnect")
+
+
+@pytest.mark.parametrize(
+    "moves", [m for n in range(1, 5) for m in itertools.product(MOVES, repeat=n)], ids=str
+)
+def test_session_state_moves_as_amqtts_machine(moves: tuple[str, ...]) -> None:
+    def play(session: Session) -> list[str]:
+        seen = [session.transitions.state]
+        for move in moves:
+            try:
+                getattr(session.transitions, move)()
+            except MachineError:
+                seen.append(f"refused {move}")
+            seen.append(session.transitions.state)
+        seen.append(str(session.transitions.is_connected()))
+        seen.append(str(session.last_connect_time is not None))
+        seen.append(str(session.last_disconnect_time is not None))
+        return seen
+
+    assert play(TenantSession()) == play(Session())
+
+
+def test_a_burst_of_refusals_is_logged_once_with_a_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logger = logging.getLogger("tests.refusals")
+
+    async def burst() -> None:
+        refusals = RefusalLog(logger, "connection refused", window_s=60)
+        for index in range(500):
+            refusals.refused(f"client {index}")
+        refusals.close()  # the window ends (here: at stop)
+        refusals.refused("client after the window")
+
+    with caplog.at_level(logging.WARNING, logger="tests.refusals"):
+        asyncio.run(burst())
+    assert [r.getMessage() for r in caplog.records] == [
+        "connection refused: client 0",
+        "connection refused: 499 more in the last 60 s",
+        "connection refused: client after the window",
+    ]
+
+
+def test_a_full_listener_logs_its_refusals_once(caplog: pytest.LogCaptureFixture) -> None:
+    running = BrokerThread(broker_settings(mqtt_max_connections=1)).start()
+    held = running.client(token(Role.PUBLIC, "a")).connect()
+    try:
+        with caplog.at_level(logging.WARNING, logger="broker.core"):
+            for _ in range(5):
+                with pytest.raises(ConnectRefused, match=r"(?i)unavailable"):
+                    running.client(token(Role.PUBLIC, "a")).connect()
+            running.stop()  # ends the window: the count is logged
+    finally:
+        held.close()
+        running.close()
+    lines = [r.getMessage() for r in caplog.records if "connection refused" in r.getMessage()]
+    assert len(lines) == 2
+    assert "listener tcp is full (1 connections)" in lines[0]
+    assert lines[1] == "connection refused: 4 more in the last 10 s"
+
+
+def test_the_connect_timeout_grows_with_the_connections_waiting_ahead() -> None:
+    assert connect_timeout(0) == CONNECT_TIMEOUT_S
+    assert connect_timeout(10_000) == pytest.approx(CONNECT_TIMEOUT_S + 20)
+
+
+def test_connections_waiting_for_connect_are_counted_out_whatever_their_end(
+    broker: BrokerThread, clients: list[Recorder]
+) -> None:
+    clients.append(broker.client(token(Role.PUBLIC, "a")).connect())
+    with pytest.raises(ConnectRefused):
+        broker.client("not a token").connect()
+    assert broker.run(lambda: broker.broker.core._awaiting_connect) == 0
