@@ -52,11 +52,12 @@ def chime() -> bytes:
     return chime_pcm(MIXER_RATE)
 
 
-def speech(number: str, counter: int, locale: str = "pt-BR") -> bytes:
-    """What espeak-ng says for this call, rendered independently of the agent."""
+def speech(number: str, counter: int, name: str = "", locale: str = "pt-BR") -> bytes:
+    """What espeak-ng says for this call (``name``: the counter's), rendered independently of
+    the agent."""
     assert ESPEAK is not None
     texts = texts_for(locale)
-    text = call_speech(texts, number, counter)
+    text = call_speech(texts, number, counter, name)
     wav = subprocess.run(
         [ESPEAK, "-v", texts.espeak_voice, "-s", "140", "--stdin", "--stdout"],
         input=text.encode(),

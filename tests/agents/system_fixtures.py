@@ -50,6 +50,16 @@ class Operator:
         return dict(response.json())
 
 
+def name_counter(system: RunningSystem, number: int, name: str) -> None:
+    """Give a counter the name people know it by (an admin action)."""
+    response = system.http.patch(
+        f"/api/v1/tenants/{system.tenant}/counters/{number}",
+        json={"name": name},
+        headers=system.auth(system.login("admin")),
+    )
+    assert response.status_code == 200, response.text
+
+
 def device(system: RunningSystem, role: str) -> str:
     """A fresh device of ``role`` (the dev seed already owns the obvious ids)."""
     return system.device_token(role=role, device_id=f"{role}-{uuid.uuid4().hex[:8]}")

@@ -76,7 +76,8 @@ async function login(event) {
     el["login-form"].reset();
     startConsole();
   } catch (error) {
-    el["login-error"].textContent = error.message;
+    const wrong = error instanceof ApiError && error.status === 401;
+    el["login-error"].textContent = wrong ? i18n.t("op.login.failed") : i18n.error(error);
     el["login-error"].hidden = false;
   } finally {
     el["login-submit"].disabled = false;
@@ -107,7 +108,7 @@ async function act(path, options = {}) {
     return result;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) logout(i18n.t("op.session"));
-    else notice(el.notice, error.message);
+    else notice(el.notice, i18n.error(error));
     return undefined;
   } finally {
     state.busy = false;

@@ -126,7 +126,13 @@ def test_position_follows_the_freshest_source() -> None:
         state, TicketReceived(ticket(status=TicketStatus.CALLED, counter=2, position=None), 12), NOW
     )
     lines = totem_view(state, NOW, fallback_title="x", ticket_url=URL).body.lines  # type: ignore[union-attr]
-    assert lines == ("Dirija-se ao Guichê 2",)
+    assert lines == ("Dirija-se a: Guichê 2",)
+    # A named counter reads by its name (the ticket's counter, looked up in the snapshot).
+    state, _ = reduce(
+        state, TicketReceived(ticket(status=TicketStatus.CALLED, counter=4, position=None), 13), NOW
+    )
+    lines = totem_view(state, NOW, fallback_title="x", ticket_url=URL).body.lines  # type: ignore[union-attr]
+    assert lines == ("Dirija-se a: Sala de Coleta 4",)
 
 
 def test_a_call_of_its_ticket_is_shown_and_announced_others_are_not() -> None:
@@ -137,7 +143,10 @@ def test_a_call_of_its_ticket_is_shown_and_announced_others_are_not() -> None:
     mine = call(23, counter=3)
     state, effects = reduce(others, SnapshotReceived(snapshot(6, [mine, call(7)]), True), NOW)
     assert state.screen == ShowingCall(mine, NOW + timedelta(seconds=15))
-    assert effects == [Unfollow("ticket-A023"), Announce(mine.call_id, "A023", 3, "pt-BR")]
+    assert effects == [
+        Unfollow("ticket-A023"),
+        Announce(mine.call_id, "A023", 3, "pt-BR", "Guichê 3"),
+    ]
     state, _ = reduce(state, BackTapped(), NOW)
     assert state.screen == Home()
 
