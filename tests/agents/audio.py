@@ -37,8 +37,9 @@ def peak(pcm: bytes) -> int:
 
 
 def positions(haystack: bytes, sound: bytes) -> list[int]:
-    """Byte offsets where ``sound`` starts in ``haystack`` (found by a probe from its middle)."""
-    middle = len(sound) // 2 // 2 * 2
+    """Byte offsets where ``sound`` starts in ``haystack``, found by a probe from its loudest
+    part (a probe from a pause between words would be silence, found everywhere)."""
+    middle = _loudest(sound)
     probe = sound[middle : middle + _PROBE]
     found, start = [], 0
     while (hit := haystack.find(probe, start)) != -1:
@@ -46,6 +47,18 @@ def positions(haystack: bytes, sound: bytes) -> list[int]:
             found.append(hit - middle)
         start = hit + 2
     return found
+
+
+def _loudest(sound: bytes) -> int:
+    """Sample-aligned offset of the ``_PROBE``-byte window of ``sound`` with the most energy."""
+    step = _PROBE // 2
+    starts = range(0, max(1, len(sound) - _PROBE), step)
+
+    def energy(start: int) -> int:
+        samples = array("h", sound[start : start + _PROBE])
+        return sum(abs(x) for x in samples)
+
+    return max(starts, key=energy)
 
 
 def chime() -> bytes:

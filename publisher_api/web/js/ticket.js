@@ -98,18 +98,22 @@ function facts(ticket, snapshot) {
     fact("follow.position", `${position}º`),
     Number.isInteger(ahead) ? fact("follow.ahead", String(ahead)) : null,
     // No estimate yet (no service history today): say nothing rather than a dash.
-    typeof wait === "number" ? fact("follow.wait", i18n.wait(wait)) : null,
+    typeof wait === "number" ? fact("follow.wait", i18n.wait(wait), "numbers words") : null,
   ];
 }
 
-function fact(key, value) {
-  return h("div", {}, h("dt", {}, i18n.t(key)), h("dd", { class: "numbers" }, value));
+function fact(key, value, kind = "numbers") {
+  return h("div", {}, h("dt", {}, i18n.t(key)), h("dd", { class: kind }, value));
 }
 
 function hint(ticket, snapshot) {
   if (ticket.status === "waiting") return i18n.t("follow.keep");
   if (ticket.status === "in_service") return i18n.t("follow.serving", { counter: place(ticket, snapshot) });
-  if (ENDED.has(ticket.status)) return i18n.t("follow.ended");
+  if (ENDED.has(ticket.status)) {
+    // Ended by the system (call timeout, close of day): say why, so nobody waits on.
+    const why = `follow.ended.${ticket.end_reason}`;
+    return ticket.end_reason && i18n.has(why) ? i18n.t(why) : i18n.t("follow.ended");
+  }
   return "";
 }
 
