@@ -259,8 +259,7 @@ def serving_counters(snapshot: QueueUpdate, service: str) -> tuple[str, ...]:
     """Names of the counters that serve ``service`` (a counter with no assigned services serves
     all). Empty when every counter serves it: the slip then needs no "served at" line."""
     counters = snapshot.counters
-    # ``services`` is the issue 9 contract's addition to CounterInfo; older servers omit it.
-    serving = [c for c in counters if service in (getattr(c, "services", None) or [service])]
+    serving = [c for c in counters if not c.services or service in c.services]
     if len(serving) == len(counters):
         return ()
     return tuple(c.name for c in serving)

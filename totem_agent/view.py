@@ -185,9 +185,8 @@ def _service_name(snapshot: QueueUpdate | None, prefix: str) -> str:
 
 
 def counter_name(ticket: Ticket, snapshot: QueueUpdate | None) -> str | None:
-    """The name of the ticket's counter: the ticket's own ``counter_name`` (newer servers), else
-    the snapshot's counter list."""
-    own: str | None = getattr(ticket, "counter_name", None)
-    if own or ticket.counter is None or snapshot is None:
-        return own
+    """The name of the ticket's counter: the ticket's own ``counter_name``, else the snapshot's
+    counter list (a ticket document from before the counter was renamed, or without a name)."""
+    if ticket.counter_name or ticket.counter is None or snapshot is None:
+        return ticket.counter_name
     return next((c.name for c in snapshot.counters if c.number == ticket.counter), None)

@@ -149,12 +149,8 @@ def test_operator_sign_in_and_console(system: RunningSystem, open_page: OpenPage
     operator.page.wait_for_selector('#counter-state[data-status="open"][data-mine="true"]')
     operator.page.click("#call-next")
     operator.page.wait_for_selector("#current .current-number")
-    operator.page.fill("#search-number", waiting_number(system))
+    pinned = operator.page.text_content("#current .current-number") or ""
+    operator.page.fill("#search-number", pinned)
     operator.page.click("#search-go")
     operator.page.wait_for_selector("#search-result .ticket-card")
     assert (found := violations(operator)) == [], "working console:\n" + explain(found)
-
-
-def waiting_number(system: RunningSystem) -> str:
-    waiting = system.http.get(f"/api/v1/tenants/{system.tenant}/queue").json()["waiting"]
-    return str(waiting[0]["number"])

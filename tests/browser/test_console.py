@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,22 @@ def ticket_in(desk: Desk, status: str) -> dict[str, Any]:
     return {**ticket, "status": status}
 
 
+def start_the_day_empty(system: RunningSystem) -> None:
+    """No ticket waits or is open and every counter is closed (whatever earlier tests left)."""
+    admin = Desk(system, 1, "admin")
+    left = system.http.get(
+        f"{admin.path}/tickets",
+        params={"status": ["waiting", "called", "in_service"], "limit": 100},
+        headers=admin.headers,
+    )
+    assert left.status_code == 200, left.text
+    for ticket in left.json():
+        assert admin.act(ticket["id"], "cancel").status_code == 200
+    for number in (1, 2, 3):
+        closed = admin.post(f"/counters/{number}/close")
+        assert closed.status_code == 200, closed.text
+
+
 def api_body(action: str, counter: int) -> dict[str, Any] | None:
     if action == "call":
         return {"counter": counter}
@@ -170,14 +187,6 @@ def test_every_button_is_enabled_exactly_when_the_api_accepts_the_action(
     assert seen == {(s, a): a in table[s] for s in STATES for a in ACTIONS}
     console.page.screenshot(path=output_dir / "console-search-card.png")
     assert console.watched.errors == []
-    # Leave an empty queue to the next test: cancel what these checks left waiting.
-    staff = other.headers
-    left = system.http.get(
-        f"{other.path}/tickets", params={"status": "waiting", "limit": 100}, headers=staff
-    )
-    assert left.status_code == 200, left.text
-    for ticket in left.json():
-        assert other.act(ticket["id"], "cancel").status_code == 200
 
 
 def test_two_operators_work_thirty_tickets_through_every_action(
@@ -190,8 +199,9 @@ def test_two_operators_work_thirty_tickets_through_every_action(
         f"/api/v1/tenants/{tenant}/counters/2", json={"services": ["P"]}, headers=admin
     )
     assert assigned.status_code == 200, assigned.text
-    for number in (1, 2, 3):  # the previous test left counters open
-        system.http.post(f"/api/v1/tenants/{tenant}/counters/{number}/close", headers=admin)
+    start_the_day_empty(system)
+    # The figures of this morning only (the previous test served tickets too).
+    morning = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
     issuer = Desk(system, 1, "admin")
     tickets = [issuer.issue("A" if i % 3 else "P") for i in range(30)]
     ids = {t["id"] for t in tickets}
@@ -215,6 +225,7 @@ def test_two_operators_work_thirty_tickets_through_every_action(
 
     ended: Counter[tuple[str, str]] = Counter()  # (who, outcome) for tickets they ended
     undone: list[str] = []
+    last_caller: dict[str, str] = {}  # ticket id -> who called it last (who served it)
 
     def finish(console: Console, who: str, ticket: dict[str, Any], kind: int) -> None:
         """End the held ticket the way ``kind`` says (a cycle over every way to end one)."""
@@ -261,6 +272,7 @@ def test_two_operators_work_thirty_tickets_through_every_action(
             if close is not None:
                 ended[(who, close)] += 1
             progressed = True
+            last_caller[ticket["id"]] = who
             assert ticket["id"] in ids, "only this morning's tickets are called"
             assert console.held() == ticket["id"]
             # The pinned ticket's clock runs.
@@ -286,8 +298,17 @@ def test_two_operators_work_thirty_tickets_through_every_action(
     joao.page.screenshot(path=output_dir / "console-paused.png")
     joao.post(lambda: joao.page.click("#counter-resume"), "/resume")
     assert joao.page.is_enabled("#call-next")
-    for console in (joao, maria):
-        console.post(partial(console.page.click, "#counter-close"), "/close")
+    # Maria takes João's counter over explicitly: his console follows live and stops calling.
+    maria.choose_counter(1)
+    maria.post(lambda: maria.page.click("#counter-takeover"), "/open")
+    maria.page.wait_for_selector('#counter-state[data-status="open"][data-mine="true"]')
+    joao.page.wait_for_selector('#counter-state[data-status="open"][data-mine="false"]')
+    assert joao.page.text_content("#counter-status") == "Aberto por maria"
+    assert joao.page.is_disabled("#call-next")
+    joao.page.screenshot(path=output_dir / "console-taken-over.png")
+    # An operator holds one counter: taking counter 1 closed Maria's counter 2.
+    assert Desk(system, 2, "maria").state()["status"] == "closed"
+    maria.post(lambda: maria.page.click("#counter-close"), "/close")
 
     # Nothing is left open, nothing waits, and the figures per attendant match.
     staff = system.auth(system.login("admin"))
@@ -298,11 +319,13 @@ def test_two_operators_work_thirty_tickets_through_every_action(
         headers=staff,
     ).json()
     assert [t["number"] for t in open_left] == []
-    stats = system.http.get(f"{path}/stats", headers=staff).json()
+    stats = system.http.get(f"{path}/stats", params={"from": morning}, headers=staff).json()
     attendants = {a["username"]: a for a in stats["attendants"]}
     for who in ("operator", "maria"):
         assert attendants[who]["completed"] == ended[(who, "completed")], who
         assert attendants[who]["no_show"] == ended[(who, "no_show")], who
+        served = sum(1 for caller in last_caller.values() if caller == who)
+        assert attendants[who]["called"] == served, who
     assert attendants["operator"]["pause_s"] >= 0
     for console in (joao, maria):
         assert console.watched.errors == []

@@ -48,7 +48,8 @@ const state = {
   lifecycle: null, // {transitions: {status: [action]}, open_statuses, close_outcomes}
   counters: new Map(), // number -> counter document (status, holder, services, open_ticket)
   filter: null, // services chosen for call-next; null: the counter's assignment
-  search: null, // {number, tickets} of the last search
+  search: null, // {number, tickets, error} of the last search answered
+  searchNumber: null, // the number last searched for (its answer may still be on its way)
   finished: [], // last tickets this counter finished (false: the server cannot list them)
   devices: new Map(),
   stats: null,
@@ -61,6 +62,8 @@ let statsTimer = null;
 let sessionTimer = null;
 let clockTimer = null;
 let drawnFilter = "";
+let typedAhead = null; // the last shortcut pressed while an action was running
+let searchSeq = 0; // the newest search: an older answer never replaces a newer one
 
 // --- what the server allows -------------------------------------------------------------------
 
@@ -141,7 +144,7 @@ function logout(message = null) {
   clearInterval(clockTimer);
   clearTimeout(sessionTimer);
   sessionStorage.removeItem(sessionKey);
-  Object.assign(state, { session: null, stats: null, snapshot: null, search: null, finished: [], filter: null });
+  Object.assign(state, { session: null, stats: null, snapshot: null, search: null, searchNumber: null, finished: [], filter: null });
   state.counters.clear();
   state.devices.clear();
   showLogin(message);
@@ -176,6 +179,10 @@ async function act(path, options = {}) {
     if (state.session) await refresh();
     state.busy = false;
     drawAll();
+    // A shortcut typed while this ran (R then S in quick succession) runs now, re-checked.
+    const next = typedAhead;
+    typedAhead = null;
+    next?.();
   }
 }
 
@@ -209,12 +216,17 @@ async function loadFinished() {
 }
 
 async function runSearch(number) {
+  state.searchNumber = number; // what a refresh re-reads, from now on
+  const seq = ++searchSeq;
   const query = new URLSearchParams({ number, limit: "5" });
+  let result;
   try {
-    state.search = { number, tickets: await authorized(`/tickets?${query}`), error: null };
+    result = { number, tickets: await authorized(`/tickets?${query}`), error: null };
   } catch (error) {
-    state.search = { number, tickets: [], error: i18n.error(error) };
+    result = { number, tickets: [], error: i18n.error(error) };
   }
+  if (seq !== searchSeq) return; // a newer search (or refresh of it) was sent meanwhile
+  state.search = result;
   drawSearch();
 }
 
@@ -225,7 +237,7 @@ let refreshChain = Promise.resolve();
  */
 function refresh() {
   const run = async () => {
-    await Promise.all([loadCounters(), loadFinished(), state.search ? runSearch(state.search.number) : null]);
+    await Promise.all([loadCounters(), loadFinished(), state.searchNumber ? runSearch(state.searchNumber) : null]);
     drawAll();
   };
   refreshChain = refreshChain.then(run, run);
@@ -653,16 +665,19 @@ function drawStats() {
   el.stats.closest("section").hidden = stats === false;
   render(el.stats, figures(STAT_FIELDS, stats?.total));
   const mine = stats?.attendants?.find((a) => a.username === state.session?.username);
-  render(el["my-stats"], figures(MY_FIELDS, mine ?? {}));
+  const myFigures = figures(MY_FIELDS, mine);
+  render(el["my-stats"], myFigures);
+  // Nothing of this operator today yet: no empty heading over an empty list.
+  el["my-stats"].hidden = el["my-stats"].previousElementSibling.hidden = myFigures.length === 0;
 }
 
+/** <div><dt/><dd/></div> groups for the fields present in `values` (a dl holds nothing else). */
 function figures(fields, values) {
-  const items = fields
+  return fields
     .filter(([field]) => typeof values?.[field] === "number")
     .map(([field, key, format]) =>
       h("div", { dataset: { stat: field } }, h("dt", {}, i18n.t(key)), h("dd", { class: "numbers" }, format(values[field]))),
     );
-  return items.length ? items : h("p", { class: "empty" }, "—");
 }
 
 function drawDevices() {
@@ -785,7 +800,8 @@ window.addEventListener("keydown", (event) => {
   const shortcut = SHORTCUTS[event.key.toLowerCase()];
   if (shortcut) {
     event.preventDefault();
-    shortcut();
+    if (state.busy) typedAhead = shortcut;
+    else shortcut();
   }
 });
 

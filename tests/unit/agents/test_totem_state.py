@@ -79,6 +79,27 @@ def test_issued_ticket_is_shown_followed_and_printed() -> None:
     assert view.body.lines == ("Posição na fila: 3", "Espera estimada: cerca de 9 min")
 
 
+def test_the_printed_ticket_names_the_counters_of_its_service_when_not_all_serve_it() -> None:
+    # Counter 4 (the collection room) serves only P; the others serve every service.
+    plain = snapshot(1)
+    counters = [
+        c.model_copy(update={"services": ["P"] if c.number == 4 else []}) for c in plain.counters
+    ]
+    state = TotemState(
+        feed=Feed(snapshot=plain.model_copy(update={"counters": counters}), primed=True)
+    )
+    state, _ = reduce(state, ServiceTapped("A", "k1"), NOW)
+    _, effects = reduce(state, TicketIssued("k1", ticket("A023")), NOW)
+    printing = next(e for e in effects if isinstance(e, PrintTicket))
+    assert printing.places == ("Guichê 1", "Guichê 2", "Guichê 3")
+    state, _ = reduce(
+        TotemState(feed=Feed(snapshot=plain, primed=True)), ServiceTapped("A", "k2"), NOW
+    )
+    _, effects = reduce(state, TicketIssued("k2", ticket("A024")), NOW)
+    everywhere = next(e for e in effects if isinstance(e, PrintTicket))
+    assert everywhere.places == (), "every counter serves A: nothing to say"
+
+
 def test_answers_for_another_request_are_ignored() -> None:
     state, _ = reduce(home(), ServiceTapped("A", "k1"), NOW)
     assert reduce(state, TicketIssued("other", ticket()), NOW) == (state, [])
