@@ -246,8 +246,11 @@ function refresh() {
 
 let refreshSoon = null;
 function scheduleRefresh() {
-  clearTimeout(refreshSoon);
-  refreshSoon = setTimeout(refresh, 150);
+  // At most one pending: a stream of events still refreshes every 150 ms, never starves it.
+  refreshSoon ??= setTimeout(() => {
+    refreshSoon = null;
+    refresh();
+  }, 150);
 }
 
 // --- actions ----------------------------------------------------------------------------------
@@ -353,9 +356,12 @@ async function loadStats() {
 
 let statsSoon = null;
 function scheduleStats() {
-  // Many events in a burst: one stats request.
-  clearTimeout(statsSoon);
-  statsSoon = setTimeout(loadStats, 1500);
+  // Many events in a burst: one stats request, 1.5 s after the first (not after the last: a busy
+  // site sends events without pause, and the figures must still move).
+  statsSoon ??= setTimeout(() => {
+    statsSoon = null;
+    loadStats();
+  }, 1500);
 }
 
 /** Epoch ms of the last midnight in a time zone (the tenant's "today"). */
