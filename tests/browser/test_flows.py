@@ -17,7 +17,17 @@ from config.settings import DEV_SECRET
 from protocol import DevicePresence, PresenceStatus, Role, decode, encode, issue_token
 from protocol.auth import peek_token
 from protocol.topics import device_status_topic
-from tests.browser.conftest import DESK, FAST, PHONE, TV, TV_720, Watched, origin, wait_live
+from tests.browser.conftest import (
+    DESK,
+    FAST,
+    PHONE,
+    TV,
+    TV_720,
+    Watched,
+    english_in,
+    origin,
+    wait_live,
+)
 from tests.support.desk import Desk
 from tests.support.mqtt import Recorder
 from tests.support.system import RunningSystem, start_system
@@ -333,6 +343,9 @@ def test_display_recovers_after_the_broker_restarts(
         call(system, during["id"], counter=1)
         wait_for_call(display, during["number"], 1)  # followed over HTTP while MQTT is down
         display.page.screenshot(path=output_dir / "display-1280x720-polling.png")
+        # Broker down is this screen's error path: it says so in Portuguese, never in English.
+        assert display.page.text_content("#conn") == "Atualização periódica"
+        assert english_in(display) == []
 
         system.start_broker()
         wait_live(display, timeout_ms=40_000)
