@@ -203,3 +203,29 @@ def test_console_sign_in_refusal_reads_in_portuguese(
     assert page.text_content("#login-error") == "Usuário ou senha incorretos."
     page.screenshot(path=output_dir / "console-login-refused-pt.png")
     assert english_in(console) == []
+
+
+def test_a_call_nobody_answers_ends_and_the_phone_stops_saying_your_turn(
+    tmp_path: Path, open_page: OpenPage, output_dir: Path
+) -> None:
+    # A sweeper every 0.5 s and a 2 s call timeout stand for the real 15 s and 15 min.
+    with start_system(tmp_path, env={"QUEUECAST_SWEEP_INTERVAL_S": "0.5"}) as system:
+        admin = system.auth(system.login("admin"))
+        tenant = f"/api/v1/tenants/{system.tenant}"
+        patched = system.http.patch(tenant, json={"call_timeout_s": 2}, headers=admin)
+        assert patched.status_code == 200, patched.text
+        desk = Desk(system, 1)
+        desk.open()
+        ticket = desk.issue("A")
+        follower = open_page(f"{system.base_url}/t/{system.tenant}/ticket/{ticket['id']}?{FAST}")
+        wait_live(follower)
+        desk.call(ticket["id"])
+        follower.page.wait_for_selector('#sheet[data-status="called"] #called:not([hidden])')
+        follower.page.wait_for_selector('#sheet[data-status="no_show"]', timeout=20_000)
+        assert follower.page.is_hidden("#called"), "no more 'É a sua vez!'"
+        assert follower.page.text_content("#hint") == (
+            "Esta senha foi chamada e encerrada por não comparecimento."
+        )
+        follower.page.screenshot(path=output_dir / "phone-call-timed-out.png")
+        assert english_in(follower) == []
+        assert desk.holding() is None, "the counter is free again"
