@@ -88,6 +88,20 @@ class Console:
         ticket: dict[str, Any] | None = self.post(click, "/call-next", 200, 204)
         return ticket
 
+    def call_chosen(self, close: str) -> dict[str, Any] | None:
+        """Call the last ticket of the queue list (out of order); the held one ends ``close``.
+        None when nobody waits."""
+        buttons = self.page.query_selector_all('#queue li [data-action="call"]')
+        if not buttons:
+            return None
+
+        def click() -> None:
+            buttons[-1].click()
+            self.page.click(f'#close-dialog [data-outcome="{close}"]')
+
+        ticket: dict[str, Any] = self.post(click, "/call")
+        return ticket
+
     def action(self, action: str) -> dict[str, Any]:
         ticket: dict[str, Any] = self.post(
             lambda: self.page.click(f'#ticket-actions [data-action="{action}"]'), f"/{action}"
@@ -225,6 +239,7 @@ def test_two_operators_work_thirty_tickets_through_every_action(
 
     ended: Counter[tuple[str, str]] = Counter()  # (who, outcome) for tickets they ended
     undone: list[str] = []
+    chosen: list[dict[str, Any] | None] = []
     last_caller: dict[str, str] = {}  # ticket id -> who called it last (who served it)
 
     def finish(console: Console, who: str, ticket: dict[str, Any], kind: int) -> None:
@@ -265,8 +280,13 @@ def test_two_operators_work_thirty_tickets_through_every_action(
         for console, who in ((joao, "operator"), (maria, "maria")):
             close = None
             if console.held() is not None:  # left open by the last step: choose its outcome
-                close = "no_show" if steps[who] % 4 == 1 else "completed"
-            ticket = console.call_next(close)
+                # (a step just after "left open": steps[who] is a multiple of 6 here)
+                close = "no_show" if steps[who] % 12 == 0 else "completed"
+            if close is not None and who == "operator" and steps[who] % 12 == 6:
+                ticket = console.call_chosen(close)  # a chosen ticket, out of order
+                chosen.append(ticket)
+            else:
+                ticket = console.call_next(close)
             if ticket is None:
                 continue
             if close is not None:
@@ -286,6 +306,8 @@ def test_two_operators_work_thirty_tickets_through_every_action(
             console.action("complete")
             ended[(who, "completed")] += 1
     assert undone, "the undo path ran"
+    assert chosen, "a chosen ticket was called while the counter held one"
+    assert ended[("maria", "no_show")] > 0
     assert min(steps.values()) >= 6, f"every way to end a ticket, by both: {steps}"
     joao.page.screenshot(path=output_dir / "console-joao-end.png")
     maria.page.screenshot(path=output_dir / "console-maria-end.png")
