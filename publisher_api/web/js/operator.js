@@ -578,7 +578,7 @@ function ticketCard(ticket) {
       h("span", { class: "badge", dataset: { status: ticket.status } }, i18n.t(`status.${ticket.status}`)),
       h("span", { class: "meta" }, serviceName(ticket.service)),
       ticket.counter ? h("span", { class: "meta" }, i18n.place(ticket.counter, ticket.counter_name)) : null,
-      ticket.end_reason ? h("span", { class: "meta" }, i18n.t(`op.end_reason.${ticket.end_reason}`)) : null,
+      endReason(ticket) ? h("span", { class: "meta" }, endReason(ticket)) : null,
     ),
     h(
       "div",
@@ -604,6 +604,12 @@ function ticketCard(ticket) {
   );
 }
 
+/** Why the system ended a ticket (call timeout, close of day), in words; "" otherwise. */
+function endReason(ticket) {
+  const key = `op.end_reason.${ticket.end_reason}`;
+  return ticket.end_reason && i18n.has(key) ? i18n.t(key) : "";
+}
+
 function drawFinished() {
   el["finished-card"].hidden = state.finished === false || !state.counter;
   const finished = state.finished || [];
@@ -616,7 +622,7 @@ function drawFinished() {
             "li",
             { dataset: { ticketId: t.id, status: t.status } },
             h("strong", { class: "numbers" }, t.number),
-            h("span", { class: "badge", dataset: { status: t.status } }, i18n.t(`op.done.${t.status}`)),
+            h("span", { class: "badge", dataset: { status: t.status }, title: endReason(t) || null }, i18n.t(`op.done.${t.status}`)),
             h(
               "button",
               {
