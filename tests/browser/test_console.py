@@ -91,12 +91,13 @@ class Console:
     def call_chosen(self, close: str) -> dict[str, Any] | None:
         """Call the last ticket of the queue list (out of order); the held one ends ``close``.
         None when nobody waits."""
-        buttons = self.page.query_selector_all('#queue li [data-action="call"]')
-        if not buttons:
+        # A locator, not an element: the live queue re-renders its rows at any moment.
+        buttons = self.page.locator('#queue li [data-action="call"]')
+        if buttons.count() == 0:
             return None
 
         def click() -> None:
-            buttons[-1].click()
+            buttons.last.click()
             self.page.click(f'#close-dialog [data-outcome="{close}"]')
 
         ticket: dict[str, Any] = self.post(click, "/call")

@@ -62,6 +62,7 @@ let statsTimer = null;
 let sessionTimer = null;
 let clockTimer = null;
 let drawnFilter = "";
+let drawnQueue = "";
 let typedAhead = null; // the last shortcut pressed while an action was running
 let searchSeq = 0; // the newest search: an older answer never replaces a newer one
 
@@ -515,6 +516,17 @@ function drawQueue() {
   const active = activeServices();
   const waiting = (state.snapshot?.waiting ?? []).filter((w) => active.size === 0 || active.has(w.service));
   el["queue-count"].textContent = `(${waiting.length})`;
+  // Rows are rebuilt only when what they show changed: a button must not be replaced under the
+  // operator's pointer by every unrelated snapshot (another counter's call, a recall...).
+  const key = JSON.stringify([
+    i18n.lang,
+    i18n.timezone,
+    state.snapshot?.services.map((service) => service.name),
+    waiting.map((w) => [w.id, w.position, w.service, w.priority]),
+    waiting.length ? enabled({ status: "waiting" }, "call") : null,
+  ]);
+  if (key === drawnQueue) return;
+  drawnQueue = key;
   render(
     el.queue,
     waiting.length === 0
