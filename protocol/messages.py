@@ -104,6 +104,10 @@ class QueueUpdate(_Document):
     locale: str = Field(description="BCP 47 tag of the tenant's language: pt-BR, en or es")
     timezone: str
     ticker: str | None = Field(default=None, description="Optional scrolling text for displays")
+    logo_url: str | None = Field(
+        default=None, description="The tenant's logo (path on the API; changes with each upload)"
+    )
+    accent_color: str | None = Field(default=None, description="The tenant's colour, #rrggbb")
     waiting: list[WaitingTicket]
     services: list[ServiceQueue]
     counters: list[CounterInfo]

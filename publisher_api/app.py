@@ -25,7 +25,17 @@ from publisher_api.auth import TokenVerifier
 from publisher_api.errors import install as install_error_handlers
 from publisher_api.metrics import HttpLatencyMiddleware, Metrics
 from publisher_api.realtime import NullSink, realtime
-from publisher_api.routers import admin, auth, health, pages, stats, tickets
+from publisher_api.routers import (
+    admin,
+    auth,
+    branding,
+    health,
+    pages,
+    pairing,
+    stats,
+    suspension,
+    tickets,
+)
 from publisher_api.routers import realtime as realtime_routes
 from publisher_api.routers.ticket_lane import TicketLane
 from publisher_api.runtime import Runtime
@@ -127,6 +137,8 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
     # The hot ticket routes first: routing tries routers in order.
     for module in (tickets, health, auth, admin, stats, realtime_routes, pages):
+        app.include_router(module.router)
+    for module in (pairing, branding, suspension):  # the admin console's own endpoints
         app.include_router(module.router)
     return app
 

@@ -25,6 +25,7 @@ from protocol import (
 )
 from publisher_api.domain.estimates import WaitModel
 from publisher_api.domain.ordering import PriorityMode, PriorityPolicy, call_order
+from publisher_api.store.branding import branding_of
 from publisher_api.store.database import Database
 from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
 from publisher_api.store.records import TenantRecord, TicketRecord, load_tenant
@@ -225,6 +226,11 @@ def build_snapshot(
         counters = previous.update.counters
     else:
         services, counters = _configuration(connection, tenant.id)
+    branding = (
+        (previous.update.accent_color, previous.update.logo_url)
+        if previous is not None and not config_changed
+        else branding_of(connection, tenant.id)
+    )
     if previous is not None:
         # Calls are recorded in call order, so the newest ten are this change's (newest first)
         # followed by the previous snapshot's: the same as the query, without it.
@@ -239,6 +245,8 @@ def build_snapshot(
         locale=tenant.locale,
         timezone=tenant.timezone,
         ticker=tenant.ticker,
+        accent_color=branding[0],
+        logo_url=branding[1],
         waiting=waiting,
         services=[
             ServiceQueue(
