@@ -10,7 +10,6 @@ from pydantic import BaseModel, StringConstraints
 
 from protocol import TenantId
 from protocol.identifiers import DeviceId
-from publisher_api.errors import Forbidden
 from publisher_api.schemas import DeviceRoleName, _Body
 
 PairingCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
@@ -56,7 +55,3 @@ class SuspensionOut(BaseModel):
     tenant: str
     suspended_by: str
     suspended_at: datetime
-
-
-class TenantSuspended(Forbidden):
-    code = "tenant_suspended"

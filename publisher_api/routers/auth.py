@@ -16,7 +16,7 @@ from publisher_api.auth import device_token, user_token, verify_password
 from publisher_api.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from publisher_api.errors import Forbidden, Unauthorized
 from publisher_api.schemas import TokenOut
-from publisher_api.site_schemas import TenantSuspended
+from publisher_api.site_errors import TenantSuspended
 from publisher_api.store.models import UserRow
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

@@ -21,7 +21,16 @@ def test_stats_count_per_service_counter_and_day(api: Api) -> None:
     r = api.http.get(f"{BASE}/stats", headers=api.auth("admin"))
     assert r.status_code == 200
     stats = r.json()
-    assert {"tenant", "from", "to", "total", "by_service", "by_counter", "by_day"} == set(stats)
+    assert {
+        "tenant",
+        "from",
+        "to",
+        "total",
+        "by_service",
+        "by_counter",
+        "by_day",
+        "by_hour",
+    } == set(stats)
     assert stats["total"]["issued"] >= 2
     assert stats["total"]["completed"] >= 1
     assert stats["total"]["no_show"] >= 1

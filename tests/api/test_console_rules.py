@@ -1,0 +1,39 @@
+"""Rules the admin console relies on: a tenant keeps at least one admin; statistics by local
+hour of arrival and the median wait."""
+
+from __future__ import annotations
+
+from publisher_api.services import stats
+from tests.api.conftest import TENANT, Api
+
+BASE = f"/api/v1/tenants/{TENANT}"
+
+
+def test_the_last_admin_cannot_be_demoted_or_removed(api: Api) -> None:
+    admin = api.auth("admin")
+    r = api.http.patch(f"{BASE}/users/admin", json={"role": "operator"}, headers=admin)
+    assert (r.status_code, r.json()["error"]) == (409, "last_admin")
+    root = api.auth("root")
+    r = api.http.delete(f"{BASE}/users/admin", headers=root)
+    assert (r.status_code, r.json()["error"]) == (409, "last_admin")
+    # With a second admin, the first may step down.
+    r = api.http.post(
+        f"{BASE}/users",
+        json={"username": "second-admin", "password": "long-enough", "role": "admin"},
+        headers=admin,
+    )
+    assert r.status_code == 201
+    r = api.http.patch(f"{BASE}/users/second-admin", json={"role": "operator"}, headers=admin)
+    assert r.status_code == 200
+    assert r.json()["role"] == "operator"
+
+
+def test_stats_by_hour_and_median(api: Api) -> None:
+    api.issue("A")
+    body = api.http.get(f"{BASE}/stats", headers=api.auth("admin")).json()
+    assert sum(f["issued"] for f in body["by_hour"]) == body["total"]["issued"]
+    assert all(len(f["key"]) == 2 for f in body["by_hour"])
+    assert "p50_wait_s" in body["total"]
+    csv = api.http.get(f"{BASE}/stats?format=csv", headers=api.auth("admin")).text
+    assert any(line.startswith("hour,") for line in csv.splitlines())
+    assert stats.percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5) == 5
