@@ -64,7 +64,8 @@ PageName = Literal["display", "totem", "ticket", "operator", "admin", "superadmi
 @router.get("/t/{tenant}/display", response_class=HTMLResponse)
 def display_page(tenant: PublicTenant, request: Request, settings: SettingsDep) -> HTMLResponse:
     """Public call display for a TV: current call, history, chime and speech."""
-    topics = {"queue": t.queue_topic(tenant)}
+    # devices: a paired display's own presence topic is built from it.
+    topics = {"queue": t.queue_topic(tenant), "devices": t.device_status_wildcard(tenant)}
     return _page("display", tenant, topics, request, settings)
 
 

@@ -10,6 +10,9 @@ import { expose, h, notice, numberParam, pageConnection, params, readConfig, ren
 import { I18n } from "./i18n.js";
 import { LiveConnection, tokenCredentials } from "./live.js";
 import { learnTenant } from "./tenant.js";
+import { applyBranding } from "./branding.js";
+import { tr } from "./console-texts.js";
+import { pairForm } from "./pairing.js";
 
 const TICKET_SCREEN_MS = 30000;
 const CALLED_SCREEN_MS = 15000;
@@ -157,6 +160,7 @@ async function issue(service, priority) {
 function draw() {
   const name = state.snapshot?.tenant_name ?? config.tenant;
   el["tenant-name"].textContent = name;
+  applyBranding(state.snapshot, el["tenant-name"]);
   document.title = `${name} · QueueCast`;
   el.screen.dataset.screen = state.screen;
   el.conn.hidden = state.screen === "setup"; // no connection is attempted without a token
@@ -169,6 +173,8 @@ const SCREENS = {
     h("h2", { class: "screen-title" }, i18n.t("totem.setup.title")),
     h("p", { class: "screen-help" }, i18n.t("totem.setup.help")),
     state.error ? h("p", { class: "error-text", role: "alert" }, state.error) : null,
+    pairForm(config, "totem", i18n, () => start()),
+    h("p", { class: "screen-help" }, tr(i18n, "pair.other")),
     h(
       "form",
       { class: "setup-form", onsubmit: saveToken },
