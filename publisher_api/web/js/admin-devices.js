@@ -113,7 +113,7 @@ function drawCode(ctx) {
       "section",
       { class: "card code-card", "aria-labelledby": "pair-code-title" },
       h("h3", { id: "pair-code-title" }, `${t("devices.code")} · ${code.id}`),
-      h("p", { class: "pair-code numbers", id: "pair-code", tabindex: "-1", dataset: { code: code.code } }, `${code.code.slice(0, 3)} ${code.code.slice(3)}`),
+      h("p", { class: "pair-code numbers", id: "pair-code", tabindex: "-1", dataset: { code: code.code, device: code.id } }, `${code.code.slice(0, 3)} ${code.code.slice(3)}`),
       h("p", {}, t("devices.code.help", { time: i18n.time(code.expires_at) })),
       h("p", { class: "hint" }, h("code", {}, t("devices.code.agent", { agent: AGENTS[code.role], api, tenant: config.tenant, code: code.code }))),
     ),
