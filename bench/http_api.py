@@ -2,6 +2,11 @@
 cycle against a real ``python -m publisher_api`` (uvicorn, SQLite in WAL mode, the embedded
 broker and the MQTT publisher all running, as in production).
 
+Each client is its own operator at its own open counter (a counter holds one open ticket and an
+operator holds one counter), so every cycle is the same four requests as before the counter
+workflow; call-next carries ``close=completed`` as a console does (it never has to close
+anything here: each client completes its own ticket first).
+
     .venv/bin/python -m bench.http_api [--clients 1 4 16 64] [--seconds 20] [--warmup 3]
 
 The load generator is a deliberately thin asyncio HTTP/1.1 keep-alive client (no client library
@@ -107,7 +112,11 @@ async def operator(conn: Connection, counter: int, recorder: Recorder, stop: asy
     while not stop.is_set():
         await timed("issue", "POST", f"{base}/tickets", issue_body, {201})
         status, payload = await timed(
-            "call-next", "POST", f"{base}/counters/{counter}/call-next", b"", {200, 204}
+            "call-next",
+            "POST",
+            f"{base}/counters/{counter}/call-next?close=completed",
+            b"",
+            {200, 204},
         )
         if status != 200:
             continue
@@ -122,16 +131,20 @@ def cpu_seconds(process: psutil.Process) -> float:
 
 
 async def drive(
-    port: int, token: str, clients: int, warmup: float, seconds: float, server: psutil.Process
+    port: int,
+    tokens: list[str],
+    clients: int,
+    warmup: float,
+    seconds: float,
+    server: psutil.Process,
 ) -> Recorder:
     recorder = Recorder()
     stop = asyncio.Event()
-    conns = [Connection("127.0.0.1", port, token) for _ in range(clients)]
+    conns = [Connection("127.0.0.1", port, tokens[i]) for i in range(clients)]
     for conn in conns:
         await conn.open()
     tasks = [
-        asyncio.create_task(operator(conn, 1 + i % 3, recorder, stop))
-        for i, conn in enumerate(conns)
+        asyncio.create_task(operator(conn, 1 + i, recorder, stop)) for i, conn in enumerate(conns)
     ]
     await asyncio.sleep(warmup)
     started = cpu_seconds(server)
@@ -144,6 +157,39 @@ async def drive(
     for conn in conns:
         await conn.close()
     return recorder
+
+
+def login(http: httpx.Client, username: str, password: str) -> str:
+    form = urlencode({"username": username, "password": password})
+    response = http.post(
+        "/api/v1/auth/token",
+        content=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def operators_at_counters(port: int, count: int) -> list[str]:
+    """``count`` operators, operator i at open counter i + 1 (set up before measuring)."""
+    base = f"/api/v1/tenants/{TENANT}"
+    tokens = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        admin = {"Authorization": f"Bearer {login(http, 'admin', 'admin')}"}
+        for index in range(count):
+            number, username = index + 1, f"bench-op-{index + 1}"
+            password = f"{username}-password"
+            counter = {"number": number, "name": f"Guichê {number}"}
+            created = http.post(f"{base}/counters", json=counter, headers=admin)
+            assert created.status_code in (201, 409), created.text
+            user = {"username": username, "password": password, "role": "operator"}
+            http.post(f"{base}/users", json=user, headers=admin).raise_for_status()
+            token = login(http, username, password)
+            http.post(
+                f"{base}/counters/{number}/open", headers={"Authorization": f"Bearer {token}"}
+            ).raise_for_status()
+            tokens.append(token)
+    return tokens
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -187,16 +233,11 @@ def main() -> None:
         proc = start_server(Path(tmp), port)
         RESULTS.mkdir(parents=True, exist_ok=True)
         try:
-            form = urlencode({"username": "operator", "password": "operator"})
-            token = httpx.post(
-                f"http://127.0.0.1:{port}/api/v1/auth/token",
-                content=form,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            ).json()["access_token"]
+            tokens = operators_at_counters(port, max(args.clients))
             server = psutil.Process(proc.pid)
             for clients in args.clients:
                 recorder = asyncio.run(
-                    drive(port, token, clients, args.warmup, args.seconds, server)
+                    drive(port, tokens, clients, args.warmup, args.seconds, server)
                 )
                 results.append(summarise(recorder, clients, args.seconds))
         finally:

@@ -31,7 +31,12 @@ DEV_TENANT = DevTenant(
         ServiceIn(prefix="A", name="Atendimento geral", priority_allowed=False),
         ServiceIn(prefix="P", name="Prioritário", priority_allowed=True),
     ),
-    counters=tuple(CounterIn(number=n, name=f"Guichê {n}") for n in (1, 2, 3)),
+    # Counters start closed: an operator opens the one they sit at (POST .../counters/{n}/open).
+    counters=(
+        CounterIn(number=1, name="Guichê 1"),
+        CounterIn(number=2, name="Guichê 2"),
+        CounterIn(number=3, name="Sala de Coleta 3"),
+    ),
     users=(
         DevUser("root", "root", "superadmin", None),
         DevUser("admin", "admin", "admin", "default"),

@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     ticket_clear_grace_s: int = Field(
         default=300, ge=0, description="Seconds a finished ticket stays retained before clearing"
     )
+    sweep_interval_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often the API ends what expired: tickets called and never started "
+        "past the tenant's call timeout (-> no_show), and at the tenant's local midnight "
+        "everything still open from an earlier day; each change is published like any other",
+    )
     log_level: str = "INFO"
     bootstrap_superadmin: SecretStr | None = Field(
         default=None,

@@ -46,14 +46,29 @@ class Ticket(_Document):
     priority: bool
     status: TicketStatus
     counter: int | None = Field(description="Counter number that called or serves the ticket")
-    position: int | None = Field(description="1-based place in call order while waiting")
+    position: int | None = Field(
+        description="While waiting: 1-based place in its own service's line (1 + the tickets of "
+        "the same service that will be called before it, under the tenant's ordering policy)"
+    )
     estimated_wait_s: int | None = Field(description="Estimated seconds until called")
     created_at: datetime
     called_at: datetime | None
+    counter_name: str | None = Field(
+        default=None, description="Name of the counter (e.g. 'Sala de Coleta 4'), with counter"
+    )
+    people_ahead: int | None = Field(
+        default=None, description="While waiting: position - 1 (people ahead in its own line)"
+    )
+    end_reason: str | None = Field(
+        default=None,
+        description="Why it ended when no operator ended it: call_timeout (called and never "
+        "started in time -> no_show) or day_closed (still open at the tenant's local midnight)",
+    )
 
 
 class WaitingTicket(_Document):
-    """A waiting ticket inside the queue snapshot, in call order."""
+    """A waiting ticket inside the queue snapshot. The list is in the tenant's call order;
+    ``position`` is the place in the ticket's own service's line (as in :class:`Ticket`)."""
 
     id: str
     number: str
@@ -72,9 +87,21 @@ class ServiceQueue(_Document):
     estimated_wait_s: int | None = Field(description="Estimated wait for a ticket issued now")
 
 
+class CounterStatus(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
 class CounterInfo(_Document):
+    """A counter as screens see it (who holds it is for staff only, never published)."""
+
     number: int
     name: str
+    status: CounterStatus = Field(default=CounterStatus.CLOSED)
+    services: list[str] = Field(
+        default_factory=list, description="Prefixes of the services it serves; empty: all"
+    )
 
 
 class CallRecord(_Document):

@@ -2,13 +2,15 @@
 
 ``create_app(settings)`` builds the app without touching anything; the lifespan then, in order:
 opens the database and migrates it to head, seeds the dev tenant (dev mode) or refuses the dev
-logins (otherwise), starts the realtime step (embedded broker and MQTT publisher), and exposes
-everything to requests as ``app.state.runtime``. Shutdown runs the same steps in reverse
-(``AsyncExitStack``).
+logins (otherwise), starts the realtime step (embedded broker and MQTT publisher), exposes
+everything to requests as ``app.state.runtime`` and starts the sweeper (expiry). Shutdown runs
+the same steps in reverse (``AsyncExitStack``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -29,7 +31,9 @@ from publisher_api.routers import (
     admin,
     auth,
     branding,
+    counters,
     health,
+    lifecycle,
     pages,
     pairing,
     stats,
@@ -41,6 +45,7 @@ from publisher_api.routers.ticket_lane import TicketLane
 from publisher_api.runtime import Runtime
 from publisher_api.services.batching import BatchingWriter
 from publisher_api.services.changes import Writer
+from publisher_api.services.expiry import Sweeper
 from publisher_api.services.tickets import TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
@@ -111,6 +116,15 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
             metrics_database.append(database)
             stack.callback(metrics_database.clear)
             stack.callback(_forget_runtime, app)
+            runtime = app.state.runtime
+            sweeper = Sweeper(
+                runtime.tickets,
+                lambda: to_thread.run_sync(_tenant_ids, database),
+                runtime.write,
+                settings.sweep_interval_s,
+            )
+            sweeping = asyncio.create_task(sweeper.run(), name="sweeper")
+            stack.push_async_callback(_cancel, sweeping)
             if settle_heap:
                 _settle_heap()
             yield
@@ -136,7 +150,17 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
     app.add_middleware(TicketLane)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
     # The hot ticket routes first: routing tries routers in order.
-    for module in (tickets, health, auth, admin, stats, realtime_routes, pages):
+    for module in (
+        tickets,
+        counters,
+        lifecycle,
+        health,
+        auth,
+        admin,
+        stats,
+        realtime_routes,
+        pages,
+    ):
         app.include_router(module.router)
     for module in (pairing, branding, suspension):  # the admin console's own endpoints
         app.include_router(module.router)
@@ -186,6 +210,17 @@ def _queue_lengths(databases: list[Database]) -> Mapping[str, int]:
         ).all()
     waiting = {tenant: int(count) for tenant, count in rows}
     return {tenant: waiting.get(tenant, 0) for tenant in tenants}  # empty queues show as 0
+
+
+def _tenant_ids(database: Database) -> list[str]:
+    with database.session() as session:
+        return list(session.scalars(select(TenantRow.id).order_by(TenantRow.id)))
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _forget_runtime(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from publisher_api.domain import counters
 from publisher_api.domain.lifecycle import IllegalTransition
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,29 @@ class Invalid(ApiError):
 
     status_code = 422
     code = "invalid"
+
+
+class CounterRefused(ApiError):
+    """A counter refused a command or a call (409). ``code`` names why: ``counter_closed``,
+    ``counter_paused`` (with ``reason``), ``counter_held`` (with ``holder``) or ``counter_busy``
+    (with ``ticket``, the document of the ticket the counter still holds)."""
+
+    status_code = 409
+
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.code = code
+
+    @classmethod
+    def of(cls, refusal: counters.CounterRefusal, **extra: Any) -> CounterRefused:
+        match refusal:
+            case counters.CounterBusy():
+                return cls("counter_busy", str(refusal), **extra)
+            case counters.CounterPaused(reason=reason):
+                return cls("counter_paused", str(refusal), reason=reason, **extra)
+            case counters.CounterHeld(holder=holder):
+                return cls("counter_held", str(refusal), holder=holder, **extra)
+        return cls("counter_closed", str(refusal), **extra)
 
 
 def error_response(status_code: int, body: dict[str, Any], headers: Any = None) -> JSONResponse:

@@ -3,14 +3,16 @@ validated here, at the edge, so services only ever see well-formed values."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from protocol import TenantId, TicketStatus
+from protocol import CounterStatus, TenantId, Ticket, TicketStatus
 from protocol.identifiers import DeviceId
+from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import Placement
 from publisher_api.domain.ordering import PriorityMode
 
@@ -70,6 +72,11 @@ class TenantPatch(_Body):
     aging_bound_s: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] | None = Field(
         default=None, description="0 removes the bound"
     )
+    call_timeout_s: Annotated[int, Field(ge=0, le=86400)] | None = Field(
+        default=None,
+        description="A ticket called and never started for this long becomes no_show "
+        "(end_reason call_timeout); 0 disables",
+    )
 
 
 class TenantOut(BaseModel):
@@ -81,6 +88,7 @@ class TenantOut(BaseModel):
     priority_mode: PriorityMode
     normal_per_priority: int
     aging_bound_s: int | None
+    call_timeout_s: int
 
 
 class ServiceIn(_Body):
@@ -100,18 +108,56 @@ class ServiceOut(BaseModel):
     priority_allowed: bool
 
 
+ServiceList = Annotated[
+    list[Prefix],
+    Field(max_length=50, description="Prefixes of the services it serves; empty: all"),
+]
+
+
 class CounterIn(_Body):
     number: CounterNumber
     name: Name
+    services: ServiceList = []
 
 
 class CounterPatch(_Body):
-    name: Name
+    name: Name | None = None
+    services: ServiceList | None = None
 
 
 class CounterOut(BaseModel):
+    """A counter as staff and devices see it: its state, who holds it, the ticket it holds."""
+
     number: int
     name: str
+    status: CounterStatus
+    holder: str | None = Field(description="Username of the operator who opened it")
+    pause_reason: str | None
+    status_since: datetime | None
+    services: list[str]
+    open_ticket: Ticket | None = Field(description="The ticket it holds (called or in service)")
+
+
+class CounterOpenIn(_Body):
+    takeover: bool = Field(
+        default=False, description="Take the counter from the operator who holds it"
+    )
+
+
+class CounterPauseIn(_Body):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class LifecycleOut(BaseModel):
+    """The ticket transition table, as clients enable their buttons from it."""
+
+    transitions: dict[TicketStatus, list[str]] = Field(
+        description="Per status, the actions allowed (URL path segments: call, no-show, ...)"
+    )
+    open_statuses: list[TicketStatus] = Field(description="Statuses a counter holds a ticket in")
+    close_outcomes: list[CloseOutcome] = Field(
+        description="Outcomes a call may give the ticket its counter still holds (close=)"
+    )
 
 
 class UserIn(_Body):
@@ -150,8 +196,16 @@ class TicketIn(_Body):
     priority: bool = False
 
 
+CloseField = Field(
+    default=None,
+    description="If the counter still holds a ticket: end it so (completed or no_show) in the "
+    "same transaction; without it such a call is refused with counter_busy",
+)
+
+
 class CallIn(_Body):
     counter: CounterNumber
+    close: CloseOutcome | None = CloseField
 
 
 class TransferIn(_Body):
@@ -162,3 +216,4 @@ class TransferIn(_Body):
 class StatusPatch(_Body):
     status: TicketStatus
     counter: CounterNumber | None = Field(default=None, description="Needed when status is called")
+    close: CloseOutcome | None = CloseField

@@ -40,6 +40,9 @@ TRANSITIONS: dict[TicketStatus, dict[CommandKind, TicketStatus]] = {
     C: {
         CommandKind.RECALL: C,
         CommandKind.START: S,
+        # An operator who never pressed "start" may still finish: service time then counts
+        # from the call.
+        CommandKind.COMPLETE: TicketStatus.COMPLETED,
         CommandKind.NO_SHOW: TicketStatus.NO_SHOW,
         CommandKind.CANCEL: TicketStatus.CANCELLED,
         CommandKind.TRANSFER: W,
@@ -54,6 +57,14 @@ TRANSITIONS: dict[TicketStatus, dict[CommandKind, TicketStatus]] = {
     TicketStatus.CANCELLED: {CommandKind.REACTIVATE: W},
 }
 """``{status: {command: new status}}``; a pair missing here is illegal."""
+
+OPEN_STATUSES = frozenset({C, S})
+"""A ticket in one of these is held by its counter: at most one per counter."""
+
+
+def action_name(command: CommandKind) -> str:
+    """The command as clients name it (the last segment of its URL: ``no-show``)."""
+    return command.value.replace("_", "-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,8 @@ class TicketState:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     call_id: str | None = None
+    served_by: str | None = None
+    end_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +90,7 @@ class Call:
     counter: int
     call_id: str
     at: datetime
+    by: str | None = None  # the operator calling: who served the ticket
     kind: CommandKind = CommandKind.CALL
 
 
@@ -96,18 +110,21 @@ class Start:
 @dataclass(frozen=True, slots=True)
 class Complete:
     at: datetime
+    reason: str | None = None  # why it ended, when not by hand (call_timeout, day_closed)
     kind: CommandKind = CommandKind.COMPLETE
 
 
 @dataclass(frozen=True, slots=True)
 class NoShow:
     at: datetime
+    reason: str | None = None  # why it ended, when not by hand (call_timeout, day_closed)
     kind: CommandKind = CommandKind.NO_SHOW
 
 
 @dataclass(frozen=True, slots=True)
 class Cancel:
     at: datetime
+    reason: str | None = None  # why it ended, when not by hand (call_timeout, day_closed)
     kind: CommandKind = CommandKind.CANCEL
 
 
@@ -149,8 +166,7 @@ class IllegalTransition(Exception):
     """The command is not allowed in the ticket's current status; nothing changed."""
 
     def __init__(self, status: TicketStatus, command: CommandKind) -> None:
-        action = command.value.replace("_", "-")
-        super().__init__(f"cannot {action} a ticket that is {status.value}")
+        super().__init__(f"cannot {action_name(command)} a ticket that is {status.value}")
         self.status = status
         self.command = command
 
@@ -179,14 +195,18 @@ def apply(ticket: TicketState, command: Command) -> tuple[TicketState, tuple[Sta
 def _effect(ticket: TicketState, command: Command) -> TicketState:
     """The fields each command sets, once the table said it is legal."""
     match command:
-        case Call(counter=counter, call_id=call_id, at=at):
-            return replace(ticket, counter=counter, call_id=call_id, called_at=at)
+        case Call(counter=counter, call_id=call_id, at=at, by=by):
+            return replace(ticket, counter=counter, call_id=call_id, called_at=at, served_by=by)
         case Recall(call_id=call_id, at=at):
             return replace(ticket, call_id=call_id, called_at=at)
         case Start(at=at):
             return replace(ticket, started_at=at)
-        case Complete(at=at) | NoShow(at=at) | Cancel(at=at):
-            return replace(ticket, ended_at=at)
+        case (
+            Complete(at=at, reason=reason)
+            | NoShow(at=at, reason=reason)
+            | Cancel(at=at, reason=reason)
+        ):
+            return replace(ticket, ended_at=at, end_reason=reason)
         case Reactivate(order_key=key, at=at):
             return _requeued(ticket, ticket.service, key, at)
         case Transfer(service=service, order_key=key, at=at):
@@ -205,4 +225,6 @@ def _requeued(ticket: TicketState, service: str, order_key: int, at: datetime) -
         started_at=None,
         ended_at=None,
         call_id=None,
+        served_by=None,
+        end_reason=None,
     )

@@ -102,6 +102,26 @@ def choose_next(
     return order[0] if order else None
 
 
+class InLine(Queued, Protocol):
+    @property
+    def service(self) -> str: ...
+
+
+L = TypeVar("L", bound=InLine)
+
+
+def positions_per_line(order: Sequence[L]) -> list[int]:
+    """For each ticket of ``order`` (a :func:`call_order`), its 1-based place in its own
+    service's line: 1 + the tickets of the same service called before it. What a customer
+    cares about ("people ahead of you") is their own line, not every service's."""
+    seen: dict[str, int] = {}
+    positions = []
+    for ticket in order:
+        seen[ticket.service] = seen.get(ticket.service, 0) + 1
+        positions.append(seen[ticket.service])
+    return positions
+
+
 def front_key(service_keys: Sequence[int], back_key: int) -> int:
     """An ``order_key`` ahead of every ticket of the target queue (``back_key`` when empty)."""
     return min(service_keys) - 1 if service_keys else back_key

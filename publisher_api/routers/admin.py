@@ -52,7 +52,8 @@ def get_tenant(scope: TenantAccess, session: SessionDep) -> schemas.TenantOut:
 def update_tenant(
     body: schemas.TenantPatch, scope: AdminAccess, runtime: RuntimeDep
 ) -> schemas.TenantOut:
-    """Tenant settings: name, time zone, locale, ticker, priority policy and aging bound."""
+    """Tenant settings: name, time zone, locale, ticker, priority policy, aging bound and call
+    timeout."""
     return admin.update_tenant(runtime.writer, scope.tenant, body)
 
 
@@ -91,11 +92,6 @@ def delete_service(prefix: PrefixPath, scope: AdminAccess, runtime: RuntimeDep) 
 
 
 # --- counters ---------------------------------------------------------------------------------
-
-
-@router.get("/{tenant}/counters", response_model=list[schemas.CounterOut])
-def list_counters(scope: TenantAccess, session: SessionDep) -> list[schemas.CounterOut]:
-    return admin.list_counters(session, scope.tenant)
 
 
 @router.post("/{tenant}/counters", status_code=201, response_model=schemas.CounterOut)

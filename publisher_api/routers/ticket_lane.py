@@ -10,7 +10,8 @@ It changes no behaviour because it only ever does the *same* thing on the *easy*
   patterns, the same body model, the same ``authorize``), and the write and the response come
   from the same functions the endpoints call (``run_issue``, ``run_call_next``, ``run_action``).
 - Anything that would not reach the write — a missing or bad token, another tenant, a body that
-  does not validate, a query string, an unusual content type — is handed to FastAPI untouched
+  does not validate, a query string other than call-next's plain ``close=completed|no_show``,
+  an unusual content type — is handed to FastAPI untouched
   (the body it read is replayed), so every error keeps its exact FastAPI form.
 - A refusal from the write itself (404 ticket, 409 transition, ...) is rendered by
   ``errors.refusal_response``, which the FastAPI exception handlers use too.
@@ -32,7 +33,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol import Role
-from publisher_api.deps import ISSUER_ROLES, STAFF_ROLES, TENANT_PATTERN, authorize
+from publisher_api.deps import ISSUER_ROLES, STAFF_ROLES, TENANT_PATTERN, TenantScope, authorize
+from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import IllegalTransition
 from publisher_api.errors import ApiError, refusal_response
 from publisher_api.routers import tickets
@@ -66,7 +68,10 @@ _CONTENT_TYPE = b"content-type"
 _KEY_HEADER = IDEMPOTENCY_KEY.lower().encode()
 _JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
 
-Handler = Callable[[Runtime, str], Awaitable[Response]]
+# The only query strings the lane serves (call-next's close outcome, as browsers encode it).
+_CLOSE_QUERIES = {f"close={o.value}".encode(): o for o in CloseOutcome}
+
+Handler = Callable[[Runtime, TenantScope], Awaitable[Response]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +101,9 @@ class TicketLane:
             return
         match = _PATHS.fullmatch(scope["path"])
         runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
-        if match is None or runtime is None or scope.get("query_string"):
+        query = scope.get("query_string", b"")
+        close = _CLOSE_QUERIES.get(query) if query else None
+        if match is None or runtime is None or (query and (close is None or not match["counter"])):
             await self.app(scope, receive, send)
             return
         headers = _first_headers(scope["headers"])
@@ -105,7 +112,7 @@ class TicketLane:
             body = await _read_body(receive)
             plan = _issue_plan(headers, body)
         elif match["counter"] is not None:
-            plan = _call_next_plan(match["counter"])
+            plan = _call_next_plan(match["counter"], close)
         else:
             plan = _action_plan(match["ticket"], match["action"])
         tenant = match["tenant"]
@@ -114,13 +121,13 @@ class TicketLane:
             await self.app(scope, _replaying(body, receive), send)
             return
         try:
-            authorize(tenant, token, runtime, plan.roles)
+            access = authorize(tenant, token, runtime, plan.roles)
         except ApiError:
             await self.app(scope, _replaying(body, receive), send)
             return
         scope["route"] = self._routes[plan.template]
         try:
-            response = await plan.run(runtime, tenant)
+            response = await plan.run(runtime, access)
         except (ApiError, IllegalTransition) as refusal:
             response = refusal_response(refusal)
         await response(scope, receive, send)
@@ -138,21 +145,23 @@ def _issue_plan(headers: dict[bytes, bytes], body: list[Message]) -> _Plan | Non
     except Exception:  # not JSON, not a valid body, too deep...: FastAPI says which, as usual
         return None
 
-    async def run(runtime: Runtime, tenant: str) -> Response:
-        return await run_issue(runtime, tenant, ticket, idempotency_key)
+    async def run(runtime: Runtime, access: TenantScope) -> Response:
+        return await run_issue(runtime, access.tenant, ticket, idempotency_key)
 
     return _Plan(f"{PREFIX}/tickets", ISSUER_ROLES, run)
 
 
-def _call_next_plan(counter_text: str) -> _Plan | None:
+def _call_next_plan(counter_text: str, close: CloseOutcome | None) -> _Plan | None:
     if not _COUNTER.fullmatch(counter_text):
         return None
     counter = int(counter_text)
     if not COUNTER_RANGE[0] <= counter <= COUNTER_RANGE[1]:
         return None
 
-    async def run(runtime: Runtime, tenant: str) -> Response:
-        return await run_call_next(runtime, tenant, counter)
+    async def run(runtime: Runtime, access: TenantScope) -> Response:
+        return await run_call_next(
+            runtime, access.tenant, counter, by=access.principal.subject, close=close
+        )
 
     return _Plan(f"{PREFIX}/counters/{{counter}}/call-next", STAFF_ROLES, run)
 
@@ -162,8 +171,8 @@ def _action_plan(ticket_id: str, path: str) -> _Plan | None:
         return None
     action = Action(SIMPLE_ACTIONS[path][0])
 
-    async def run(runtime: Runtime, tenant: str) -> Response:
-        return await run_action(runtime, tenant, ticket_id, action)
+    async def run(runtime: Runtime, access: TenantScope) -> Response:
+        return await run_action(runtime, access.tenant, ticket_id, action)
 
     return _Plan(f"{PREFIX}/tickets/{{ticket_id}}/{path}", STAFF_ROLES, run)
 

@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
+from sqlalchemy import func, select
 
-from protocol import QueueUpdate, Ticket
+from protocol import QueueUpdate, Ticket, TicketStatus
 from publisher_api.deps import IssuerAccess, OperatorAccess, PublicTenant, RuntimeDep, SessionDep
+from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import CommandKind
 from publisher_api.errors import NotFound
 from publisher_api.runtime import Runtime
@@ -44,8 +46,20 @@ IdempotencyKey = Annotated[
 ]
 TICKET_RESPONSES: dict[int | str, dict[str, object]] = {
     404: {"description": "Unknown tenant, ticket, service or counter"},
-    409: {"description": "Illegal transition; the body gives the current status"},
+    409: {
+        "description": "Refused, nothing changed. `error` says why: illegal_transition (with "
+        "`status`, `command`); for calls also counter_busy (with `ticket`, the ticket the "
+        "counter still holds: retry with `close`), counter_closed, counter_paused (with "
+        "`reason`), counter_held (with `holder`)"
+    },
 }
+CloseQuery = Annotated[
+    CloseOutcome | None,
+    Query(
+        description="If the counter still holds a ticket, end it so in the same transaction; "
+        "without it such a call is refused with counter_busy"
+    ),
+]
 
 
 def ticket_response(ticket: Ticket, status_code: int = 200, replayed: bool = False) -> Response:
@@ -68,9 +82,16 @@ async def run_issue(runtime: Runtime, tenant: str, body: TicketIn, key: str | No
 
 
 async def run_call_next(
-    runtime: Runtime, tenant: str, counter: int, services: Sequence[str] = ()
+    runtime: Runtime,
+    tenant: str,
+    counter: int,
+    services: Sequence[str] = (),
+    *,
+    by: str,
+    close: CloseOutcome | None = None,
 ) -> Response:
-    ticket = await runtime.write(tenant, runtime.tickets.call_next_op(counter, services))
+    operation = runtime.tickets.call_next_op(counter, services, by=by, close=close)
+    ticket = await runtime.write(tenant, operation)
     return ticket_response(ticket) if ticket is not None else Response(status_code=204)
 
 
@@ -97,6 +118,45 @@ def get_queue(tenant: PublicTenant, runtime: RuntimeDep) -> QueueUpdate:
     return snapshot.update
 
 
+SEARCH_LIMIT = (1, 100)
+
+
+@router.get("/tickets", response_model=list[Ticket])
+def search_tickets(
+    scope: OperatorAccess,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    number: Annotated[
+        str | None, Query(pattern=r"^[A-Za-z]{1,3}[0-9]{1,3}$", description="e.g. A023")
+    ] = None,
+    counter: Annotated[int | None, Query(ge=COUNTER_RANGE[0], le=COUNTER_RANGE[1])] = None,
+    status: Annotated[list[TicketStatus] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=SEARCH_LIMIT[0], le=SEARCH_LIMIT[1])] = 20,
+) -> list[Ticket]:
+    """Staff: the tenant's tickets, most recent activity first (search by number; a
+    counter's last finished tickets with ``counter`` and ``status``)."""
+    snapshot = runtime.snapshots.current(scope.tenant)
+    if snapshot is None:
+        raise NotFound("tenant", scope.tenant)
+    query = select(TicketRow).where(TicketRow.tenant_id == scope.tenant)
+    if number is not None:
+        prefix = number.rstrip("0123456789").upper()
+        query = query.where(
+            TicketRow.service == prefix, TicketRow.number == int(number[len(prefix) :])
+        )
+    if counter is not None:
+        query = query.where(TicketRow.counter == counter)
+    if status:
+        query = query.where(TicketRow.status.in_([s.value for s in status]))
+    # A requeued ticket's call and end times are cleared, so the first of these that is set
+    # is its latest activity.
+    activity = func.coalesce(
+        TicketRow.ended_at, TicketRow.started_at, TicketRow.called_at, TicketRow.enqueued_at
+    )
+    rows = session.scalars(query.order_by(activity.desc(), TicketRow.id).limit(limit)).all()
+    return [snapshot.ticket(row) for row in rows]
+
+
 @router.get("/tickets/{ticket_id}", response_model=Ticket, responses=TICKET_RESPONSES)
 def get_ticket(
     ticket_id: TicketIdPath, tenant: PublicTenant, runtime: RuntimeDep, session: SessionDep
@@ -118,19 +178,27 @@ async def call_next(
     counter: CounterPath,
     scope: OperatorAccess,
     runtime: RuntimeDep,
-    service: Annotated[list[Prefix] | None, Query(description="Only these services")] = None,
+    service: Annotated[
+        list[Prefix] | None,
+        Query(description="Only these services (default: those the counter serves)"),
+    ] = None,
+    close: CloseQuery = None,
 ) -> Response:
-    return await run_call_next(runtime, scope.tenant, counter, service or ())
+    """Call the next ticket at an open counter held by the caller."""
+    return await run_call_next(
+        runtime, scope.tenant, counter, service or (), by=scope.principal.subject, close=close
+    )
 
 
 @router.post("/tickets/{ticket_id}/call", response_model=Ticket, responses=TICKET_RESPONSES)
 async def call_ticket(
     ticket_id: TicketIdPath, body: CallIn, scope: OperatorAccess, runtime: RuntimeDep
 ) -> Response:
-    """Call this ticket (out of order) to a counter."""
-    return await run_action(
-        runtime, scope.tenant, ticket_id, Action(CommandKind.CALL, counter=body.counter)
+    """Call this ticket (out of order) to an open counter held by the caller."""
+    action = Action(
+        CommandKind.CALL, counter=body.counter, by=scope.principal.subject, close=body.close
     )
+    return await run_action(runtime, scope.tenant, ticket_id, action)
 
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=Ticket, responses=TICKET_RESPONSES)
@@ -148,7 +216,12 @@ async def update_ticket_status(
 ) -> Response:
     """Move the ticket to ``status`` (``called`` needs ``counter``), through the same lifecycle
     rules as the action endpoints."""
-    action = Action(COMMAND_FOR_STATUS[body.status], counter=body.counter)
+    action = Action(
+        COMMAND_FOR_STATUS[body.status],
+        counter=body.counter,
+        by=scope.principal.subject,
+        close=body.close,
+    )
     return await run_action(runtime, scope.tenant, ticket_id, action)
 
 
@@ -165,7 +238,7 @@ def _simple_action(kind: CommandKind) -> Callable[..., Awaitable[Response]]:
 SIMPLE_ACTIONS = {
     "recall": (CommandKind.RECALL, "Call the ticket again (a new call id; screens announce it)."),
     "start": (CommandKind.START, "The customer arrived: service starts."),
-    "complete": (CommandKind.COMPLETE, "Service finished."),
+    "complete": (CommandKind.COMPLETE, "Service finished (from called or in service)."),
     "no-show": (CommandKind.NO_SHOW, "The called customer did not come."),
     "cancel": (CommandKind.CANCEL, "Cancel a waiting, called or in-service ticket."),
     "reactivate": (CommandKind.REACTIVATE, "A no-show or cancelled ticket waits again."),

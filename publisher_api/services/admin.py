@@ -7,6 +7,7 @@ ticket changes (new ``seq``); users and devices are not part of the snapshot.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -18,7 +19,9 @@ from config import Settings
 from protocol import ENDED_STATUSES, Role
 from publisher_api import schemas
 from publisher_api.auth import device_token, hash_password
-from publisher_api.errors import Conflict, Forbidden, NotFound
+from publisher_api.domain.lifecycle import OPEN_STATUSES
+from publisher_api.errors import Conflict, Forbidden, Invalid, NotFound
+from publisher_api.services import counters
 from publisher_api.services.changes import Change, Writer
 from publisher_api.site_errors import LastAdmin
 from publisher_api.store.models import (
@@ -30,6 +33,9 @@ from publisher_api.store.models import (
     UserRow,
 )
 from publisher_api.store.records import TenantRecord
+from publisher_api.store.snapshot import TicketCopy
+
+DEFAULT_CALL_TIMEOUT_S = 900
 
 
 def _now() -> datetime:
@@ -75,6 +81,7 @@ def create_tenant(writer: Writer, body: schemas.TenantIn) -> schemas.TenantOut:
         order_counter=0,
         normal_streak=0,
         created_at=now,
+        call_timeout_s=DEFAULT_CALL_TIMEOUT_S,
     )
     with writer.tenant(body.id, now=now, create=row):
         pass
@@ -175,6 +182,12 @@ def delete_service(writer: Writer, tenant: str, prefix: str) -> None:
                 unfinished=unfinished,
             )
         change.session.delete(row)
+        for counter in change.session.scalars(
+            select(CounterRow).where(CounterRow.tenant_id == tenant)
+        ):
+            assigned = [p for p in counter.services.split(",") if p]
+            if prefix in assigned:
+                counter.services = ",".join(p for p in assigned if p != prefix)
         change.snapshot_changed()
 
 
@@ -185,25 +198,55 @@ def _counter(change: Change, number: int) -> CounterRow:
     return _owned(change, CounterRow, CounterRow.number == number, ("counter", number))
 
 
-def counter_out(row: CounterRow) -> schemas.CounterOut:
-    return schemas.CounterOut(number=row.number, name=row.name)
-
-
-def list_counters(session: Session, tenant: str) -> list[schemas.CounterOut]:
-    rows = session.scalars(
-        select(CounterRow).where(CounterRow.tenant_id == tenant).order_by(CounterRow.number)
+def _counter_services(change: Change, prefixes: list[str]) -> str:
+    """The stored form of a counter's services, each checked to exist in the tenant."""
+    known = set(
+        change.session.scalars(
+            select(ServiceRow.prefix).where(ServiceRow.tenant_id == change.tenant.id)
+        )
     )
-    return [counter_out(r) for r in rows]
+    unknown = sorted(set(prefixes) - known)
+    if unknown:
+        raise Invalid(f"unknown service(s): {', '.join(unknown)}", field="services")
+    return ",".join(dict.fromkeys(prefixes))
+
+
+def _counter_out(change: Change, row: CounterRow) -> Callable[[], schemas.CounterOut]:
+    """The counter's document after the commit (with the ticket it holds)."""
+    held = change.session.scalars(
+        select(TicketRow).where(
+            TicketRow.tenant_id == change.tenant.id,
+            TicketRow.counter == row.number,
+            TicketRow.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+    ).first()
+    copy = None if held is None else TicketCopy.of(held)
+
+    def out() -> schemas.CounterOut:
+        snapshot = change.snapshot or change.current
+        assert snapshot is not None
+        return counters.counter_document(row, snapshot, None).model_copy(
+            update={"open_ticket": None if copy is None else change.document(copy)}
+        )
+
+    return out
 
 
 def create_counter(writer: Writer, tenant: str, body: schemas.CounterIn) -> schemas.CounterOut:
     with writer.tenant(tenant, now=_now()) as change:
         if _exists(change.session, CounterRow, tenant, CounterRow.number == body.number):
             raise Conflict(f"counter {body.number} already exists")
-        row = CounterRow(tenant_id=tenant, number=body.number, name=body.name)
+        row = CounterRow(
+            tenant_id=tenant,
+            number=body.number,
+            name=body.name,
+            status="closed",
+            services=_counter_services(change, body.services),
+        )
         change.session.add(row)
         change.snapshot_changed()
-    return counter_out(row)
+        out = _counter_out(change, row)
+    return out()
 
 
 def update_counter(
@@ -211,9 +254,13 @@ def update_counter(
 ) -> schemas.CounterOut:
     with writer.tenant(tenant, now=_now()) as change:
         row = _counter(change, number)
-        row.name = body.name
+        if body.name is not None:
+            row.name = body.name
+        if body.services is not None:
+            row.services = _counter_services(change, body.services)
         change.snapshot_changed()
-    return counter_out(row)
+        out = _counter_out(change, row)
+    return out()
 
 
 def delete_counter(writer: Writer, tenant: str, number: int) -> None:

@@ -28,7 +28,7 @@ from publisher_api.realtime import ChangeSink, TenantChanged
 from publisher_api.store import records
 from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
-from publisher_api.store.records import ServiceRecord, TenantRecord, TicketRecord
+from publisher_api.store.records import CounterRecord, ServiceRecord, TenantRecord, TicketRecord
 from publisher_api.store.snapshot import (
     Snapshot,
     SnapshotCache,
@@ -36,10 +36,12 @@ from publisher_api.store.snapshot import (
     TicketFacts,
     WaitingRow,
     build_snapshot,
+    counter_info,
 )
 
 _WAITING = TicketStatus.WAITING.value
 _OPEN = frozenset(records.OPEN_STATUSES)
+_HELD = frozenset({TicketStatus.CALLED.value, TicketStatus.IN_SERVICE.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class WorkingSet:
     tenant_created_at: datetime  # with seq: a tenant deleted and created again never matches
     services: dict[str, ServiceRecord]
     open: dict[str, TicketRecord]
+    counters: dict[int, CounterRecord]
 
     def matches(self, tenant: TenantRecord) -> bool:
         return self.seq == tenant.seq and self.tenant_created_at == tenant.created_at
@@ -101,6 +104,9 @@ class Change:
     numbering_changed: dict[str, ServiceRecord] = field(default_factory=dict)
     issued_by_key: dict[str, TicketRecord] = field(default_factory=dict)
     """Tickets issued in this transaction, by Idempotency-Key (not yet visible to queries)."""
+    counters_touched: dict[int, CounterRecord] = field(default_factory=dict)
+    counter_events: list[dict[str, Any]] = field(default_factory=list)
+    """``counter_events`` rows to insert."""
     _session: Session | None = None
 
     @property
@@ -139,6 +145,7 @@ class Change:
                 tenant_created_at=self.tenant.created_at,
                 services=records.load_services(self.connection, self.tenant.id),
                 open=records.load_open_tickets(self.connection, self.tenant.id),
+                counters=records.load_counters(self.connection, self.tenant.id),
             )
         return self.working
 
@@ -179,6 +186,22 @@ class Change:
             unfinished[ticket.id] = ticket
         else:
             unfinished.pop(ticket.id, None)
+
+    def counter(self, number: int) -> CounterRecord | None:
+        return self._working_set().counters.get(number)
+
+    def counters(self) -> list[CounterRecord]:
+        return sorted(self._working_set().counters.values(), key=lambda c: c.number)
+
+    def counter_changed(self, counter: CounterRecord, *events: dict[str, Any]) -> None:
+        """A counter's state changed (screens show it); ``events`` go to its history."""
+        self.visible = True
+        self.counters_touched[counter.number] = counter
+        self.counter_events.extend(events)
+
+    def open_tickets(self) -> list[TicketRecord]:
+        """Unfinished tickets (waiting, called, in service), as this transaction has them."""
+        return list(self._working_set().open.values())
 
     def waiting_list(self) -> list[TicketRecord]:
         return [t for t in self._working_set().open.values() if t.status == _WAITING]
@@ -327,6 +350,9 @@ class Writer:
         # The snapshot is built inside the transaction, so it is exactly what was committed;
         # it also gives every touched ticket its position, and goes to the cache for readers.
         waiting = None if change.working is None else change.waiting_list()
+        counters = None
+        if change.working is not None and not change.config_changed:
+            counters = [counter_info(c) for c in change.counters()]
         snapshot = build_snapshot(
             connection,
             tenant,
@@ -335,6 +361,7 @@ class Writer:
             config_changed=change.config_changed,
             new_calls=change.calls,
             waiting_now=None if waiting is None else [WaitingRow.of(t) for t in waiting],
+            counters_now=counters,
         )
         change.snapshot = snapshot
         tickets = {ticket.id: snapshot.ticket(ticket) for ticket in change.touched.values()}
@@ -363,7 +390,13 @@ def _write(change: Change) -> None:
     connection = change.connection
     issued = {t.id for t in change.issued}
     records.insert_tickets(connection, change.issued)
-    records.update_tickets(connection, [t for t in change.touched.values() if t.id not in issued])
+    # Tickets leaving their counter are written before those taking one, so the table never
+    # shows a counter holding two, even between the statements of one transaction.
+    updated = [t for t in change.touched.values() if t.id not in issued]
+    updated.sort(key=lambda t: t.status in _HELD)
+    records.update_tickets(connection, updated)
+    records.update_counters(connection, change.counters_touched.values())
+    records.insert_counter_events(connection, change.counter_events)
     records.insert_calls(connection, change.tenant.id, change.calls)
     records.update_numbering(connection, change.numbering_changed.values())
     records.update_tenant(connection, change.tenant)

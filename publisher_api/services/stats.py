@@ -1,5 +1,7 @@
 """Reporting: issued, called, completed, no-show, mean and p90 wait and service time, per
-service, per counter and per local day, over tickets created in ``[from, to)``."""
+service, per counter and per local day, over tickets created in ``[from, to)``; and per
+attendant (who called the tickets): called, completed, no-show, mean service time, and the time
+their counters spent paused in ``[from, to)``."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import io
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +18,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from protocol import TicketStatus
-from publisher_api.store.models import CallRow, TicketRow
+from publisher_api.store.models import CallRow, CounterEventRow, TicketRow
+
+MAX_PAUSE_LOOKBACK = timedelta(days=2)
+"""How far before the range a pause still open at its start is looked for."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Figures(BaseModel):
@@ -32,6 +41,18 @@ class Figures(BaseModel):
     p50_wait_s: float | None = None
 
 
+class Attendant(BaseModel):
+    username: str
+    called: int
+    completed: int
+    no_show: int
+    service_time_avg_s: float | None = Field(
+        description="Mean of completed tickets' service time (from start, or from the call when "
+        "never started)"
+    )
+    pause_s: float = Field(description="Seconds their counters were paused inside the range")
+
+
 class Stats(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -44,6 +65,7 @@ class Stats(BaseModel):
     by_service: list[Figures]
     by_counter: list[Figures]
     by_day: list[Figures]
+    attendants: list[Attendant] = Field(default_factory=list)
 
 
 def p90(values: list[float]) -> float | None:
@@ -75,6 +97,7 @@ class Record:
     status: str
     wait_s: float | None
     service_s: float | None
+    served_by: str | None = None
 
 
 def figures(key: str, records: Iterable[Record]) -> Figures:
@@ -104,6 +127,57 @@ def _grouped(records: list[Record], key: Callable[[Record], str | None]) -> list
     return [figures(k, groups[k]) for k in sorted(groups)]
 
 
+def attendants(records: list[Record], pauses: dict[str, float]) -> list[Attendant]:
+    people: dict[str, list[Record]] = {}
+    for record in records:
+        if record.served_by is not None:
+            people.setdefault(record.served_by, []).append(record)
+    result = []
+    for username in sorted(set(people) | set(pauses)):
+        mine = people.get(username, [])
+        services = [r.service_s for r in mine if r.service_s is not None]
+        result.append(
+            Attendant(
+                username=username,
+                called=len(mine),
+                completed=sum(1 for r in mine if r.status == TicketStatus.COMPLETED.value),
+                no_show=sum(1 for r in mine if r.status == TicketStatus.NO_SHOW.value),
+                service_time_avg_s=_mean(services),
+                pause_s=round(pauses.get(username, 0.0), 1),
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class CounterEvent:
+    counter: int
+    username: str
+    kind: str
+    at: datetime
+
+
+def pause_seconds(
+    events: Iterable[CounterEvent], start: datetime, end: datetime
+) -> dict[str, float]:
+    """Per username, the seconds inside ``[start, end)`` their counters were paused: from each
+    ``pause`` to the counter's next event (resume, close, open, takeover), or ``end``."""
+    by_counter: dict[int, list[CounterEvent]] = {}
+    for event in sorted(events, key=lambda e: e.at):
+        by_counter.setdefault(event.counter, []).append(event)
+    totals: dict[str, float] = {}
+    for history in by_counter.values():
+        for event, following in zip(history, [*history[1:], None], strict=True):
+            if event.kind != "pause":
+                continue
+            until = following.at if following is not None else end
+            begin, finish = max(event.at, start), min(until, end)
+            if finish > begin:
+                seconds = (finish - begin).total_seconds()
+                totals[event.username] = totals.get(event.username, 0.0) + seconds
+    return totals
+
+
 def compute(session: Session, tenant: str, timezone: str, start: datetime, end: datetime) -> Stats:
     first_call = (
         select(CallRow.ticket_id, func.min(CallRow.called_at).label("first_called_at"))
@@ -122,6 +196,21 @@ def compute(session: Session, tenant: str, timezone: str, start: datetime, end: 
     ).all()
     zone = ZoneInfo(timezone)
     records = [_record(ticket, first_called_at, zone) for ticket, first_called_at in rows]
+    # A pause that began before the range still counts inside it: read from the counter's
+    # previous event on.
+    events = session.execute(
+        select(
+            CounterEventRow.counter,
+            CounterEventRow.username,
+            CounterEventRow.kind,
+            CounterEventRow.at,
+        ).where(
+            CounterEventRow.tenant_id == tenant,
+            CounterEventRow.at < end,
+            CounterEventRow.at >= start - MAX_PAUSE_LOOKBACK,
+        )
+    ).all()
+    pauses = pause_seconds((CounterEvent(*e) for e in events), start, min(end, _now()))
     return Stats(
         tenant=tenant,
         from_=start,
@@ -131,13 +220,15 @@ def compute(session: Session, tenant: str, timezone: str, start: datetime, end: 
         by_service=_grouped(records, lambda r: r.service),
         by_counter=_grouped(records, lambda r: None if r.counter is None else str(r.counter)),
         by_day=_grouped(records, lambda r: r.day),
+        attendants=attendants(records, pauses),
     )
 
 
 def _record(ticket: TicketRow, first_called_at: datetime | None, zone: ZoneInfo) -> Record:
     service_s = None
-    if ticket.status == TicketStatus.COMPLETED.value and ticket.started_at and ticket.ended_at:
-        service_s = (ticket.ended_at - ticket.started_at).total_seconds()
+    began = ticket.started_at or ticket.called_at  # completed straight from called: from the call
+    if ticket.status == TicketStatus.COMPLETED.value and began and ticket.ended_at:
+        service_s = (ticket.ended_at - began).total_seconds()
     local = ticket.created_at.astimezone(zone)
     return Record(
         service=ticket.service,
@@ -147,13 +238,16 @@ def _record(ticket: TicketRow, first_called_at: datetime | None, zone: ZoneInfo)
         status=ticket.status,
         wait_s=(first_called_at - ticket.created_at).total_seconds() if first_called_at else None,
         service_s=service_s,
+        served_by=ticket.served_by,
     )
 
 
-CSV_COLUMNS = ["group", *Figures.model_fields]
+CSV_COLUMNS = ["group", *Figures.model_fields, "pause_s"]
 
 
 def to_csv(stats: Stats) -> str:
+    """One table: the figures' rows, then one ``attendant`` row per person (keyed by username,
+    their mean service time under ``mean_service_s``, their pause time under ``pause_s``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -162,5 +256,18 @@ def to_csv(stats: Stats) -> str:
     sections += [("counter", stats.by_counter), ("day", stats.by_day)]
     for group, items in sections:
         for item in items:
-            writer.writerow([group, *("" if v is None else v for v in item.model_dump().values())])
+            values = ["" if v is None else v for v in item.model_dump().values()]
+            writer.writerow([group, *values, ""])
+    for person in stats.attendants:
+        row: dict[str, object] = {
+            "key": person.username,
+            "called": person.called,
+            "completed": person.completed,
+            "no_show": person.no_show,
+            "mean_service_s": person.service_time_avg_s,
+            "pause_s": person.pause_s,
+        }
+        writer.writerow(
+            ["attendant", *("" if row.get(c) is None else row[c] for c in CSV_COLUMNS[1:])]
+        )
     return out.getvalue()

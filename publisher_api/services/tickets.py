@@ -1,8 +1,9 @@
 """Ticket use cases: issue, call-next, and every action on one ticket through :func:`act`.
 
 All actions (call, recall, start, complete, no-show, cancel, reactivate, transfer, and the PATCH
-status flow) funnel into :func:`_apply`, which turns a request into a domain command, applies the
-transition table and persists the result: one code path, one set of rules.
+status flow) funnel into :meth:`TicketService.apply_action`, which turns a request into a domain
+command, applies the transition table and persists the result: one code path, one set of rules.
+Every call also passes the counter's rules (open, held by the caller, at most one open ticket).
 """
 
 from __future__ import annotations
@@ -12,29 +13,31 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
-from protocol import CallRecord, Ticket, TicketStatus
+from protocol import CallRecord, CounterStatus, Ticket, TicketStatus
+from publisher_api.domain import counters as cn
 from publisher_api.domain import lifecycle as lc
 from publisher_api.domain.numbering import label, local_day, next_number
 from publisher_api.domain.ordering import choose_next, front_key, next_streak
-from publisher_api.errors import Invalid, NotFound
+from publisher_api.errors import CounterRefused, Invalid, NotFound
 from publisher_api.metrics import Metrics
 from publisher_api.services.changes import Change, Operation, PendingEvent, Writer
-from publisher_api.store.models import CounterRow
-from publisher_api.store.records import ServiceRecord, TicketRecord
-from publisher_api.store.snapshot import TicketCopy, build_snapshot, policy_of
+from publisher_api.store.records import CounterRecord, ServiceRecord, TicketRecord
+from publisher_api.store.snapshot import TicketCopy, build_snapshot, policy_of, ticket_document
 
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """What an operator asked for. ``counter`` is for call; ``service``/``placement`` for
-    transfer."""
+    """What an operator asked for. ``counter``, ``by`` (who calls) and ``close`` (what to do
+    with the ticket the counter still holds) are for call; ``service``/``placement`` for
+    transfer; ``reason`` records why an automatic ending happened."""
 
     kind: lc.CommandKind
     counter: int | None = None
     service: str | None = None
     placement: lc.Placement = lc.Placement.BACK
+    by: str | None = None
+    close: cn.CloseOutcome | None = None
+    reason: str | None = None
 
 
 # The PATCH {status} flow: which command leads to each status.
@@ -86,9 +89,12 @@ class TicketService:
         counter: int,
         services: Sequence[str] = (),
         *,
+        by: str,
+        close: cn.CloseOutcome | None = None,
         now: datetime | None = None,
     ) -> Ticket | None:
-        return self.writer.run(tenant_id, self.call_next_op(counter, services), now=now)
+        operation = self.call_next_op(counter, services, by=by, close=close)
+        return self.writer.run(tenant_id, operation, now=now)
 
     def issue_op(
         self, *, service: str, priority: bool, idempotency_key: str | None = None
@@ -120,36 +126,67 @@ class TicketService:
             row = change.ticket(ticket_id)
             if row is None:
                 raise NotFound("ticket", ticket_id)
-            after = self._apply(change, row, action)
+            after = self.apply_action(change, row, action)
             return lambda: change.document(after)
 
         return op
 
-    def call_next_op(self, counter: int, services: Sequence[str] = ()) -> Operation[Ticket | None]:
-        """Call the next ticket at ``counter`` (optionally only from ``services``). Atomic: the
-        choice and the call happen in one write transaction, so racing operators never get the
-        same ticket. ``None`` when nothing waits."""
+    def call_next_op(
+        self,
+        counter: int,
+        services: Sequence[str] = (),
+        *,
+        by: str,
+        close: cn.CloseOutcome | None = None,
+    ) -> Operation[Ticket | None]:
+        """Call the next ticket at ``counter``, from ``services`` (default: the services the
+        counter serves; none assigned: all). Atomic: the checks, the choice and the call happen
+        in one write transaction, so racing operators never get the same ticket and a counter
+        never holds two. ``None`` when nothing waits (and then nothing changes)."""
 
         def op(change: Change) -> Callable[[], Ticket | None]:
-            _counter(change, counter)
+            record = _counter(change, counter)
+            lines = list(services) or record.service_list
             for prefix in services:
                 _service(change, prefix)
+            closing = _check_call(change, record, by, close)
             waiting = change.waiting_list()
-            if services:
-                waiting = [row for row in waiting if row.service in services]
+            if lines:
+                waiting = [row for row in waiting if row.service in lines]
             tenant = change.tenant
             chosen = choose_next(
                 waiting, policy_of(tenant), streak=tenant.normal_streak, now=change.now
             )
             if chosen is None:
                 return lambda: None
-            after = self._apply(change, chosen, Action(lc.CommandKind.CALL, counter=counter))
+            self._close_open_ticket(change, closing)
+            call = Action(lc.CommandKind.CALL, counter=counter, by=by)
+            after = self.apply_action(change, chosen, call, checked=True)
             return lambda: change.document(after)
 
         return op
 
-    def _apply(self, change: Change, row: TicketRecord, action: Action) -> TicketCopy:
-        """Apply ``action`` to ``row``; returns the ticket as this action left it."""
+    def _close_open_ticket(
+        self, change: Change, closing: tuple[TicketRecord, lc.CommandKind] | None
+    ) -> None:
+        if closing is not None:
+            row, kind = closing
+            self.apply_action(change, row, Action(kind))
+
+    def apply_action(
+        self, change: Change, row: TicketRecord, action: Action, *, checked: bool = False
+    ) -> TicketCopy:
+        """Apply ``action`` to ``row``; returns the ticket as this action left it. A call is
+        first checked against its counter (``checked``: the caller did it already) and closes
+        the counter's open ticket with the caller's outcome."""
+        if action.kind is lc.CommandKind.CALL and not checked:
+            _refuse_unless_allowed(row, action.kind)
+            if action.counter is None:
+                raise Invalid("calling a ticket needs a counter", field="counter")
+            record = _counter(change, action.counter)
+            self._close_open_ticket(
+                change, _check_call(change, record, action.by or "", action.close)
+            )
         command = self._command(change, row, action)
         state, events = lc.apply(_state_of(row), command)
         _store(row, state)
@@ -175,18 +212,17 @@ class TicketService:
             case lc.CommandKind.CALL:
                 if action.counter is None:
                     raise Invalid("calling a ticket needs a counter", field="counter")
-                _counter(change, action.counter)
-                return lc.Call(counter=action.counter, call_id=_new_id(), at=at)
+                return lc.Call(counter=action.counter, call_id=_new_id(), at=at, by=action.by)
             case lc.CommandKind.RECALL:
                 return lc.Recall(call_id=_new_id(), at=at)
             case lc.CommandKind.START:
                 return lc.Start(at=at)
             case lc.CommandKind.COMPLETE:
-                return lc.Complete(at=at)
+                return lc.Complete(at=at, reason=action.reason)
             case lc.CommandKind.NO_SHOW:
-                return lc.NoShow(at=at)
+                return lc.NoShow(at=at, reason=action.reason)
             case lc.CommandKind.CANCEL:
-                return lc.Cancel(at=at)
+                return lc.Cancel(at=at, reason=action.reason)
             case lc.CommandKind.REACTIVATE:
                 _refuse_unless_allowed(row, action.kind)
                 return lc.Reactivate(order_key=_back_key(change), at=at)
@@ -244,22 +280,52 @@ def _service(change: Change, prefix: str) -> ServiceRecord:
 
 
 def _counter_names(change: Change) -> dict[int, str]:
-    """Counter number -> name: from the committed snapshot when it is current (counters change
-    only through committed configuration changes, which bump seq), else from the database."""
-    if change.current is not None:
-        return {c.number: c.name for c in change.current.update.counters}
-    rows = change.connection.execute(
-        select(CounterRow.number, CounterRow.name).where(CounterRow.tenant_id == change.tenant.id)
-    )
-    return {r.number: r.name for r in rows}
+    return {c.number: c.name for c in change.counters()}
 
 
-def _counter(change: Change, number: int) -> str:
-    """The counter's name; 404 if the tenant has no such counter."""
-    name = _counter_names(change).get(number)
-    if name is None:
+def _counter(change: Change, number: int) -> CounterRecord:
+    """The counter; 404 if the tenant has no such counter."""
+    counter = change.counter(number)
+    if counter is None:
         raise NotFound("counter", number)
-    return name
+    return counter
+
+
+def counter_state(counter: CounterRecord) -> cn.CounterState:
+    return cn.CounterState(
+        status=CounterStatus(counter.status),
+        holder=counter.holder,
+        pause_reason=counter.pause_reason,
+        since=counter.status_since,
+    )
+
+
+def held_ticket(change: Change, number: int) -> TicketRecord | None:
+    """The ticket counter ``number`` holds (called or in service there), if any."""
+    for row in change.open_tickets():
+        if row.counter == number and TicketStatus(row.status) in lc.OPEN_STATUSES:
+            return row
+    return None
+
+
+def _check_call(
+    change: Change, counter: CounterRecord, by: str, close: cn.CloseOutcome | None
+) -> tuple[TicketRecord, lc.CommandKind] | None:
+    """Refuse a call the counter may not make (closed, paused, held by another, busy without
+    an outcome), changing nothing; otherwise what to apply to the ticket it still holds."""
+    held = held_ticket(change, counter.number)
+    try:
+        cn.check_can_call(counter_state(counter), by)
+        kind = cn.closing_command(
+            None if held is None else (held.id, TicketStatus(held.status)), close
+        )
+    except cn.CounterBusy as busy:
+        assert held is not None
+        document = ticket_document(held, None, _counter_names(change))
+        raise CounterRefused.of(busy, ticket=document.model_dump(mode="json")) from None
+    except cn.CounterRefusal as refusal:
+        raise CounterRefused.of(refusal) from None
+    return None if kind is None or held is None else (held, kind)
 
 
 def _new_ticket(
@@ -288,6 +354,8 @@ def _new_ticket(
         ended_at=None,
         call_id=None,
         idempotency_key=idempotency_key,
+        served_by=None,
+        end_reason=None,
     )
 
 
@@ -321,6 +389,8 @@ def _state_of(row: TicketRecord) -> lc.TicketState:
         started_at=row.started_at,
         ended_at=row.ended_at,
         call_id=row.call_id,
+        served_by=row.served_by,
+        end_reason=row.end_reason,
     )
 
 
@@ -334,3 +404,5 @@ def _store(row: TicketRecord, state: lc.TicketState) -> None:
     row.started_at = state.started_at
     row.ended_at = state.ended_at
     row.call_id = state.call_id
+    row.served_by = state.served_by
+    row.end_reason = state.end_reason

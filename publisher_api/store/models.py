@@ -73,6 +73,8 @@ class TenantRow(Base):
     # Consecutive normal calls since the last priority call (ratio policy).
     normal_streak: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A ticket called and never started for this long becomes no_show (0: never).
+    call_timeout_s: Mapped[int] = mapped_column(Integer, default=900, server_default="900")
 
 
 class ServiceRow(Base):
@@ -96,6 +98,29 @@ class CounterRow(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="closed", server_default="closed")
+    holder: Mapped[str | None] = mapped_column(String(64), default=None)
+    pause_reason: Mapped[str | None] = mapped_column(String(100), default=None)
+    status_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The prefixes of the services it serves, comma-separated ("A,P"; empty: all). Prefixes are
+    # [A-Z]{1,3}, and the list is read and written whole, with the counter: a join table would
+    # only add a query to every snapshot.
+    services: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class CounterEventRow(Base):
+    """A counter's history (open, pause, resume, close, takeover): pause time per attendant."""
+
+    __tablename__ = "counter_events"
+    __table_args__ = (Index("ix_counter_events_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    counter: Mapped[int] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(100), default=None)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class UserRow(Base):
@@ -150,6 +175,9 @@ class TicketRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     call_id: Mapped[str | None] = mapped_column(String(32), default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    served_by: Mapped[str | None] = mapped_column(String(64), default=None)  # who called it
+    # Why it ended when no operator ended it: call_timeout, day_closed.
+    end_reason: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class CallRow(Base):

@@ -22,7 +22,14 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from protocol import ENDED_STATUSES, CallRecord, TicketStatus
-from publisher_api.store.models import CallRow, ServiceRow, TenantRow, TicketRow
+from publisher_api.store.models import (
+    CallRow,
+    CounterEventRow,
+    CounterRow,
+    ServiceRow,
+    TenantRow,
+    TicketRow,
+)
 from publisher_api.store.prepared import Prepared
 
 OPEN_STATUSES = tuple(s.value for s in TicketStatus if s not in ENDED_STATUSES)
@@ -43,6 +50,7 @@ class TenantRecord:
     order_counter: int
     normal_streak: int
     created_at: datetime
+    call_timeout_s: int
 
 
 @dataclass(slots=True)
@@ -75,6 +83,26 @@ class TicketRecord:
     ended_at: datetime | None
     call_id: str | None
     idempotency_key: str | None
+    served_by: str | None
+    end_reason: str | None
+
+
+@dataclass(slots=True)
+class CounterRecord:
+    """A counter as the writer needs it: its state changes with open/pause/resume/close."""
+
+    id: int
+    number: int
+    name: str
+    status: str
+    holder: str | None
+    pause_reason: str | None
+    status_since: datetime | None
+    services: str  # comma-separated prefixes; empty: every service
+
+    @property
+    def service_list(self) -> list[str]:
+        return [p for p in self.services.split(",") if p]
 
 
 def _names(record: type[Any]) -> tuple[str, ...]:
@@ -88,6 +116,10 @@ _TENANTS: Table = TenantRow.__table__  # type: ignore[assignment]
 _SERVICES: Table = ServiceRow.__table__  # type: ignore[assignment]
 _TICKETS: Table = TicketRow.__table__  # type: ignore[assignment]
 _CALLS: Table = CallRow.__table__  # type: ignore[assignment]
+_COUNTERS: Table = CounterRow.__table__  # type: ignore[assignment]
+_COUNTER_EVENTS: Table = CounterEventRow.__table__  # type: ignore[assignment]
+_COUNTER_FIELDS = _names(CounterRecord)
+_COUNTER_MUTABLE = ("status", "holder", "pause_reason", "status_since")
 
 # What a ticket write may change (everything but identity, number and issue time).
 _TICKET_MUTABLE = (
@@ -100,6 +132,8 @@ _TICKET_MUTABLE = (
     "started_at",
     "ended_at",
     "call_id",
+    "served_by",
+    "end_reason",
 )
 _TENANT_MUTABLE = tuple(f for f in _TENANT_FIELDS if f not in ("id", "created_at"))
 
@@ -152,6 +186,16 @@ _CALL_FIELDS = (
     "called_at",
 )
 _INSERT_CALLS = Prepared(insert(_CALLS), keys=_CALL_FIELDS)
+_SELECT_COUNTERS = select(*(_COUNTERS.c[f] for f in _COUNTER_FIELDS)).where(
+    _COUNTERS.c.tenant_id == bindparam("b_tenant")
+)
+_UPDATE_COUNTERS = Prepared(
+    update(_COUNTERS)
+    .where(_COUNTERS.c.id == bindparam("b_id"))
+    .values({f: bindparam(f"b_{f}") for f in _COUNTER_MUTABLE})
+)
+_COUNTER_EVENT_FIELDS = ("tenant_id", "counter", "username", "kind", "reason", "at")
+_INSERT_COUNTER_EVENTS = Prepared(insert(_COUNTER_EVENTS), keys=_COUNTER_EVENT_FIELDS)
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -172,6 +216,11 @@ def load_services(connection: Connection, tenant_id: str) -> dict[str, ServiceRe
 def load_open_tickets(connection: Connection, tenant_id: str) -> dict[str, TicketRecord]:
     rows = connection.execute(_SELECT_OPEN_TICKETS, {"b_tenant": tenant_id})
     return {r.id: TicketRecord(*r) for r in rows}
+
+
+def load_counters(connection: Connection, tenant_id: str) -> dict[int, CounterRecord]:
+    rows = connection.execute(_SELECT_COUNTERS, {"b_tenant": tenant_id})
+    return {r.number: CounterRecord(*r) for r in rows}
 
 
 def load_ticket(connection: Connection, ticket_id: str) -> TicketRecord | None:
@@ -235,3 +284,13 @@ def insert_calls(connection: Connection, tenant_id: str, calls: Iterable[CallRec
         for c in calls
     ]
     _INSERT_CALLS.execute(connection, rows)
+
+
+def update_counters(connection: Connection, counters: Iterable[CounterRecord]) -> None:
+    rows = [{"b_id": c.id, **{f"b_{f}": getattr(c, f) for f in _COUNTER_MUTABLE}} for c in counters]
+    _UPDATE_COUNTERS.execute(connection, rows)
+
+
+def insert_counter_events(connection: Connection, events: Iterable[dict[str, Any]]) -> None:
+    """Rows of ``counter_events`` (keys: tenant_id, counter, username, kind, reason, at)."""
+    _INSERT_COUNTER_EVENTS.execute(connection, list(events))

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select
 from protocol import (
     CallRecord,
     CounterInfo,
+    CounterStatus,
     QueueUpdate,
     ServiceQueue,
     Ticket,
@@ -24,11 +25,16 @@ from protocol import (
     WaitingTicket,
 )
 from publisher_api.domain.estimates import WaitModel
-from publisher_api.domain.ordering import PriorityMode, PriorityPolicy, call_order
+from publisher_api.domain.ordering import (
+    PriorityMode,
+    PriorityPolicy,
+    call_order,
+    positions_per_line,
+)
 from publisher_api.store.branding import branding_of
 from publisher_api.store.database import Database
 from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
-from publisher_api.store.records import TenantRecord, TicketRecord, load_tenant
+from publisher_api.store.records import CounterRecord, TenantRecord, TicketRecord, load_tenant
 
 LAST_CALLS = 10
 SERVICE_TIME_SAMPLES = 20
@@ -110,6 +116,17 @@ class TicketFacts(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def called_at(self) -> datetime | None: ...
+    @property
+    def end_reason(self) -> str | None: ...
+
+
+def counter_info(counter: CounterRecord) -> CounterInfo:
+    return CounterInfo(
+        number=counter.number,
+        name=counter.name,
+        status=CounterStatus(counter.status),
+        services=counter.service_list,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +141,7 @@ class TicketCopy:
     counter: int | None
     created_at: datetime
     called_at: datetime | None
+    end_reason: str | None
 
     @classmethod
     def of(cls, row: TicketFacts) -> TicketCopy:
@@ -136,6 +154,7 @@ class TicketCopy:
             row.counter,
             row.created_at,
             row.called_at,
+            row.end_reason,
         )
 
 
@@ -151,6 +170,7 @@ class Snapshot:
     changed: dict[str, Ticket] = field(default_factory=dict)
     """Documents of the tickets the change that produced this snapshot touched: what the
     publisher asks for right after being notified, served without a query."""
+    counter_names: dict[int, str] = field(default_factory=dict)
 
     @property
     def tenant(self) -> str:
@@ -163,18 +183,30 @@ class Snapshot:
     def ticket(self, row: TicketFacts) -> Ticket:
         """The document of one ticket; position and estimate come from the snapshot."""
         waiting = self.waiting.get(row.id) if row.status == TicketStatus.WAITING.value else None
-        return Ticket(
-            id=row.id,
-            number=row.label,
-            service=row.service,
-            priority=row.priority,
-            status=TicketStatus(row.status),
-            counter=row.counter,
-            position=waiting.position if waiting else None,
-            estimated_wait_s=waiting.estimated_wait_s if waiting else None,
-            created_at=row.created_at,
-            called_at=row.called_at,
-        )
+        return ticket_document(row, waiting, self.counter_names)
+
+
+def ticket_document(
+    row: TicketFacts, waiting: WaitingTicket | None, counter_names: dict[int, str]
+) -> Ticket:
+    """A ticket's document; ``waiting`` is its entry in a snapshot's waiting list, if any."""
+    counter = row.counter
+    return Ticket(
+        id=row.id,
+        number=row.label,
+        service=row.service,
+        priority=row.priority,
+        status=TicketStatus(row.status),
+        counter=counter,
+        position=waiting.position if waiting else None,
+        estimated_wait_s=waiting.estimated_wait_s if waiting else None,
+        created_at=row.created_at,
+        called_at=row.called_at,
+        # A counter removed since keeps its number as its name (as calls do).
+        counter_name=None if counter is None else counter_names.get(counter, str(counter)),
+        people_ahead=waiting.position - 1 if waiting else None,
+        end_reason=row.end_reason,
+    )
 
 
 def build_snapshot(
@@ -186,6 +218,7 @@ def build_snapshot(
     config_changed: bool = True,
     new_calls: Sequence[CallRecord] = (),
     waiting_now: Iterable[WaitingRow] | None = None,
+    counters_now: Sequence[CounterInfo] | None = None,
 ) -> Snapshot:
     """Everything screens show about ``tenant``, read inside the caller's transaction.
 
@@ -193,7 +226,8 @@ def build_snapshot(
     cannot have touched are reused instead of queried again: services and counters unless the
     configuration changed, the wait model for a few seconds, and the last calls, which are
     ``new_calls`` (the calls this change made, oldest first) in front of the previous ones.
-    ``waiting_now`` is the waiting list if the caller already knows it; otherwise it is read.
+    ``waiting_now`` is the waiting list if the caller already knows it; otherwise it is read;
+    ``counters_now`` likewise for the counters (their state changes without a config change).
     """
     if previous is not None and previous.seq != tenant.seq - 1:
         previous = None  # not our immediate predecessor: rebuild everything
@@ -215,17 +249,18 @@ def build_snapshot(
             estimated_wait_s=model.wait_s(position),
             created_at=row.created_at,
         )
-        for position, row in enumerate(order, start=1)
+        for position, row in zip(positions_per_line(order), order, strict=True)
     ]
     per_service: dict[str, int] = {}
     for row in order:
         per_service[row.service] = per_service.get(row.service, 0) + 1
-    new_ticket_wait = model.wait_s(len(order) + 1)
     if previous is not None and not config_changed:
         services = [(s.prefix, s.name, s.priority_allowed) for s in previous.update.services]
         counters = previous.update.counters
     else:
         services, counters = _configuration(connection, tenant.id)
+    if counters_now is not None:
+        counters = list(counters_now)
     branding = (
         (previous.update.accent_color, previous.update.logo_url)
         if previous is not None and not config_changed
@@ -254,7 +289,7 @@ def build_snapshot(
                 name=name,
                 priority_allowed=priority_allowed,
                 waiting=per_service.get(prefix, 0),
-                estimated_wait_s=new_ticket_wait,
+                estimated_wait_s=model.wait_s(per_service.get(prefix, 0) + 1),
             )
             for prefix, name, priority_allowed in services
         ],
@@ -266,6 +301,7 @@ def build_snapshot(
         waiting={w.id: w for w in waiting},
         model=model,
         model_at=model_at,
+        counter_names={c.number: c.name for c in counters},
     )
 
 
@@ -278,13 +314,21 @@ def _configuration(
         .order_by(ServiceRow.prefix)
     ).all()
     counters = connection.execute(
-        select(CounterRow.number, CounterRow.name)
+        select(CounterRow.number, CounterRow.name, CounterRow.status, CounterRow.services)
         .where(CounterRow.tenant_id == tenant_id)
         .order_by(CounterRow.number)
     ).all()
     return (
         [(s.prefix, s.name, s.priority_allowed) for s in services],
-        [CounterInfo(number=c.number, name=c.name) for c in counters],
+        [
+            CounterInfo(
+                number=c.number,
+                name=c.name,
+                status=CounterStatus(c.status),
+                services=[p for p in c.services.split(",") if p],
+            )
+            for c in counters
+        ],
     )
 
 

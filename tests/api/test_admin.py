@@ -40,8 +40,12 @@ def test_counters_rename_shows_on_screens_and_delete(api: Api) -> None:
         == 201
     )
     r = api.http.patch(f"{BASE}/counters/7", json={"name": "Sala 7"}, headers=admin)
-    assert r.json() == {"number": 7, "name": "Sala 7"}
-    assert {"number": 7, "name": "Sala 7"} in api.queue()["counters"]
+    assert r.json() == {
+        "number": 7, "name": "Sala 7", "status": "closed", "holder": None,
+        "pause_reason": None, "status_since": None, "services": [], "open_ticket": None,
+    }  # fmt: skip
+    public = {"number": 7, "name": "Sala 7", "status": "closed", "services": []}
+    assert public in api.queue()["counters"]
     assert api.http.delete(f"{BASE}/counters/7", headers=admin).status_code == 204
     assert api.http.delete(f"{BASE}/counters/7", headers=admin).status_code == 404
     r = api.http.post(f"{BASE}/counters/7/call-next", headers=api.auth("operator"))
@@ -83,10 +87,8 @@ def test_devices_are_listed_without_tokens(api: Api) -> None:
 
 def test_strict_priority_setting_reorders_the_queue_at_once(api: Api) -> None:
     admin = api.auth("admin")
-    while (
-        api.http.post(f"{BASE}/counters/1/call-next", headers=api.auth("operator")).status_code
-        == 200
-    ):
+    api.open_counter(1)
+    while api.call_next(1, open_first=False).status_code == 200:
         pass
     normal, priority = api.issue("A"), api.issue("P", priority=True)
     r = api.http.patch(

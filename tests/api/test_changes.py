@@ -15,7 +15,7 @@ from protocol import QueueUpdate, TicketStatus
 from publisher_api import schemas
 from publisher_api.changes import TenantChanged
 from publisher_api.domain.lifecycle import CommandKind, IllegalTransition
-from publisher_api.errors import NotFound
+from publisher_api.errors import CounterRefused, NotFound
 from publisher_api.services import admin
 from publisher_api.services.changes import Change, Writer
 from publisher_api.services.tickets import Action, TicketService
@@ -24,7 +24,7 @@ from publisher_api.store.migrate import upgrade_to_head
 from publisher_api.store.seed import seed_dev
 from publisher_api.store.snapshot import SnapshotCache
 from publisher_api.store.state_source import StoreStateSource
-from tests.api.conftest import api_settings
+from tests.api.conftest import api_settings, open_counter
 
 
 class RecordingSink:
@@ -63,9 +63,12 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 def test_each_change_is_announced_once_with_the_next_seq(world: World) -> None:
     service, sink, _ = world
+    open_counter(service.writer, 1)
+    sink.changes.clear()
     ticket = service.issue("default", service="A", priority=False)
     assert ticket.replayed is False
-    called = service.act("default", ticket.ticket.id, Action(CommandKind.CALL, counter=1))
+    calling = Action(CommandKind.CALL, counter=1, by="operator")
+    called = service.act("default", ticket.ticket.id, calling)
     service.act("default", called.id, Action(CommandKind.RECALL))
     seqs = [c.seq for c in sink.changes]
     assert len(seqs) == 3
@@ -155,20 +158,25 @@ def test_a_batch_commits_once_and_isolates_refusals(world: World) -> None:
     service, sink, _ = world
     writer = service.writer
     first = service.issue("default", service="A", priority=False).ticket
+    open_counter(writer, 1, "ana")
+    open_counter(writer, 2, "bia")
     sink.changes.clear()
     outcomes = writer.run_batch(
         "default",
         [
             service.issue_op(service="A", priority=False),
             service.act_op(first.id, Action(CommandKind.COMPLETE)),  # illegal: still waiting
-            service.call_next_op(1),
-            service.call_next_op(2),  # must see the first call and take the other ticket
+            service.call_next_op(1, by="ana"),
+            service.call_next_op(2, by="bia"),  # must see the first call and take the other one
             service.act_op("nope", Action(CommandKind.START)),
+            service.call_next_op(1, by="ana"),  # must see counter 1 is busy now
         ],
     )
-    issued, refused, call_1, call_2, missing = outcomes
+    issued, refused, call_1, call_2, missing, busy = outcomes
     assert isinstance(refused, IllegalTransition)
     assert isinstance(missing, NotFound)
+    assert isinstance(busy, CounterRefused)
+    assert (busy.code, busy.extra["ticket"]["id"]) == ("counter_busy", call_1.id)
     assert call_1 is not None
     assert call_2 is not None
     assert {call_1.id, call_2.id} == {first.id, issued.ticket.id}
@@ -237,7 +245,8 @@ def test_revoking_credentials_is_announced_and_ticket_work_is_not(
     service, sink, _ = world
     settings = api_settings(tmp_path)
     ticket = service.issue("default", service="A", priority=False)
-    service.act("default", ticket.ticket.id, Action(CommandKind.CALL, counter=1))
+    open_counter(service.writer, 1)
+    service.act("default", ticket.ticket.id, Action(CommandKind.CALL, counter=1, by="operator"))
     assert sink.credentials == []
     writer = service.writer
     admin.create_device(writer, settings, "default", schemas.DeviceIn(id="totem-9", role="totem"))

@@ -1,10 +1,12 @@
 """The API as its own process (``python -m publisher_api``), as in the field: operators racing
-``call-next`` over real HTTP never get the same ticket, and after ``kill -9`` and a restart on
-the same database every acknowledged ticket is still there. Both on the default SQLite file and
-on a real PostgreSQL server given by URL."""
+``call-next`` over real HTTP never get the same ticket, many requests racing on one counter never
+leave it holding two open tickets, and after ``kill -9`` and a restart on the same database every
+acknowledged ticket is still there. Both on the default SQLite file and on a real PostgreSQL
+server given by URL."""
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -62,20 +64,46 @@ def issue_many(system: RunningSystem, count: int, token: str) -> list[dict[str, 
     return issued
 
 
+def operators(system: RunningSystem, names: list[str]) -> dict[str, str]:
+    """Operators of the tenant (created through the admin API), by name: their tokens."""
+    admin = system.auth(system.login("admin"))
+    tokens = {}
+    for name in names:
+        password = f"{name}-password"
+        body = {"username": name, "password": password, "role": "operator"}
+        r = system.http.post(f"/api/v1/tenants/{system.tenant}/users", json=body, headers=admin)
+        assert r.status_code in (201, 409), r.text
+        tokens[name] = system.login(name, password)
+    return tokens
+
+
+def open_counter(system: RunningSystem, counter: int, token: str) -> None:
+    r = system.http.post(
+        f"/api/v1/tenants/{system.tenant}/counters/{counter}/open",
+        json={"takeover": True},
+        headers=system.auth(token),
+    )
+    assert r.status_code == 200, r.text
+
+
 def test_racing_operators_never_get_the_same_ticket(system: RunningSystem) -> None:
     token = system.login("operator")
     issued = issue_many(system, TICKETS, token)
+    at_counter = list(operators(system, ["op-1", "op-2", "op-3"]).values())
+    for counter, holder in enumerate(at_counter, start=1):
+        open_counter(system, counter, holder)
     called: list[str] = []
     lock = threading.Lock()
     errors: list[str] = []
     barrier = threading.Barrier(OPERATORS)
 
     def operator(counter: int) -> None:
-        url = f"/api/v1/tenants/{system.tenant}/counters/{counter}/call-next"
+        url = f"/api/v1/tenants/{system.tenant}/counters/{counter}/call-next?close=completed"
+        holder = system.auth(at_counter[counter - 1])
         with httpx.Client(base_url=system.base_url, timeout=30) as client:
             barrier.wait()
             while True:
-                r = client.post(url, headers=system.auth(token))
+                r = client.post(url, headers=holder)
                 if r.status_code == 204:
                     return
                 if r.status_code != 200:
@@ -100,6 +128,7 @@ def test_racing_operators_never_get_the_same_ticket(system: RunningSystem) -> No
 def test_kill_9_and_restart_keeps_every_acknowledged_ticket(system: RunningSystem) -> None:
     token = system.login("operator")
     issued = issue_many(system, 50, token)
+    open_counter(system, 2, token)
     called = system.http.post(
         f"/api/v1/tenants/{system.tenant}/counters/2/call-next", headers=system.auth(token)
     ).json()
@@ -125,6 +154,81 @@ def test_kill_9_and_restart_keeps_every_acknowledged_ticket(system: RunningSyste
         headers=system.auth(totem_token_before),
     )
     assert r.status_code == 201
+
+
+RACERS = 8
+ROUNDS = 25
+
+
+def test_racing_requests_on_one_counter_never_leave_two_open_tickets(
+    system: RunningSystem,
+) -> None:
+    """Two operators fight over counter 1 (open with takeover, call-next, call a chosen ticket,
+    with and without a close outcome, start, complete) while a watcher reads the counter's open
+    tickets the whole time: it never sees two, and neither does the end state."""
+    tokens = operators(system, ["racer-a", "racer-b"])
+    issue_many(system, 120, system.login("operator"))
+    base = f"/api/v1/tenants/{system.tenant}"
+    open_tickets = f"{base}/tickets?counter=1&status=called&status=in_service&limit=100"
+    seen: list[int] = []
+    unexpected: list[str] = []
+    done = threading.Event()
+    barrier = threading.Barrier(RACERS + 1)
+
+    def watcher() -> None:
+        with httpx.Client(base_url=system.base_url, timeout=30) as client:
+            headers = system.auth(tokens["racer-a"])
+            barrier.wait()
+            while not done.is_set():
+                seen.append(len(client.get(open_tickets, headers=headers).json()))
+
+    def racer(index: int) -> None:
+        name = "racer-a" if index % 2 else "racer-b"
+        headers = system.auth(tokens[name])
+        chance = random.Random(index)
+        with httpx.Client(base_url=system.base_url, timeout=30) as client:
+            barrier.wait()
+            for _ in range(ROUNDS):
+                move = chance.choice(["open", "next", "next", "call", "start", "complete"])
+                close = chance.choice([None, "completed", "no_show"])
+                if move == "open":
+                    r = client.post(
+                        f"{base}/counters/1/open", json={"takeover": True}, headers=headers
+                    )
+                elif move == "next":
+                    params = {} if close is None else {"close": close}
+                    r = client.post(f"{base}/counters/1/call-next", params=params, headers=headers)
+                elif move == "call":
+                    waiting = client.get(f"{base}/queue").json()["waiting"]
+                    if not waiting:
+                        continue
+                    body = {"counter": 1, **({} if close is None else {"close": close})}
+                    ticket = chance.choice(waiting)["id"]
+                    r = client.post(f"{base}/tickets/{ticket}/call", json=body, headers=headers)
+                else:
+                    held = client.get(open_tickets, headers=headers).json()
+                    if not held:
+                        continue
+                    r = client.post(f"{base}/tickets/{held[0]['id']}/{move}", headers=headers)
+                if r.status_code not in (200, 204, 409):
+                    unexpected.append(f"{move}: {r.status_code} {r.text}")
+
+    threads = [threading.Thread(target=watcher, daemon=True)]
+    threads += [threading.Thread(target=racer, args=(i,), daemon=True) for i in range(RACERS)]
+    for t in threads:
+        t.start()
+    for t in threads[1:]:
+        t.join(timeout=200)
+    done.set()
+    threads[0].join(timeout=30)
+    assert unexpected == []
+    assert seen  # the watcher did read while the racers ran
+    assert max(seen) <= 1
+    final = system.http.get(open_tickets, headers=system.auth(tokens["racer-a"])).json()
+    assert len(final) <= 1
+    counters = system.http.get(f"{base}/counters", headers=system.auth(tokens["racer-a"])).json()
+    counter_1 = next(c for c in counters if c["number"] == 1)
+    assert (counter_1["open_ticket"] or {}).get("id") == (final[0]["id"] if final else None)
 
 
 def _printed_totem_token(system: RunningSystem) -> str:

@@ -22,15 +22,9 @@ def test_stats_count_per_service_counter_and_day(api: Api) -> None:
     assert r.status_code == 200
     stats = r.json()
     assert {
-        "tenant",
-        "from",
-        "to",
-        "total",
-        "by_service",
-        "by_counter",
-        "by_day",
-        "by_hour",
-    } == set(stats)
+        "tenant", "from", "to", "total", "by_service", "by_counter", "by_day", "by_hour",
+        "attendants",
+    } == set(stats)  # fmt: skip
     assert stats["total"]["issued"] >= 2
     assert stats["total"]["completed"] >= 1
     assert stats["total"]["no_show"] >= 1
@@ -40,6 +34,8 @@ def test_stats_count_per_service_counter_and_day(api: Api) -> None:
     assert by_service["A"]["mean_service_s"] is not None
     assert {c["key"] for c in stats["by_counter"]} >= {"1", "2"}
     assert len(stats["by_day"]) >= 1
+    operator = next(a for a in stats["attendants"] if a["username"] == "operator")
+    assert (operator["called"], operator["completed"], operator["no_show"]) >= (2, 1, 1)
 
 
 def test_stats_as_csv(api: Api) -> None:
@@ -48,7 +44,8 @@ def test_stats_as_csv(api: Api) -> None:
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert rows[0]["group"] == "total"
-    assert {"issued", "p90_wait_s", "mean_service_s"} <= set(rows[0])
+    assert {"issued", "p90_wait_s", "mean_service_s", "pause_s"} <= set(rows[0])
+    assert "operator" in {row["key"] for row in rows if row["group"] == "attendant"}
 
 
 def test_stats_refuse_a_backwards_range(api: Api) -> None:

@@ -1,7 +1,8 @@
 """The ticket fast lane (``publisher_api/routers/ticket_lane.py``) answers exactly as the FastAPI
 routes it stands in front of. Every request is sent twice over real HTTP: once as the lane serves
-it, and once with a query string, which the lane always leaves to FastAPI (the routes ignore
-query parameters they do not declare)."""
+it, and once with a query string the lane does not serve (``via=fastapi``), which it always
+leaves to FastAPI (the routes ignore query parameters they do not declare). Call-next's own
+``close=completed|no_show`` is the one query string the lane serves."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from tests.api.conftest import TENANT, Api
 BASE = f"/api/v1/tenants/{TENANT}"
 VIA_FASTAPI = {"via": "fastapi"}
 # Differ between two tickets by nature, not by who answered.
-_VOLATILE = {"id", "number", "created_at", "called_at", "position", "estimated_wait_s"}
+_VOLATILE = {
+    "id", "number", "created_at", "called_at", "position", "estimated_wait_s", "people_ahead",
+}  # fmt: skip
 _TRANSPORT_HEADERS = {"date", "server", "content-length"}
 
 
@@ -27,9 +30,15 @@ def _shape(response: httpx.Response) -> tuple[int, list[str], str | None, Any]:
 
 
 def _twice(api: Api, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, ...]:
-    lane = api.http.request(method, path, **kwargs)
-    fastapi = api.http.request(method, path, params=VIA_FASTAPI, **kwargs)
+    params = kwargs.pop("params", {})
+    lane = api.http.request(method, path, params=params, **kwargs)
+    fastapi = api.http.request(method, path, params={**params, **VIA_FASTAPI}, **kwargs)
     return lane, fastapi
+
+
+def _via_fastapi(api: Api, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    params = {**kwargs.pop("params", {}), **VIA_FASTAPI}
+    return api.http.request(method, path, params=params, **kwargs)
 
 
 def test_issue_is_answered_alike(api: Api) -> None:
@@ -56,25 +65,62 @@ def test_call_next_and_the_actions_are_answered_alike(api: Api) -> None:
     operator = api.auth("operator")
     api.issue("A")
     api.issue("A")
-    called = _twice(api, "POST", f"{BASE}/counters/2/call-next", headers=operator)
-    assert called[0].json()["status"] == "called"
-    assert _shape(called[0]) == _shape(called[1])
-    lane_id, fastapi_id = (r.json()["id"] for r in called)
+    api.open_counter(2)
+    close = {"close": "completed"}
     steps = (("recall", "called"), ("start", "in_service"), ("complete", "completed"))
-    for action, status in steps:
-        lane = api.http.post(f"{BASE}/tickets/{lane_id}/{action}", headers=operator)
-        fastapi = api.http.post(
-            f"{BASE}/tickets/{fastapi_id}/{action}", headers=operator, params=VIA_FASTAPI
-        )
-        assert lane.json()["status"] == status
-        assert _shape(lane) == _shape(fastapi)
+    # One ticket at a time at the counter: the lane's all the way, then FastAPI's.
+    lane = [api.http.post(f"{BASE}/counters/2/call-next", params=close, headers=operator)]
+    lane_id = lane[0].json()["id"]
+    lane += [api.http.post(f"{BASE}/tickets/{lane_id}/{a}", headers=operator) for a, _ in steps]
+    fastapi = [_via_fastapi(api, "POST", f"{BASE}/counters/2/call-next", headers=operator)]
+    fastapi_id = fastapi[0].json()["id"]
+    fastapi += [
+        _via_fastapi(api, "POST", f"{BASE}/tickets/{fastapi_id}/{a}", headers=operator)
+        for a, _ in steps
+    ]
+    assert [r.json()["status"] for r in lane] == ["called", *(s for _, s in steps)]
+    assert [_shape(r) for r in lane] == [_shape(r) for r in fastapi]
+
+
+def test_the_lane_enforces_the_counter_rules_like_fastapi(api: Api) -> None:
+    operator = api.auth("operator")
+    api.issue("A")
+    api.issue("A")
+    api.open_counter(1)
+    held = api.call_next(1).json()
+    # Busy: refused alike, with the open ticket; nothing called.
+    lane, fastapi = _twice(api, "POST", f"{BASE}/counters/1/call-next", headers=operator)
+    assert lane.status_code == 409
+    assert (lane.json()["error"], lane.json()["ticket"]["id"]) == ("counter_busy", held["id"])
+    assert lane.json() == fastapi.json()
+    assert api.http.get(f"{BASE}/tickets/{held['id']}").json()["status"] == "called"
+    # close=no_show through the lane ends the held ticket in the same write.
+    r = api.http.post(f"{BASE}/counters/1/call-next?close=no_show", headers=operator)
+    assert (r.status_code, r.json()["status"]) == (200, "called")
+    assert api.http.get(f"{BASE}/tickets/{held['id']}").json()["status"] == "no_show"
+    # A closed counter, and another operator's counter: refused alike.
+    api.http.post(f"{BASE}/counters/1/close", headers=operator)
+    lane, fastapi = _twice(api, "POST", f"{BASE}/counters/1/call-next", headers=operator)
+    assert (lane.status_code, lane.json()["error"]) == (409, "counter_closed")
+    assert lane.json() == fastapi.json()
+    api.add_user("lane-other")
+    api.open_counter(1, "lane-other")
+    lane, fastapi = _twice(
+        api, "POST", f"{BASE}/counters/1/call-next", params={"close": "completed"}, headers=operator
+    )
+    assert (lane.status_code, lane.json()["error"]) == (409, "counter_held")
+    assert lane.json()["holder"] == "lane-other"
+    assert lane.json() == fastapi.json()
 
 
 def test_nothing_waiting_is_answered_alike(api: Api) -> None:
     operator = api.auth("operator")
-    while api.http.post(f"{BASE}/counters/3/call-next", headers=operator).status_code == 200:
+    api.open_counter(3)
+    while api.call_next(3, open_first=False).status_code == 200:
         pass
-    lane, fastapi = _twice(api, "POST", f"{BASE}/counters/3/call-next", headers=operator)
+    lane, fastapi = _twice(
+        api, "POST", f"{BASE}/counters/3/call-next", params={"close": "completed"}, headers=operator
+    )
     assert lane.status_code == 204
     assert (lane.content, sorted(lane.headers)) == (fastapi.content, sorted(fastapi.headers))
 

@@ -18,9 +18,12 @@ def test_issue_returns_the_ticket_document(api: Api) -> None:
     Ticket.model_validate(ticket)
     assert set(ticket) == {
         "id", "number", "service", "priority", "status", "counter", "position",
-        "estimated_wait_s", "created_at", "called_at",
+        "estimated_wait_s", "created_at", "called_at", "counter_name", "people_ahead",
+        "end_reason",
     }  # fmt: skip
     assert ticket["status"] == "waiting"
+    assert ticket["people_ahead"] == ticket["position"] - 1
+    assert (ticket["counter_name"], ticket["end_reason"]) == (None, None)
     assert ticket["number"].startswith("A")
     assert len(ticket["number"]) == 4
     assert len(ticket["id"]) == 32  # uuid4 hex: unguessable
@@ -40,7 +43,9 @@ def test_queue_is_exactly_a_queue_update_document(api: Api) -> None:
     document = decode(r.content)
     assert isinstance(document, QueueUpdate)
     assert document.tenant == TENANT
-    assert [w.position for w in document.waiting] == list(range(1, len(document.waiting) + 1))
+    for prefix in ("A", "P"):  # positions count each service's own line
+        line = [w.position for w in document.waiting if w.service == prefix]
+        assert line == list(range(1, len(line) + 1))
     assert {s.prefix for s in document.services} == {"A", "P"}
     assert [c.number for c in document.counters] == [1, 2, 3]
 
@@ -57,6 +62,7 @@ def test_full_lifecycle_and_an_illegal_step(api: Api) -> None:
     ticket = api.issue("A")
     r = api.act(ticket["id"], "call", counter=2)
     assert (r.status_code, r.json()["status"], r.json()["counter"]) == (200, "called", 2)
+    assert r.json()["counter_name"] == "Guichê 2"
     assert r.json()["called_at"] is not None
     assert api.act(ticket["id"], "start").json()["status"] == "in_service"
     assert api.act(ticket["id"], "complete").json()["status"] == "completed"
@@ -87,7 +93,7 @@ def test_recall_adds_a_new_call_to_last_calls_newest_first(api: Api) -> None:
     assert mine[0]["call_id"] != mine[1]["call_id"]
     assert mine[0]["called_at"] >= mine[1]["called_at"]
     assert calls[0]["ticket_id"] == ticket["id"]
-    assert (mine[0]["counter"], mine[0]["counter_name"]) == (3, "Guichê 3")
+    assert (mine[0]["counter"], mine[0]["counter_name"]) == (3, "Sala de Coleta 3")
 
 
 def test_last_calls_keeps_ten(api: Api) -> None:
@@ -113,11 +119,12 @@ def test_transfer_to_front_and_back(api: Api) -> None:
 def test_call_next_follows_the_queue_and_says_204_when_empty(api: Api) -> None:
     drain(api)
     first, second = api.issue("A"), api.issue("A")
-    r = api.http.post(f"{BASE}/counters/1/call-next", headers=api.auth("operator"))
+    api.add_user("ana")
+    r = api.call_next(1)
     assert (r.status_code, r.json()["id"]) == (200, first["id"])
-    r = api.http.post(f"{BASE}/counters/2/call-next", headers=api.auth("operator"))
+    r = api.call_next(2, "ana")
     assert (r.status_code, r.json()["id"]) == (200, second["id"])
-    r = api.http.post(f"{BASE}/counters/1/call-next", headers=api.auth("operator"))
+    r = api.call_next(1)
     assert r.status_code == 204
     assert r.content == b""
 
@@ -126,9 +133,7 @@ def test_call_next_with_a_service_filter(api: Api) -> None:
     drain(api)
     api.issue("A")
     p = api.issue("P", priority=True)
-    r = api.http.post(
-        f"{BASE}/counters/1/call-next", params={"service": "P"}, headers=api.auth("operator")
-    )
+    r = api.call_next(1, service="P")
     assert r.json()["id"] == p["id"]
 
 
@@ -139,13 +144,10 @@ def test_patch_status_is_the_same_lifecycle(api: Api) -> None:
     r = api.http.patch(url, json={"status": "called"}, headers=headers)
     assert r.status_code == 422
     assert r.json()["field"] == "counter"
-    assert (
-        api.http.patch(url, json={"status": "called", "counter": 1}, headers=headers).json()[
-            "status"
-        ]
-        == "called"
-    )
-    r = api.http.patch(url, json={"status": "completed"}, headers=headers)
+    api.open_counter(1)
+    body = {"status": "called", "counter": 1, "close": "completed"}
+    assert api.http.patch(url, json=body, headers=headers).json()["status"] == "called"
+    r = api.http.patch(url, json={"status": "waiting"}, headers=headers)
     assert (r.status_code, r.json()["status"]) == (409, "called")
 
 
@@ -203,21 +205,20 @@ def test_unknown_things_are_404_with_a_message(api: Api) -> None:
 
 
 def test_seq_grows_with_every_committed_change(api: Api) -> None:
+    api.open_counter(1)
     seq = api.queue()["seq"]
     ticket = api.issue("A")
     assert api.queue()["seq"] == seq + 1
-    api.act(ticket["id"], "call", counter=1)
+    api.act(ticket["id"], "call", counter=1)  # the counter is open already: one change
     assert api.queue()["seq"] == seq + 2
-    api.act(ticket["id"], "complete")  # illegal: nothing committed
+    api.act(ticket["id"], "reactivate")  # illegal: nothing committed
     assert api.queue()["seq"] == seq + 2
 
 
 def drain(api: Api) -> None:
     """Call every waiting ticket so a test starts from an empty queue."""
-    while (
-        api.http.post(f"{BASE}/counters/3/call-next", headers=api.auth("operator")).status_code
-        == 200
-    ):
+    api.open_counter(3)
+    while api.call_next(3, open_first=False).status_code == 200:
         pass
 
 

@@ -28,6 +28,8 @@ def test_state_survives_a_broker_restart_during_calls(separate_system: RunningSy
         )
         assert issued.status_code == 201, issued.text
 
+    counters = f"/api/v1/tenants/{tenant}/counters"
+    assert system.http.post(f"{counters}/1/open", headers=operator).status_code == 200
     stop = threading.Event()
     statuses: list[int] = []
 
@@ -35,7 +37,7 @@ def test_state_survives_a_broker_restart_during_calls(separate_system: RunningSy
         while not stop.is_set():
             statuses.append(
                 system.http.post(
-                    f"/api/v1/tenants/{tenant}/counters/1/call-next", headers=operator
+                    f"{counters}/1/call-next?close=completed", headers=operator
                 ).status_code
             )
             stop.wait(0.1)
@@ -58,10 +60,9 @@ def test_state_survives_a_broker_restart_during_calls(separate_system: RunningSy
         f"/api/v1/tenants/{tenant}/tickets", json={"service": "A"}, headers=totem
     )
     assert waiting.status_code == 201, waiting.text
+    assert system.http.post(f"{counters}/2/open", headers=operator).status_code == 200
     system.stop_broker()
-    made_while_down = system.http.post(
-        f"/api/v1/tenants/{tenant}/counters/2/call-next", headers=operator
-    )
+    made_while_down = system.http.post(f"{counters}/2/call-next", headers=operator)
     assert made_while_down.status_code == 200, made_while_down.text
     system.start_broker()
 

@@ -51,10 +51,16 @@ def _issue(system: RunningSystem, service: str = "A") -> dict[str, object]:
 
 
 def _call_next(system: RunningSystem, counter: int = 1) -> dict[str, object]:
-    operator = system.login("operator")
+    """Open the counter for the operator, then call the next ticket (completing what the
+    counter still held)."""
+    operator = system.auth(system.login("operator"))
+    counters = f"/api/v1/tenants/{system.tenant}/counters"
+    opened = system.http.post(
+        f"{counters}/{counter}/open", json={"takeover": True}, headers=operator
+    )
+    assert opened.status_code == 200, opened.text
     response = system.http.post(
-        f"/api/v1/tenants/{system.tenant}/counters/{counter}/call-next",
-        headers=system.auth(operator),
+        f"{counters}/{counter}/call-next", params={"close": "completed"}, headers=operator
     )
     assert response.status_code == 200, response.text
     return dict(response.json())

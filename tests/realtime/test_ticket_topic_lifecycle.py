@@ -36,6 +36,8 @@ def test_ticket_topic_follows_the_ticket_then_is_cleared(quick_clearing: Running
         assert isinstance(first, TicketUpdate)
         assert first.ticket.status is TicketStatus.WAITING
 
+        opened = system.http.post(f"/api/v1/tenants/{tenant}/counters/1/open", headers=operator)
+        assert opened.status_code == 200, opened.text
         for action in ("call", "start", "complete"):
             response = system.http.post(
                 f"/api/v1/tenants/{tenant}/tickets/{ticket['id']}/{action}",

@@ -34,6 +34,7 @@ EXPECTED = {
     (TicketStatus.WAITING, CommandKind.TRANSFER): TicketStatus.WAITING,
     (TicketStatus.CALLED, CommandKind.RECALL): TicketStatus.CALLED,
     (TicketStatus.CALLED, CommandKind.START): TicketStatus.IN_SERVICE,
+    (TicketStatus.CALLED, CommandKind.COMPLETE): TicketStatus.COMPLETED,
     (TicketStatus.CALLED, CommandKind.NO_SHOW): TicketStatus.NO_SHOW,
     (TicketStatus.CALLED, CommandKind.CANCEL): TicketStatus.CANCELLED,
     (TicketStatus.CALLED, CommandKind.TRANSFER): TicketStatus.WAITING,
@@ -159,3 +160,39 @@ def test_ending_commands_stamp_ended_at(kind: CommandKind) -> None:
     status = TicketStatus.IN_SERVICE if kind is CommandKind.COMPLETE else TicketStatus.CALLED
     after, _ = apply(ticket_in(status), command_of(kind))
     assert after.ended_at == AT
+
+
+def test_call_records_who_served_and_requeue_forgets_it() -> None:
+    after, _ = apply(ticket_in(TicketStatus.WAITING), Call(counter=3, call_id="c", at=AT, by="ana"))
+    assert after.served_by == "ana"
+    back, _ = apply(after, Transfer(service="P", order_key=1, at=AT))
+    assert back.served_by is None
+
+
+def test_complete_straight_from_called() -> None:
+    after, (event,) = apply(ticket_in(TicketStatus.CALLED), Complete(at=AT))
+    assert (after.status, after.started_at, after.ended_at) == (TicketStatus.COMPLETED, None, AT)
+    assert event.from_status is TicketStatus.CALLED
+
+
+@pytest.mark.parametrize(
+    ("status", "command"),
+    [
+        (TicketStatus.CALLED, NoShow(at=AT, reason="call_timeout")),
+        (TicketStatus.WAITING, Cancel(at=AT, reason="day_closed")),
+        (TicketStatus.IN_SERVICE, Complete(at=AT, reason="day_closed")),
+    ],
+)
+def test_automatic_endings_record_their_reason(status: TicketStatus, command: Command) -> None:
+    after, _ = apply(ticket_in(status), command)
+    assert after.end_reason == getattr(command, "reason", None)
+    again, _ = (
+        apply(after, Reactivate(order_key=1, at=AT))
+        if after.status
+        in (
+            TicketStatus.NO_SHOW,
+            TicketStatus.CANCELLED,
+        )
+        else (after, ())
+    )
+    assert again.status is TicketStatus.COMPLETED or again.end_reason is None

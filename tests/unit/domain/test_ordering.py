@@ -16,6 +16,7 @@ from publisher_api.domain.ordering import (
     choose_next,
     front_key,
     next_streak,
+    positions_per_line,
 )
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -231,3 +232,46 @@ def test_positions_shown_are_the_order_calls_happen(
         waiting.remove(chosen)
         streak = next_streak(streak, chosen.priority)
     assert got == expected
+
+
+# --- position per line ---
+
+
+@dataclass(frozen=True)
+class S:
+    name: str
+    service: str
+    priority: bool
+    order_key: int
+    enqueued_at: datetime = T0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from("ABC"), st.booleans(), st.integers(0, 3600)), max_size=30),
+    st.sampled_from(
+        [RATIO_2, PriorityPolicy(PriorityMode.STRICT), PriorityPolicy(aging_bound_s=600)]
+    ),
+    st.integers(0, 3),
+)
+def test_position_per_line_counts_only_the_same_service_ahead(
+    spec: list[tuple[str, bool, int]], policy: PriorityPolicy, streak: int
+) -> None:
+    tickets = [
+        S(f"t{i}", service, priority, i, T0 - timedelta(seconds=age))
+        for i, (service, priority, age) in enumerate(spec)
+    ]
+    order = call_order(tickets, policy, streak=streak, now=T0)
+    positions = positions_per_line(order)
+    for index, (ticket, position) in enumerate(zip(order, positions, strict=True)):
+        ahead = [t for t in order[:index] if t.service == ticket.service]
+        assert position == len(ahead) + 1
+    for service in "ABC":
+        line = [p for t, p in zip(order, positions, strict=True) if t.service == service]
+        assert line == list(range(1, len(line) + 1))  # each line counts 1, 2, 3, ...
+        # and the first of each line is who a counter serving only that service calls next,
+        # when the policy has no cross-service state to disagree on (FIFO inside one class).
+        only = [t for t in tickets if t.service == service and not t.priority]
+        if only and all(not t.priority for t in tickets) and policy.aging_bound_s is None:
+            first = next(t for t in order if t.service == service)
+            assert first == choose_next(only, policy, streak=streak, now=T0)

@@ -1,7 +1,7 @@
 """pairing codes, tenant branding (logo, accent colour) and tenant suspension
 
 Revision ID: 0004_pairing_branding
-Revises: 0001
+Revises: 0002_counter_workflow
 Create Date: 2026-12-01 19:45:00
 """
 
@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_pairing_branding"
-# The integrator re-chains this after the other second-round migrations.
-down_revision: str | None = "0001"
+# Chained after the counter workflow's migration (merged into this branch); the integrator
+# re-chains it after the other second-round migrations.
+down_revision: str | None = "0002_counter_workflow"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
