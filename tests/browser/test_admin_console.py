@@ -123,6 +123,17 @@ def test_a_site_from_zero_by_clicking(
     expect(page.locator("#logo")).to_be_visible()
     page.fill("#accent-color", "#17803d")
     page.click("#accent-save")
+    # The counter workflow's call timeout: out of range is explained, then saved.
+    page.fill("#settings-form [name=call_timeout_s]", "99999")
+    page.click("#settings-save")
+    expect(page.locator("#settings-form [name=call_timeout_s]")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    page.fill("#settings-form [name=call_timeout_s]", "600")
+    page.click("#settings-save")
+    expect(page.locator("#settings-form [name=call_timeout_s]")).not_to_have_attribute(
+        "aria-invalid", "true"
+    )
     shot(page, output_dir, "04-admin-settings")
 
     # --- two services ---------------------------------------------------------------------------
@@ -153,6 +164,7 @@ def test_a_site_from_zero_by_clicking(
     page.click("#counter-form [type=submit]")
     page.wait_for_selector('tr[data-counter="1"]')
     page.fill("#counter-form [name=name]", "Sala 2")
+    page.check("#counter-service-P")  # Sala 2 serves the preferential line only
     page.click("#counter-form [type=submit]")
     page.wait_for_selector('tr[data-counter="2"]')
     shot(page, output_dir, "06-admin-counters")
@@ -202,6 +214,10 @@ def test_a_site_from_zero_by_clicking(
     # With the counter workflow the operator opens the counter first (404 before it exists).
     opened = system.http.post(f"{api}/counters/1/open", json={}, headers=operator)
     assert opened.status_code in (200, 404, 405), opened.text
+    tenant = system.http.get(api, headers=operator).json()
+    assert tenant["call_timeout_s"] == 600
+    counters = {c["number"]: c for c in system.http.get(f"{api}/counters", headers=operator).json()}
+    assert (counters[1]["services"], counters[2]["services"]) == ([], ["P"])
     called = system.http.post(
         f"{api}/tickets/{ticket_id}/call", json={"counter": 1}, headers=operator
     )
@@ -268,9 +284,11 @@ def test_superadmin_suspends_and_deletes_with_confirmation(
 def _seed_day(system: RunningSystem) -> None:
     """A small day in tenant default: served, missed, waiting tickets over two services."""
     operator = system.auth(system.login("operator"))
+    admin = system.auth(system.login("admin"))  # one counter per person (counter workflow)
+    at = {1: operator, 2: admin}
     api = f"/api/v1/tenants/{system.tenant}"
-    system.http.post(f"{api}/counters/1/open", json={}, headers=operator)
-    system.http.post(f"{api}/counters/2/open", json={}, headers=operator)
+    for counter, who in at.items():
+        system.http.post(f"{api}/counters/{counter}/open", json={}, headers=who)
     tickets = [
         system.http.post(
             f"{api}/tickets", json={"service": s, "priority": s == "P"}, headers=operator
@@ -280,13 +298,14 @@ def _seed_day(system: RunningSystem) -> None:
     for ticket, (counter, outcome) in zip(
         tickets, [(1, "complete"), (2, "no-show"), (1, "complete"), (2, "complete")], strict=False
     ):
+        who = at[counter]
         call = system.http.post(
-            f"{api}/tickets/{ticket['id']}/call", json={"counter": counter}, headers=operator
+            f"{api}/tickets/{ticket['id']}/call", json={"counter": counter}, headers=who
         )
         assert call.status_code == 200, call.text
         if outcome == "complete":
-            system.http.post(f"{api}/tickets/{ticket['id']}/start", headers=operator)
-        done = system.http.post(f"{api}/tickets/{ticket['id']}/{outcome}", headers=operator)
+            system.http.post(f"{api}/tickets/{ticket['id']}/start", headers=who)
+        done = system.http.post(f"{api}/tickets/{ticket['id']}/{outcome}", headers=who)
         assert done.status_code == 200, done.text
 
 
@@ -335,6 +354,12 @@ def test_statistics_match_the_api_and_the_csv_is_the_apis(
             assert set(shown) == set(fields), (group, shown)
             for field in fields:
                 assert _same(shown[field], row[field]), (group, row["key"], field, shown)
+    assert api["attendants"], "the counter workflow reports per attendant"
+    for person in api["attendants"]:
+        selector = f'[data-group="attendant"] tr[data-key="{person["username"]}"] [data-field]'
+        shown = _shown(page, selector)
+        for field in ["completed", "no_show", "service_time_avg_s", "pause_s"]:
+            assert _same(shown[field], person[field]), (person["username"], field, shown)
     # The human-readable figure says the same number as the data behind it.
     issued = page.locator('#stats-total [data-field="issued"] dd')
     expect(issued).to_have_text(str(api["total"]["issued"]))
