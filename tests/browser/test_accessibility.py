@@ -85,6 +85,8 @@ def issue_and_call(system: RunningSystem) -> dict[str, Any]:
     waiting = system.http.post(url, json={"service": "A"}, headers=operator)
     called = system.http.post(url, json={"service": "P", "priority": True}, headers=operator)
     assert waiting.status_code == called.status_code == 201
+    # The counter workflow: an operator calls from a counter they opened.
+    system.http.post(f"/api/v1/tenants/{system.tenant}/counters/3/open", json={}, headers=operator)
     response = system.http.post(
         f"{url}/{called.json()['id']}/call", json={"counter": 3}, headers=operator
     )

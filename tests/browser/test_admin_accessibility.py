@@ -32,6 +32,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
                 url, json={"service": service, "priority": service == "P"}, headers=operator
             )
             assert issued.status_code == 201
+        opened = running.http.post(
+            f"/api/v1/tenants/{running.tenant}/counters/2/open", json={}, headers=operator
+        )
+        assert opened.status_code in (200, 404), opened.text  # 404: no counter workflow
         call = running.http.post(
             f"{url}/{issued.json()['id']}/call", json={"counter": 2}, headers=operator
         )

@@ -23,7 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 OpenPage = Callable[..., Watched]
 SITE = "clinica"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "admin"
 
 
 @pytest.fixture(scope="module")
