@@ -24,6 +24,7 @@ export function onPresence(ctx, doc) {
     }, () => {});
   }
   drawList(ctx);
+  drawCode(ctx);
 }
 
 export function devicesSection(ctx) {
