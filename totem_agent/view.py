@@ -91,6 +91,8 @@ def totem_view(
         clock_text(now, snapshot.timezone if snapshot else None),
         state.feed.connection,
         texts,
+        logo_url=snapshot.logo_url if snapshot else None,
+        accent=snapshot.accent_color if snapshot else None,
     )
     return TotemView(header, _body(state, texts, snapshot, ticket_url))
 
