@@ -47,6 +47,7 @@ def _header_shows_branding(runtime: AgentRuntime[Any, Any], path: Path) -> None:
     runtime.run(until=lambda: view_of(runtime).header.logo is not None, timeout_s=20)
     # A frame drawn after the logo arrived (a redraw happens at least once a minute; force one).
     assert runtime.surface is not None
+    assert runtime.fonts is not None
     runtime.program.render(runtime.surface, runtime.fonts, view_of(runtime))
     pygame.image.save(runtime.surface, str(path))
     header = view_of(runtime).header
@@ -55,7 +56,8 @@ def _header_shows_branding(runtime: AgentRuntime[Any, Any], path: Path) -> None:
     height = max(40, round(min(surface.get_width(), surface.get_height()) * 0.09))
     logo_pixel = surface.get_at((round(height * 0.2) + 4, height // 2))[:3]
     assert all(abs(a - b) <= 3 for a, b in zip(logo_pixel, LOGO_RGB, strict=True)), logo_pixel
-    assert surface.get_at((surface.get_width() // 2, height - 1))[:3] == branding.accent(ACCENT)
+    line = tuple(surface.get_at((surface.get_width() // 2, height - 1)))[:3]
+    assert line == branding.accent(ACCENT)
 
 
 def test_display_shows_the_logo_and_accent(branded: RunningSystem, output_dir: Path) -> None:
