@@ -39,6 +39,7 @@ from publisher_api.routers import (
     stats,
     suspension,
     tickets,
+    user_access,
 )
 from publisher_api.routers import realtime as realtime_routes
 from publisher_api.routers.ticket_lane import TicketLane
@@ -162,7 +163,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         pages,
     ):
         app.include_router(module.router)
-    for module in (pairing, branding, suspension):  # the admin console's own endpoints
+    for module in (pairing, branding, suspension, user_access):  # the admin console's own
         app.include_router(module.router)
     return app
 

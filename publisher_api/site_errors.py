@@ -9,6 +9,10 @@ class TenantSuspended(Forbidden):
     code = "tenant_suspended"
 
 
+class UserDisabled(Forbidden):
+    code = "user_disabled"
+
+
 class LastAdmin(Conflict):
     """A change that would leave a tenant without any admin (nobody could administer it)."""
 

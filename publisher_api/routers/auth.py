@@ -16,7 +16,7 @@ from publisher_api.auth import device_token, user_token, verify_password
 from publisher_api.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from publisher_api.errors import Forbidden, Unauthorized
 from publisher_api.schemas import TokenOut
-from publisher_api.site_errors import TenantSuspended
+from publisher_api.site_errors import TenantSuspended, UserDisabled
 from publisher_api.store.models import UserRow
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -31,6 +31,8 @@ def login(
         raise Unauthorized("wrong username or password")
     if user.tenant_id is not None and runtime.directory.tenant_suspended(user.tenant_id):
         raise TenantSuspended(f"tenant {user.tenant_id} is suspended")
+    if runtime.directory.user_disabled(user.username):
+        raise UserDisabled(f"user {user.username} is disabled")
     settings = runtime.settings
     token = user_token(
         settings, username=user.username, role=Role(user.role), tenant=user.tenant_id

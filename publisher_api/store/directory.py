@@ -26,7 +26,7 @@ from sqlalchemy import select
 from protocol import Principal, Role
 from publisher_api.store.database import Database
 from publisher_api.store.models import DeviceRow, TenantRow, UserRow
-from publisher_api.store.site_models import TenantSuspensionRow
+from publisher_api.store.site_models import DisabledUserRow, TenantSuspensionRow
 
 V = TypeVar("V")
 _MISSING = object()
@@ -64,11 +64,26 @@ class Directory:
             )
             return found == (principal.role.value, principal.token_id)
         user = self._cached(("user", principal.subject), lambda: self._load_user(principal.subject))
-        return user == (principal.role.value, principal.tenant)
+        if user != (principal.role.value, principal.tenant):
+            return False
+        return not self.user_disabled(principal.subject)
 
     def tenant_suspended(self, tenant: str) -> bool:
         """A suspended tenant's users and devices are refused (see services.suspension)."""
         return self._cached(("suspended", tenant), lambda: self._load_suspended(tenant))
+
+    def user_disabled(self, username: str) -> bool:
+        """A disabled user is refused (see services.user_access)."""
+        return self._cached(("disabled", username), lambda: self._load_disabled(username))
+
+    def _load_disabled(self, username: str) -> bool:
+        with self.database.session() as session:
+            found = session.scalar(
+                select(DisabledUserRow.user_id)
+                .join(UserRow, UserRow.id == DisabledUserRow.user_id)
+                .where(UserRow.username == username)
+            )
+        return found is not None
 
     def _load_suspended(self, tenant: str) -> bool:
         with self.database.session() as session:

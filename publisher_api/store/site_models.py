@@ -46,6 +46,19 @@ class TenantBrandingRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class DisabledUserRow(Base):
+    """A disabled user: refused at sign-in and on every token until enabled again (the account
+    and its history stay)."""
+
+    __tablename__ = "disabled_users"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    disabled_by: Mapped[str] = mapped_column(String(64))
+    disabled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class TenantSuspensionRow(Base):
     """A suspended tenant: its users and devices are refused until the row is removed."""
 

@@ -37,3 +37,38 @@ def test_stats_by_hour_and_median(api: Api) -> None:
     csv = api.http.get(f"{BASE}/stats?format=csv", headers=api.auth("admin")).text
     assert any(line.startswith("hour,") for line in csv.splitlines())
     assert stats.percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5) == 5
+
+
+def test_a_disabled_user_is_refused_until_enabled(api: Api) -> None:
+    admin = api.auth("admin")
+    r = api.http.post(
+        f"{BASE}/users",
+        json={"username": "carla", "password": "carla-pass-1", "role": "operator"},
+        headers=admin,
+    )
+    assert r.status_code == 201
+    token = {"Authorization": f"Bearer {api.login('carla', 'carla-pass-1')}"}
+    assert api.http.get(f"{BASE}/stats", headers=token).status_code == 200
+    assert api.http.put(f"{BASE}/users/carla/disabled", headers=admin).status_code == 204
+    assert api.http.get(f"{BASE}/disabled-users", headers=admin).json() == ["carla"]
+    assert api.http.get(f"{BASE}/stats", headers=token).status_code == 401
+    login = api.http.post(
+        "/api/v1/auth/token", data={"username": "carla", "password": "carla-pass-1"}
+    )
+    assert (login.status_code, login.json()["error"]) == (403, "user_disabled")
+    assert api.http.delete(f"{BASE}/users/carla/disabled", headers=admin).status_code == 204
+    assert api.http.get(f"{BASE}/stats", headers=token).status_code == 200
+    assert api.http.get(f"{BASE}/disabled-users", headers=admin).json() == []
+
+
+def test_nobody_disables_themselves_or_the_last_admin(api: Api) -> None:
+    admin = api.auth("admin")
+    r = api.http.put(f"{BASE}/users/admin/disabled", headers=admin)
+    assert (r.status_code, r.json()["error"]) == (403, "forbidden")
+    r = api.http.put(f"{BASE}/users/admin/disabled", headers=api.auth("root"))
+    assert r.json()["error"] in {"last_admin"}
+    assert r.status_code == 409
+    r = api.http.put(f"{BASE}/users/nobody/disabled", headers=admin)
+    assert r.status_code == 404
+    r = api.http.put(f"{BASE}/users/admin/disabled", headers=api.auth("operator"))
+    assert r.status_code == 403

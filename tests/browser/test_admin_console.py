@@ -175,6 +175,16 @@ def test_a_site_from_zero_by_clicking(
     page.fill("#user-form [name=password]", "bruno-op-1")
     page.click("#user-form [type=submit]")
     page.wait_for_selector('tr[data-user="bruno"]')
+    # Disable (confirmed) and enable again: a disabled operator cannot sign in.
+    page.click('[data-key="access-bruno"]')
+    page.click('dialog [data-confirm="yes"]')
+    page.wait_for_selector('tr[data-user="bruno"][data-status="disabled"]')
+    refused = system.http.post(
+        "/api/v1/auth/token", data={"username": "bruno", "password": "bruno-op-1"}
+    )
+    assert refused.json()["error"] == "user_disabled"
+    page.click('[data-key="access-bruno"]')
+    page.wait_for_selector('tr[data-user="bruno"][data-status="enabled"]')
     shot(page, output_dir, "07-admin-users")
 
     # --- pair a browser kiosk and a browser display with codes --------------------------------

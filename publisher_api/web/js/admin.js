@@ -38,6 +38,7 @@ const state = {
   counters: [],
   users: [],
   devices: [],
+  disabled: new Set(), // usernames
   presence: new Map(),
   workflow: false, // the counter workflow's fields (services per counter, call timeout) exist
   editing: null,
@@ -76,15 +77,16 @@ async function uploadLogo(file) {
 }
 
 async function load() {
-  const [tenant, branding, services, counters, users, devices] = await Promise.all([
+  const [tenant, branding, services, counters, users, devices, disabled] = await Promise.all([
     api(""),
     api("/branding"),
     api("/services"),
     api("/counters"),
     api("/users"),
     api("/devices"),
+    api("/disabled-users"),
   ]);
-  Object.assign(state, { tenant, branding, services, counters, users, devices });
+  Object.assign(state, { tenant, branding, services, counters, users, devices, disabled: new Set(disabled) });
   // The counter workflow (issue 9) adds a lifecycle document; its fields are offered only then.
   state.workflow = "call_timeout_s" in tenant || (await request("/api/v1/lifecycle").then(() => true, () => false));
   i18n.setTenant(tenant.locale, tenant.timezone);
@@ -529,11 +531,18 @@ function usersView() {
   ];
   const rows = state.users.map((u) => {
     const me = u.username === session.username;
+    const off = state.disabled.has(u.username);
     const roleId = `role-${u.username}`;
     return h(
       "tr",
-      { dataset: { user: u.username } },
-      h("th", { scope: "row", id: `user-${u.username}` }, u.username, me ? ` ${t("users.you")}` : ""),
+      { dataset: { user: u.username, status: off ? "disabled" : "enabled" } },
+      h(
+        "th",
+        { scope: "row", id: `user-${u.username}` },
+        u.username,
+        me ? ` ${t("users.you")}` : "",
+        off ? h("span", { class: "presence", dataset: { status: "offline" } }, ` ${t("users.disabled")}`) : null,
+      ),
       h(
         "td",
         {},
@@ -552,6 +561,7 @@ function usersView() {
         "td",
         { class: "actions" },
         actionButton(t("users.reset"), () => resetPassword(u), { describedBy: `user-${u.username}` }),
+        me ? null : actionButton(t(off ? "users.enable" : "users.disable"), () => setDisabled(u, !off), { describedBy: `user-${u.username}`, key: `access-${u.username}` }),
         me ? null : actionButton(t("admin.delete"), () => remove(`/users/${encodeURIComponent(u.username)}`, u.username, "users"), { danger: true, describedBy: `user-${u.username}` }),
       ),
     );
@@ -582,6 +592,18 @@ function usersView() {
     h("div", { class: "card" }, table("users-table", [t("users.username"), t("users.role"), t("admin.actions")], rows)),
     editor,
   ];
+}
+
+async function setDisabled(user, disabled) {
+  if (disabled && !(await confirmDialog(i18n, t("users.confirm.disable", { username: user.username }), { confirmLabel: t("users.disable") }))) return;
+  try {
+    await api(`/users/${encodeURIComponent(user.username)}/disabled`, { method: disabled ? "PUT" : "DELETE" });
+    state.disabled = new Set(await api("/disabled-users"));
+    redraw("users");
+    saved();
+  } catch (error) {
+    notice(el.notice, errorText(i18n, error));
+  }
 }
 
 async function changeRole(user, select) {

@@ -1,4 +1,4 @@
-"""pairing codes, tenant branding (logo, accent colour) and tenant suspension
+"""pairing codes, tenant branding (logo, accent colour), tenant suspension, disabled users
 
 Revision ID: 0004_pairing_branding
 Revises: 0002_counter_workflow
@@ -72,8 +72,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_tenant_suspensions")),
     )
 
+    op.create_table(
+        "disabled_users",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("disabled_by", sa.String(length=64), nullable=False),
+        sa.Column("disabled_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_disabled_users_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_disabled_users")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("disabled_users")
     op.drop_table("tenant_suspensions")
     op.drop_table("tenant_branding")
     op.drop_table("pairing_codes")
