@@ -85,6 +85,8 @@ class ServiceQueue(_Document):
     priority_allowed: bool
     waiting: int
     estimated_wait_s: int | None = Field(description="Estimated wait for a ticket issued now")
+    description: str | None = Field(default=None, description="A line under the name on kiosks")
+    active: bool = Field(default=True, description="Offered on kiosks (list order is kiosk order)")
 
 
 class CounterStatus(StrEnum):

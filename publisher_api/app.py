@@ -33,6 +33,7 @@ from publisher_api.routers import (
     branding,
     counters,
     health,
+    kiosk,
     lifecycle,
     pages,
     pairing,
@@ -163,7 +164,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         pages,
     ):
         app.include_router(module.router)
-    for module in (pairing, branding, suspension, user_access):  # the admin console's own
+    for module in (pairing, branding, suspension, user_access, kiosk):  # the admin console's
         app.include_router(module.router)
     return app
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from publisher_api.store.models import Base, UTCDateTime
@@ -44,6 +44,21 @@ class TenantBrandingRow(Base):
     # Changes with every upload: part of the logo's URL, so caches never show an old one.
     logo_version: Mapped[str | None] = mapped_column(String(32), default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ServiceKioskRow(Base):
+    """How a service is offered at kiosks: its place in the list, a line of description, and
+    whether it is offered at all. Keyed by prefix, like tickets (no row: defaults)."""
+
+    __tablename__ = "service_kiosk"
+
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    prefix: Mapped[str] = mapped_column(String(3), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str | None] = mapped_column(String(300), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class DisabledUserRow(Base):

@@ -33,6 +33,7 @@ from publisher_api.domain.ordering import (
 )
 from publisher_api.store.branding import branding_of
 from publisher_api.store.database import Database
+from publisher_api.store.kiosk import Presentation, presentations
 from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
 from publisher_api.store.records import CounterRecord, TenantRecord, TicketRecord, load_tenant
 
@@ -266,6 +267,16 @@ def build_snapshot(
         if previous is not None and not config_changed
         else branding_of(connection, tenant.id)
     )
+    offered = (
+        {
+            s.prefix: Presentation(i, s.description, s.active)
+            for i, s in enumerate(previous.update.services)
+        }
+        if previous is not None and not config_changed
+        else presentations(connection, tenant.id)
+    )
+    # Kiosk order: the admin's position, then prefix.
+    services = sorted(services, key=lambda s: (offered.get(s[0], Presentation()).position, s[0]))
     if previous is not None:
         # Calls are recorded in call order, so the newest ten are this change's (newest first)
         # followed by the previous snapshot's: the same as the query, without it.
@@ -290,6 +301,8 @@ def build_snapshot(
                 priority_allowed=priority_allowed,
                 waiting=per_service.get(prefix, 0),
                 estimated_wait_s=model.wait_s(per_service.get(prefix, 0) + 1),
+                description=offered.get(prefix, Presentation()).description,
+                active=offered.get(prefix, Presentation()).active,
             )
             for prefix, name, priority_allowed in services
         ],

@@ -72,3 +72,34 @@ def test_nobody_disables_themselves_or_the_last_admin(api: Api) -> None:
     assert r.status_code == 404
     r = api.http.put(f"{BASE}/users/admin/disabled", headers=api.auth("operator"))
     assert r.status_code == 403
+
+
+def test_services_on_kiosks_order_description_and_active(api: Api) -> None:
+    admin = api.auth("admin")
+    before = [s["prefix"] for s in api.queue()["services"]]
+    assert before == sorted(before)  # no presentation yet: by prefix
+    r = api.http.put(
+        f"{BASE}/services/P/kiosk",
+        json={"position": 1, "description": "Idosos, gestantes", "active": True},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    r = api.http.put(
+        f"{BASE}/services/A/kiosk", json={"position": 2, "active": False}, headers=admin
+    )
+    assert r.status_code == 200
+    services = {s["prefix"]: s for s in api.queue()["services"]}
+    assert [s["prefix"] for s in api.queue()["services"]][:2] == ["P", "A"]
+    assert services["P"]["description"] == "Idosos, gestantes"
+    assert (services["A"]["active"], services["P"]["active"]) == (False, True)
+    # Still there after an unrelated change (the snapshot is rebuilt from the previous one).
+    api.issue("P", priority=True)
+    assert [s["prefix"] for s in api.queue()["services"]][:2] == ["P", "A"]
+    assert api.queue()["services"][0]["description"] == "Idosos, gestantes"
+
+    assert api.http.put(f"{BASE}/services/Z/kiosk", json={}, headers=admin).status_code == 404
+    long = {"description": "x" * 301}
+    assert api.http.put(f"{BASE}/services/A/kiosk", json=long, headers=admin).status_code == 422
+    operator = api.auth("operator")
+    assert api.http.put(f"{BASE}/services/A/kiosk", json={}, headers=operator).status_code == 403
+    api.http.put(f"{BASE}/services/A/kiosk", json={"active": True}, headers=admin)

@@ -143,10 +143,13 @@ def test_a_site_from_zero_by_clicking(
     expect(page.locator("#service-form [name=prefix]")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#service-form .field-error").first).to_contain_text("1 a 3 letras")
     page.fill("#service-form [name=prefix]", "E")
+    page.fill("#service-form [name=position]", "1")
     page.click("#service-form [type=submit]")
     page.wait_for_selector('tr[data-service="E"]')
     page.fill("#service-form [name=prefix]", "P")
     page.fill("#service-form [name=name]", "Preferencial")
+    page.fill("#service-form [name=description]", "Idosos, gestantes, pessoas com deficiência")
+    page.fill("#service-form [name=position]", "0")  # first on the kiosk
     page.check("#service-form [name=priority_allowed]")
     page.click("#service-form [type=submit]")
     page.wait_for_selector('tr[data-service="P"]')
@@ -200,6 +203,10 @@ def test_a_site_from_zero_by_clicking(
     kiosk.page.click("#pair-submit")
     wait_live(kiosk)
     kiosk.page.wait_for_selector('[data-service="E"]')
+    # The admin's order and description: P first, with its line under the name.
+    first = kiosk.page.locator(".service-button").first
+    expect(first).to_have_attribute("data-service", "P")
+    expect(first).to_contain_text("Idosos, gestantes")
     expect(kiosk.page.locator("#tenant-logo")).to_be_visible()
 
     display_code = new_code(page, "tv-recepcao", "display")

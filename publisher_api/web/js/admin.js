@@ -39,6 +39,7 @@ const state = {
   users: [],
   devices: [],
   disabled: new Set(), // usernames
+  offer: new Map(), // prefix -> {position, description, active} on kiosks
   presence: new Map(),
   workflow: false, // the counter workflow's fields (services per counter, call timeout) exist
   editing: null,
@@ -87,6 +88,7 @@ async function load() {
     api("/disabled-users"),
   ]);
   Object.assign(state, { tenant, branding, services, counters, users, devices, disabled: new Set(disabled) });
+  learnOffer(await request(`${config.api}/queue`));
   // The counter workflow (issue 9) adds a lifecycle document; its fields are offered only then.
   state.workflow = "call_timeout_s" in tenant || (await request("/api/v1/lifecycle").then(() => true, () => false));
   i18n.setTenant(tenant.locale, tenant.timezone);
@@ -171,8 +173,14 @@ function onDocument(doc) {
     onPresence(ctx, doc);
   } else if (doc.type === "queue_update") {
     state.branding = { accent_color: doc.accent_color ?? null, logo_url: doc.logo_url ?? null };
+    learnOffer(doc);
     drawHeader();
   }
+}
+
+/** How each service is offered on kiosks (order, description, active): the queue snapshot's. */
+function learnOffer(snapshot) {
+  state.offer = new Map(snapshot.services.map((s, index) => [s.prefix, { position: index, description: s.description ?? "", active: s.active !== false }]));
 }
 
 // --- layout ---------------------------------------------------------------------------------------
@@ -382,13 +390,16 @@ async function removeLogo() {
 
 function servicesView() {
   const editing = state.editing?.kind === "service" ? state.services.find((s) => s.prefix === state.editing.key) : null;
-  const rows = state.services.map((s) =>
+  const offer = (prefix) => state.offer.get(prefix) ?? { position: 0, description: "", active: true };
+  const ordered = [...state.services].sort((a, b) => offer(a.prefix).position - offer(b.prefix).position || a.prefix.localeCompare(b.prefix));
+  const rows = ordered.map((s) =>
     h(
       "tr",
-      { dataset: { service: s.prefix } },
+      { dataset: { service: s.prefix, active: String(offer(s.prefix).active) } },
       h("th", { scope: "row", class: "numbers" }, s.prefix),
-      h("td", {}, s.name),
+      h("td", {}, s.name, offer(s.prefix).description ? h("span", { class: "hint" }, ` — ${offer(s.prefix).description}`) : null),
       h("td", {}, t(s.priority_allowed ? "admin.yes" : "admin.no")),
+      h("td", {}, t(offer(s.prefix).active ? "admin.yes" : "admin.no")),
       h(
         "td",
         { class: "actions" },
@@ -404,14 +415,21 @@ function servicesView() {
       h("h3", { id: "service-form-title" }, editing ? t("services.edit", { prefix: editing.prefix }) : t("services.add")),
       field({ name: "prefix", label: t("services.prefix"), required: true, pattern: "[A-Z]{1,3}", maxlength: 3, value: editing?.prefix, disabled: Boolean(editing), autocapitalize: "characters" }),
       field({ name: "name", label: t("services.name"), required: true, maxlength: 200, value: editing?.name }),
+      field({ name: "description", label: t("services.description"), maxlength: 300, value: editing ? offer(editing.prefix).description : "" }),
+      field({ name: "position", label: t("services.position"), type: "number", min: 0, max: 999, required: true, value: editing ? offer(editing.prefix).position : state.services.length }),
       field({ name: "priority_allowed", label: t("services.priority"), type: "checkbox", value: editing?.priority_allowed }),
+      field({ name: "active", label: t("services.active"), type: "checkbox", value: editing ? offer(editing.prefix).active : true }),
       editorButtons(editing),
     ],
     async (f) => {
       const body = { name: value(f, "name").trim(), priority_allowed: f.elements.namedItem("priority_allowed").checked };
+      const kiosk = { position: Number(value(f, "position")), description: value(f, "description").trim() || null, active: f.elements.namedItem("active").checked };
       try {
-        if (editing) await api(`/services/${editing.prefix}`, { method: "PATCH", json: body });
-        else await api("/services", { method: "POST", json: { prefix: value(f, "prefix").trim().toUpperCase(), ...body } });
+        const prefix = editing ? editing.prefix : value(f, "prefix").trim().toUpperCase();
+        if (editing) await api(`/services/${prefix}`, { method: "PATCH", json: body });
+        else await api("/services", { method: "POST", json: { prefix, ...body } });
+        await api(`/services/${prefix}/kiosk`, { method: "PUT", json: kiosk });
+        learnOffer(await request(`${config.api}/queue`));
         state.services = await api("/services");
         state.editing = null;
         drawSection();
@@ -424,7 +442,7 @@ function servicesView() {
   );
   return [
     h("h2", {}, t("section.services")),
-    h("div", { class: "card" }, table("services-table", [t("services.prefix"), t("services.name"), t("services.priority"), t("admin.actions")], rows)),
+    h("div", { class: "card" }, table("services-table", [t("services.prefix"), t("services.name"), t("services.priority"), t("services.active"), t("admin.actions")], rows)),
     editor,
   ];
 }
@@ -677,7 +695,9 @@ learnTenant(config, i18n)
     state.branding = { accent_color: snapshot.accent_color ?? null, logo_url: snapshot.logo_url ?? null };
     state.tenantName = snapshot.tenant_name;
     applyTexts(i18n);
-    if (!session.token) showLogin();
+    // Again in the tenant's language, unless someone is already typing.
+    const typed = ["username", "password"].some((id) => document.getElementById(id)?.value);
+    if (!session.token && !typed) showLogin();
     drawHeader();
   })
   .catch(() => notice(el.notice, i18n.t("error.tenant")));

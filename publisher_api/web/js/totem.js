@@ -184,7 +184,7 @@ const SCREENS = {
     ),
   ],
   home: () => {
-    const services = state.snapshot?.services ?? [];
+    const services = offeredServices();
     const recent = state.snapshot?.last_calls.slice(0, 5) ?? [];
     return [
       h("h2", { class: "screen-title" }, i18n.t("totem.choose")),
@@ -206,6 +206,7 @@ const SCREENS = {
               },
               h("span", { class: "prefix", "aria-hidden": "true" }, service.prefix),
               h("span", { class: "name" }, service.name),
+              service.description ? h("span", { class: "meta" }, service.description) : null,
               h(
                 "span",
                 { class: "meta" },
@@ -293,6 +294,11 @@ const SCREENS = {
   ],
 };
 
+/** The services this kiosk offers, in the admin's order (inactive ones are not offered). */
+function offeredServices() {
+  return (state.snapshot?.services ?? []).filter((s) => s.active !== false);
+}
+
 function serviceName(prefix) {
   return state.snapshot?.services.find((s) => s.prefix === prefix)?.name ?? prefix;
 }
@@ -310,7 +316,7 @@ window.addEventListener("keydown", (event) => {
   const digit = Number(event.key);
   if (event.key === "Escape" && state.screen !== "setup" && state.screen !== "issuing") show("home");
   else if (state.screen === "home" && digit >= 1 && digit <= 9) {
-    const service = state.snapshot?.services[digit - 1];
+    const service = offeredServices()[digit - 1];
     if (service) choose(service);
   } else if (state.screen === "priority" && (digit === 1 || digit === 2)) issue(state.service, digit === 2);
 });

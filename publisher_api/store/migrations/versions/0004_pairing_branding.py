@@ -1,4 +1,4 @@
-"""pairing codes, tenant branding (logo, accent colour), tenant suspension, disabled users
+"""pairing codes, branding (logo, accent colour), suspension, disabled users, kiosk services
 
 Revision ID: 0004_pairing_branding
 Revises: 0002_counter_workflow
@@ -86,8 +86,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_disabled_users")),
     )
 
+    op.create_table(
+        "service_kiosk",
+        sa.Column("tenant_id", sa.String(length=63), nullable=False),
+        sa.Column("prefix", sa.String(length=3), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("description", sa.String(length=300), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_service_kiosk_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "prefix", name=op.f("pk_service_kiosk")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("service_kiosk")
     op.drop_table("disabled_users")
     op.drop_table("tenant_suspensions")
     op.drop_table("tenant_branding")
