@@ -146,6 +146,7 @@ def _home(texts: Texts, snapshot: QueueUpdate | None) -> HomeView:
             detail=" · ".join(
                 part
                 for part in (
+                    service.description or "",
                     texts.waiting_count.format(n=service.waiting),
                     texts.minutes(service.estimated_wait_s) if service.waiting else "",
                 )
@@ -153,6 +154,7 @@ def _home(texts: Texts, snapshot: QueueUpdate | None) -> HomeView:
             ),
         )
         for service in snapshot.services
+        if service.active  # the admin's choice of what kiosks offer (in the snapshot's order)
     )
     return HomeView(texts.welcome, texts.choose_service if buttons else texts.no_services, buttons)
 
