@@ -112,3 +112,32 @@ def test_display_pairing_dialog(system: RunningSystem, open_page: OpenPage) -> N
     watched.page.click("#pair-submit")
     watched.page.wait_for_selector("#pair-form [aria-invalid=true]")
     assert (found := violations_with_dialog(watched)) == [], "pairing:\n" + explain(found)
+
+
+def test_keyboard_only_sign_in_and_a_new_service(
+    system: RunningSystem, open_page: OpenPage
+) -> None:
+    """No mouse: sign in, reach a section, fill a form, submit, see the result and errors."""
+    watched = open_page(f"{system.base_url}/t/{system.tenant}/admin", DESK, locale="en-US")
+    keyboard = watched.page.keyboard
+    watched.page.wait_for_selector("#username:focus")  # the sign-in starts focused
+    keyboard.type("admin")
+    keyboard.press("Tab")
+    keyboard.type("admin")
+    keyboard.press("Enter")
+    watched.page.wait_for_selector("#settings-form")
+    watched.page.focus("#tab-settings")
+    for _ in range(SECTIONS.index("services")):
+        keyboard.press("Tab")  # the section links, in order
+    keyboard.press("Enter")
+    watched.page.wait_for_selector('#section[data-section="services"]')
+    watched.page.focus("#service-form [name=prefix]")
+    keyboard.type("kx")  # lowercase: explained, focus back on the field
+    keyboard.press("Tab")
+    keyboard.type("Raio-X")
+    keyboard.press("Enter")
+    watched.page.wait_for_selector("#service-form [name=prefix][aria-invalid=true]:focus")
+    keyboard.press("Control+A")
+    keyboard.type("K")
+    keyboard.press("Enter")
+    watched.page.wait_for_selector('tr[data-service="K"]')
