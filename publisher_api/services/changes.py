@@ -350,8 +350,8 @@ class Writer:
         # The snapshot is built inside the transaction, so it is exactly what was committed;
         # it also gives every touched ticket its position, and goes to the cache for readers.
         waiting = None if change.working is None else change.waiting_list()
-        counters = None
-        if change.working is not None and not change.config_changed:
+        counters = None  # unchanged: the previous snapshot's (or read, without one)
+        if change.counters_touched and not change.config_changed:
             counters = [counter_info(c) for c in change.counters()]
         snapshot = build_snapshot(
             connection,

@@ -19,7 +19,7 @@ from publisher_api.domain.lifecycle import OPEN_STATUSES
 from publisher_api.errors import CounterRefused
 from publisher_api.schemas import CounterOut
 from publisher_api.services.changes import Change, Operation
-from publisher_api.services.tickets import _counter, counter_state, held_ticket
+from publisher_api.services.tickets import counter_state, find_counter, held_ticket
 from publisher_api.store.models import CounterRow, TicketRow
 from publisher_api.store.records import CounterRecord
 from publisher_api.store.snapshot import Snapshot, TicketCopy
@@ -32,7 +32,7 @@ def command_op(number: int, command: cn.CounterCommand) -> Operation[CounterOut]
     """Apply ``command`` to counter ``number``; the counter document after the commit."""
 
     def op(change: Change) -> Callable[[], CounterOut]:
-        counter = _counter(change, number)
+        counter = find_counter(change, number)
         if isinstance(command, cn.Open):
             _release_others(change, number, command)
         apply(change, counter, command)
@@ -75,7 +75,7 @@ def _release_others(change: Change, number: int, command: cn.Open) -> None:
     """An operator holds one counter: opening another closes the one they held. Checked on the
     target first, so a refused open (held by someone else) releases nothing."""
     try:
-        cn.apply(counter_state(_counter(change, number)), command)
+        cn.apply(counter_state(find_counter(change, number)), command)
     except cn.CounterRefusal as refusal:
         raise CounterRefused.of(refusal) from None
     for other in change.counters():

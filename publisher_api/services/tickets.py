@@ -145,7 +145,7 @@ class TicketService:
         never holds two. ``None`` when nothing waits (and then nothing changes)."""
 
         def op(change: Change) -> Callable[[], Ticket | None]:
-            record = _counter(change, counter)
+            record = find_counter(change, counter)
             lines = list(services) or record.service_list
             for prefix in services:
                 _service(change, prefix)
@@ -183,7 +183,7 @@ class TicketService:
             _refuse_unless_allowed(row, action.kind)
             if action.counter is None:
                 raise Invalid("calling a ticket needs a counter", field="counter")
-            record = _counter(change, action.counter)
+            record = find_counter(change, action.counter)
             self._close_open_ticket(
                 change, _check_call(change, record, action.by or "", action.close)
             )
@@ -283,7 +283,7 @@ def _counter_names(change: Change) -> dict[int, str]:
     return {c.number: c.name for c in change.counters()}
 
 
-def _counter(change: Change, number: int) -> CounterRecord:
+def find_counter(change: Change, number: int) -> CounterRecord:
     """The counter; 404 if the tenant has no such counter."""
     counter = change.counter(number)
     if counter is None:

@@ -283,3 +283,17 @@ def test_bad_counter_input_is_a_clear_4xx(api: Api) -> None:
     assert api.http.get(f"{BASE}/counters", headers=device).status_code == 200
     r = api.http.post(f"{BASE}/counters/1/open", headers=device)
     assert r.status_code == 403
+
+
+def test_openapi_describes_the_counter_workflow(api: Api) -> None:
+    document = api.http.get("/openapi.json").json()
+    paths = document["paths"]
+    for action in ("open", "pause", "resume", "close"):
+        assert "post" in paths[f"/api/v1/tenants/{{tenant}}/counters/{{number}}/{action}"]
+    assert "get" in paths["/api/v1/lifecycle"]
+    assert "get" in paths["/api/v1/tenants/{tenant}/tickets"]
+    call_next = paths["/api/v1/tenants/{tenant}/counters/{counter}/call-next"]["post"]
+    assert "close" in {p["name"] for p in call_next["parameters"]}
+    assert "counter_busy" in call_next["responses"]["409"]["description"]
+    counter_out = document["components"]["schemas"]["CounterOut"]["properties"]
+    assert {"status", "holder", "services", "open_ticket"} <= set(counter_out)

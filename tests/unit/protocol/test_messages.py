@@ -20,6 +20,7 @@ from protocol import (
     decode,
     encode,
 )
+from protocol.asyncapi import asyncapi_document
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -146,3 +147,18 @@ def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
 def test_anything_else_is_a_protocol_error_never_another_exception(payload: bytes) -> None:
     with pytest.raises(ProtocolError):
         decode(payload)
+
+
+def test_issue_9_fields_are_in_the_contract_and_old_documents_still_decode() -> None:
+    schemas = asyncapi_document()["components"]["schemas"]
+    assert {"counter_name", "people_ahead", "end_reason"} <= set(schemas["Ticket"]["properties"])
+    counter = schemas["CounterInfo"]["properties"]
+    assert {"status", "services"} <= set(counter)
+    assert "holder" not in counter  # who works where is not published
+    # A document from before these fields (a retained message) decodes with their defaults.
+    old = json.loads(encode(TicketUpdate(tenant="t", seq=1, ticket=_ticket())))
+    for name in ("counter_name", "people_ahead", "end_reason"):
+        del old["ticket"][name]
+    decoded = decode(json.dumps(old))
+    assert isinstance(decoded, TicketUpdate)
+    assert (decoded.ticket.counter_name, decoded.ticket.end_reason) == (None, None)
