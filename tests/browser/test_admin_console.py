@@ -390,6 +390,20 @@ def test_statistics_match_the_api_and_the_csv_is_the_apis(
     assert downloaded == csv
     assert downloaded.startswith("group,key,issued")
 
+    # The same day chosen as dates: the same period, the same figures.
+    page.select_option("#stats-kind", "custom")
+    page.fill("#stats-from", period["first"])
+    page.fill("#stats-to", period["last"])
+    page.click("#stats-show")
+    page.wait_for_function(
+        "() => window.queuecast.state.statsPeriod.kind === 'custom' && "
+        "document.querySelector('#stats-total')"
+    )
+    chosen = page.evaluate("() => window.queuecast.state.statsPeriod")
+    assert (chosen["from"], chosen["to"]) == (period["from"], period["to"])
+    issued = page.locator('#stats-total [data-field="issued"]')
+    expect(issued).to_have_attribute("data-value", str(api["total"]["issued"]))
+
     # Chosen dates that end before they start are refused next to the field (the tenant speaks
     # Portuguese).
     page.select_option("#stats-kind", "custom")
