@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from display_agent.app import DisplayProgram
 from display_agent.settings import DisplaySettings
+from edge.pairing import pair_if_asked
 from edge.runtime import run_agent
 from edge.settings import load_settings
 
@@ -19,6 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m display_agent",
         description="QueueCast public call display: current call, last calls, chime and speech.",
     )
+    pair_if_asked(settings)  # --pair CODE: the device token, once
     return run_agent(DisplayProgram(settings), settings)
 
 

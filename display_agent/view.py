@@ -42,6 +42,8 @@ def display_view(state: DisplayState, now: datetime, *, fallback_title: str) -> 
             clock_text(now, snapshot.timezone if snapshot else None),
             state.feed.connection,
             texts,
+            logo_url=snapshot.logo_url if snapshot else None,
+            accent=snapshot.accent_color if snapshot else None,
         ),
         now_calling=texts.now_calling,
         ticket_word=texts.ticket,

@@ -57,12 +57,12 @@ class DeviceCredential:
         ):
             raise ValueError("the renewed token is for another device or token id")
         if self.file is not None:
-            _write_private(self.file, token + "\n")
+            write_private(self.file, token + "\n")
         with self._lock:
             self._token, self._identity = token, new
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Replace ``path`` in one step (never a half-written token), readable by its owner only."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from types import FrameType, TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
+from edge import branding
 from edge.api import ApiClient, ApiError, MqttEndpoint
 from edge.backoff import Backoff
 from edge.credential import DeviceCredential
@@ -132,6 +133,7 @@ class AgentRuntime(Generic[S, V]):
             post=self.post,
         )
         self.services = Services(settings=settings, jobs=self.jobs, api=self.make_api())
+        branding.configure(branding.http_fetch(settings.api))  # the tenant's logo, on screen
 
     def make_api(self) -> ApiClient:
         return ApiClient(self.settings.api, tenant=self.settings.tenant, credential=self.credential)

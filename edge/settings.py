@@ -47,6 +47,12 @@ class AgentSettings(BaseSettings):
         default=None,
         description="mqtt://host:port of the broker; default: asked from the API",
     )
+    pair: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{6}$",
+        description="One-time pairing code from the admin console: exchanged at start for the "
+        "device token, written to --device-token-file",
+    )
     fullscreen: bool = Field(default=False, description="Take the whole screen (kiosk mode)")
     width: int = Field(default=1280, ge=320, description="Window width when not fullscreen")
     height: int = Field(default=720, ge=240, description="Window height when not fullscreen")
@@ -85,6 +91,8 @@ class AgentSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_token(self) -> Self:
+        if self.pair is not None and (self.device_token_file is None or self.device_token):
+            raise ValueError("pair needs device_token_file (where the token is written)")
         if (self.device_token is None) == (self.device_token_file is None):
             raise ValueError("give exactly one of device_token or device_token_file")
         if self.reconnect_min_s > self.reconnect_max_s:

@@ -85,6 +85,8 @@ class ServiceQueue(_Document):
     priority_allowed: bool
     waiting: int
     estimated_wait_s: int | None = Field(description="Estimated wait for a ticket issued now")
+    description: str | None = Field(default=None, description="A line under the name on kiosks")
+    active: bool = Field(default=True, description="Offered on kiosks (list order is kiosk order)")
 
 
 class CounterStatus(StrEnum):
@@ -131,6 +133,10 @@ class QueueUpdate(_Document):
     locale: str = Field(description="BCP 47 tag of the tenant's language: pt-BR, en or es")
     timezone: str
     ticker: str | None = Field(default=None, description="Optional scrolling text for displays")
+    logo_url: str | None = Field(
+        default=None, description="The tenant's logo (path on the API; changes with each upload)"
+    )
+    accent_color: str | None = Field(default=None, description="The tenant's colour, #rrggbb")
     waiting: list[WaitingTicket]
     services: list[ServiceQueue]
     counters: list[CounterInfo]

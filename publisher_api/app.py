@@ -34,12 +34,17 @@ from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import (
     admin,
     auth,
+    branding,
     counters,
     health,
+    kiosk,
     lifecycle,
     pages,
+    pairing,
     stats,
+    suspension,
     tickets,
+    user_access,
 )
 from publisher_api.routers import realtime as realtime_routes
 from publisher_api.routers.mqtt_lane import MqttLane
@@ -181,6 +186,8 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         realtime_routes,
         pages,
     ):
+        app.include_router(module.router)
+    for module in (pairing, branding, suspension, user_access, kiosk):  # the admin console's
         app.include_router(module.router)
     return app
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from edge.pairing import pair_if_asked
 from edge.runtime import run_agent
 from edge.settings import load_settings
 from totem_agent.app import TotemProgram
@@ -19,6 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m totem_agent",
         description="QueueCast kiosk: take a ticket, follow it, be called.",
     )
+    pair_if_asked(settings)  # --pair CODE: the device token, once
     return run_agent(TotemProgram(settings), settings)
 
 

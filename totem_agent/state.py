@@ -182,7 +182,7 @@ def _service_tapped(state: TotemState, prefix: str, key: str, now: datetime) -> 
     snapshot = state.feed.snapshot
     if not isinstance(state.screen, Home) or snapshot is None:
         return state, []
-    service = next((s for s in snapshot.services if s.prefix == prefix), None)
+    service = next((s for s in snapshot.services if s.prefix == prefix and s.active), None)
     if service is None:
         return state, []
     if service.priority_allowed:

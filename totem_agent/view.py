@@ -91,6 +91,8 @@ def totem_view(
         clock_text(now, snapshot.timezone if snapshot else None),
         state.feed.connection,
         texts,
+        logo_url=snapshot.logo_url if snapshot else None,
+        accent=snapshot.accent_color if snapshot else None,
     )
     return TotemView(header, _body(state, texts, snapshot, ticket_url))
 
@@ -144,6 +146,7 @@ def _home(texts: Texts, snapshot: QueueUpdate | None) -> HomeView:
             detail=" · ".join(
                 part
                 for part in (
+                    service.description or "",
                     texts.waiting_count.format(n=service.waiting),
                     texts.minutes(service.estimated_wait_s) if service.waiting else "",
                 )
@@ -151,6 +154,7 @@ def _home(texts: Texts, snapshot: QueueUpdate | None) -> HomeView:
             ),
         )
         for service in snapshot.services
+        if service.active  # the admin's choice of what kiosks offer (in the snapshot's order)
     )
     return HomeView(texts.welcome, texts.choose_service if buttons else texts.no_services, buttons)
 

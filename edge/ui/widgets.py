@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from edge import branding
 from edge.feed import Connection
 from edge.pg import pygame
 from edge.texts import Texts
@@ -63,15 +64,26 @@ class HeaderView:
     clock: str
     connection: Connection
     connection_text: str
+    logo: pygame.Surface | None = None  # the tenant's, beside its name
+    accent: theme.Color | None = None  # the tenant's colour, a line under the header
 
 
-def header_view(title: str, clock: str, connection: Connection, texts: Texts) -> HeaderView:
+def header_view(
+    title: str,
+    clock: str,
+    connection: Connection,
+    texts: Texts,
+    *,
+    logo_url: str | None = None,
+    accent: str | None = None,
+) -> HeaderView:
     label = {
         Connection.LIVE: texts.live,
         Connection.POLLING: texts.polling,
         Connection.RECONNECTING: texts.reconnecting,
     }[connection]
-    return HeaderView(title, clock, connection, label)
+    logo = branding.logo(logo_url)
+    return HeaderView(title, clock, connection, label, logo, branding.accent(accent))
 
 
 def header_height(screen: Rect) -> int:
@@ -83,6 +95,13 @@ def draw_header(surface: pygame.Surface, fonts: Fonts, rect: Rect, view: HeaderV
     pad = round(rect.height * 0.2)
     body = inset(rect, pad)
     title_rect, status_rect, clock_rect = columns(body, [0.55, 0.3, 0.15], gap=pad)
+    if view.accent is not None:
+        line = max(3, round(rect.height * 0.06))
+        pygame.draw.rect(
+            surface, view.accent, Rect(rect.left, rect.bottom - line, rect.width, line)
+        )
+    if view.logo is not None:
+        title_rect = _draw_logo(surface, view.logo, title_rect, gap=pad)
     draw_text(surface, fonts, view.title, title_rect, theme.TEXT, bold=True, align="left")
     # Status: a coloured dot (colour-blind safe: the words say it too) and the state in words.
     dot_radius = round(status_rect.height * 0.28)
@@ -103,3 +122,18 @@ def draw_header(surface: pygame.Surface, fonts: Fonts, rect: Rect, view: HeaderV
         align="left",
     )
     draw_text(surface, fonts, view.clock, clock_rect, theme.TEXT, bold=True, align="right")
+
+
+def _draw_logo(surface: pygame.Surface, logo: pygame.Surface, rect: Rect, *, gap: int) -> Rect:
+    """The logo at the left of ``rect``, scaled to its height (at most a third of its width) on
+    a white card, so a dark logo stays visible on the dark header; returns what is left."""
+    width, height = logo.get_size()
+    scale = min(rect.height / max(1, height), rect.width / 3 / max(1, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    card = Rect(rect.left, rect.centery - size[1] // 2, size[0], size[1])
+    pygame.draw.rect(surface, theme.WHITE, card.inflate(gap // 2, gap // 2), border_radius=gap // 3)
+    source = pygame.Surface((width, height), pygame.SRCALPHA, 32)  # any depth scales smoothly
+    source.blit(logo, (0, 0))
+    surface.blit(pygame.transform.smoothscale(source, size), card.topleft)
+    used = size[0] + gap
+    return Rect(rect.left + used, rect.top, rect.width - used, rect.height)

@@ -17,9 +17,11 @@ from sqlalchemy import select
 from protocol import Role
 from publisher_api.auth import device_token, user_token
 from publisher_api.deps import CurrentPrincipal, RuntimeDep
-from publisher_api.errors import Forbidden, Unauthorized
+from publisher_api.errors import ApiError, Forbidden, Unauthorized
+from publisher_api.runtime import Runtime
 from publisher_api.schemas import TokenOut
 from publisher_api.services import admin
+from publisher_api.site_errors import TenantSuspended, UserDisabled
 from publisher_api.store.database import Database
 from publisher_api.store.models import UserRow
 
@@ -44,6 +46,17 @@ def _account(database: Database, username: str) -> _Account | None:
         return _Account(row.username, row.password_hash, row.role, row.tenant_id, row.token_version)
 
 
+def _access_refused(runtime: Runtime, account: _Account) -> ApiError | None:
+    """A right password is still refused for a suspended tenant or a disabled user (read from
+    the directory, which may ask the database: run off the event loop)."""
+    directory = runtime.directory
+    if account.tenant is not None and directory.tenant_suspended(account.tenant):
+        return TenantSuspended(f"tenant {account.tenant} is suspended")
+    if directory.user_disabled(account.username):
+        return UserDisabled(f"user {account.username} is disabled")
+    return None
+
+
 @router.post(
     "/token",
     response_model=TokenOut,
@@ -62,6 +75,9 @@ async def login(
     if not valid or account is None:
         guard.failed(address, form.username)
         raise Unauthorized("wrong username or password")
+    refusal = await to_thread.run_sync(_access_refused, runtime, account)
+    if refusal is not None:
+        raise refusal
     guard.succeeded(address)
     settings = runtime.settings
     token = user_token(

@@ -40,6 +40,9 @@ MQTT_JS = _REPO_ROOT / "node_modules" / "mqtt" / "dist" / "mqtt.esm.js"
 
 ASSETS_URL = "/web"
 MQTT_JS_URL = f"{ASSETS_URL}/vendor/mqtt.esm.js"
+CHART_JS = _REPO_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+"""Chart.js's self-contained browser build (the admin statistics), served at CHART_JS_URL."""
+CHART_JS_URL = f"{ASSETS_URL}/vendor/chart.umd.min.js"
 
 # Only these kinds of file are served from WEB_DIR (HTML pages go through the page routes).
 _ASSET_TYPES = {
@@ -52,7 +55,7 @@ _ASSET_TYPES = {
 _TICKET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CONFIG_PLACEHOLDER = "__QUEUECAST_CONFIG__"
 
-PageName = Literal["display", "totem", "ticket", "operator"]
+PageName = Literal["display", "totem", "ticket", "operator", "admin", "superadmin"]
 
 
 # --- pages -------------------------------------------------------------------------------------
@@ -61,7 +64,8 @@ PageName = Literal["display", "totem", "ticket", "operator"]
 @router.get("/t/{tenant}/display", response_class=HTMLResponse)
 def display_page(tenant: PublicTenant, request: Request, settings: SettingsDep) -> HTMLResponse:
     """Public call display for a TV: current call, history, chime and speech."""
-    topics = {"queue": t.queue_topic(tenant)}
+    # devices: a paired display's own presence topic is built from it.
+    topics = {"queue": t.queue_topic(tenant), "devices": t.device_status_wildcard(tenant)}
     return _page("display", tenant, topics, request, settings)
 
 
@@ -98,6 +102,19 @@ def operator_page(tenant: PublicTenant, request: Request, settings: SettingsDep)
     return _page("operator", tenant, topics, request, settings)
 
 
+@router.get("/t/{tenant}/admin", response_class=HTMLResponse)
+def admin_page(tenant: PublicTenant, request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Tenant admin console: settings, branding, services, counters, users, devices, stats."""
+    topics = {"queue": t.queue_topic(tenant), "devices": t.device_status_wildcard(tenant)}
+    return _page("admin", tenant, topics, request, settings)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def superadmin_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Superadmin console: tenants, each with its first admin; suspend, resume, delete."""
+    return _page("superadmin", "", {}, request, settings)
+
+
 @router.get("/t/{tenant}/ticket/{ticket_id}/qr.svg")
 def ticket_qr(
     tenant: PublicTenant, ticket_id: str, request: Request, settings: SettingsDep
@@ -126,6 +143,17 @@ def mqtt_js(request: Request) -> Response:
             detail="MQTT.js is not installed: run `make setup` (npm ci) to install node_modules",
         )
     return _file(request, MQTT_JS, _ASSET_TYPES[".js"])
+
+
+@router.api_route(CHART_JS_URL, methods=["GET", "HEAD"])
+def chart_js(request: Request) -> Response:
+    """Chart.js from node_modules (never copied into the repository)."""
+    if not CHART_JS.is_file():
+        raise HTTPException(
+            status_code=503,
+            detail="Chart.js is not installed: run `make setup` (npm ci) to install node_modules",
+        )
+    return _file(request, CHART_JS, _ASSET_TYPES[".js"])
 
 
 @router.api_route(ASSETS_URL + "/{path:path}", methods=["GET", "HEAD"])

@@ -23,6 +23,7 @@ from publisher_api.domain.lifecycle import OPEN_STATUSES
 from publisher_api.errors import Conflict, Forbidden, Invalid, NotFound
 from publisher_api.services import counters
 from publisher_api.services.changes import Change, Writer
+from publisher_api.site_errors import LastAdmin
 from publisher_api.store.models import (
     CounterRow,
     DeviceRow,
@@ -315,6 +316,8 @@ def update_user(
         if password_hash is not None:
             row.password_hash = password_hash
         if body.role is not None:
+            if row.role == Role.ADMIN.value and body.role != row.role:
+                _keep_an_admin(change, tenant)
             row.role = body.role
         if password_hash is not None or body.role is not None:
             # A new password or role signs the user out everywhere (HTTP and live MQTT): a
@@ -345,8 +348,20 @@ def delete_user(writer: Writer, tenant: str, username: str, *, acting: str) -> N
     if username == acting:
         raise Forbidden("you cannot delete yourself")
     with writer.tenant(tenant, now=_now()) as change:
-        change.session.delete(_user(change, username))
+        row = _user(change, username)
+        if row.role == Role.ADMIN.value:
+            _keep_an_admin(change, tenant)
+        change.session.delete(row)
         change.directory_changed()
+
+
+def _keep_an_admin(change: Change, tenant: str) -> None:
+    """Refuse to demote or remove the tenant's only admin."""
+    admins = change.session.scalar(
+        select(func.count()).where(UserRow.tenant_id == tenant, UserRow.role == Role.ADMIN.value)
+    )
+    if (admins or 0) <= 1:
+        raise LastAdmin("the tenant's last admin cannot be demoted or removed")
 
 
 # --- devices ----------------------------------------------------------------------------------

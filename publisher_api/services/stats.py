@@ -38,6 +38,7 @@ class Figures(BaseModel):
     p90_wait_s: float | None
     mean_service_s: float | None
     p90_service_s: float | None
+    p50_wait_s: float | None = None
 
 
 class Attendant(BaseModel):
@@ -59,6 +60,8 @@ class Stats(BaseModel):
     from_: datetime = Field(alias="from")
     to: datetime
     total: Figures
+    by_hour: list[Figures] = Field(default=[], description="By local hour of arrival, 00-23")
+
     by_service: list[Figures]
     by_counter: list[Figures]
     by_day: list[Figures]
@@ -67,10 +70,15 @@ class Stats(BaseModel):
 
 def p90(values: list[float]) -> float | None:
     """Nearest-rank 90th percentile."""
+    return percentile(values, 0.9)
+
+
+def percentile(values: list[float], rank: float) -> float | None:
+    """Nearest-rank percentile (``rank`` in (0, 1])."""
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+    return ordered[max(0, math.ceil(rank * len(ordered)) - 1)]
 
 
 def _mean(values: list[float]) -> float | None:
@@ -85,6 +93,7 @@ class Record:
     service: str
     counter: int | None
     day: str
+    hour: str
     status: str
     wait_s: float | None
     service_s: float | None
@@ -105,6 +114,7 @@ def figures(key: str, records: Iterable[Record]) -> Figures:
         p90_wait_s=p90(waits),
         mean_service_s=_mean(services),
         p90_service_s=p90(services),
+        p50_wait_s=percentile(waits, 0.5),
     )
 
 
@@ -206,6 +216,7 @@ def compute(session: Session, tenant: str, timezone: str, start: datetime, end: 
         from_=start,
         to=end,
         total=figures("total", records),
+        by_hour=_grouped(records, lambda r: r.hour),
         by_service=_grouped(records, lambda r: r.service),
         by_counter=_grouped(records, lambda r: None if r.counter is None else str(r.counter)),
         by_day=_grouped(records, lambda r: r.day),
@@ -218,10 +229,12 @@ def _record(ticket: TicketRow, first_called_at: datetime | None, zone: ZoneInfo)
     began = ticket.started_at or ticket.called_at  # completed straight from called: from the call
     if ticket.status == TicketStatus.COMPLETED.value and began and ticket.ended_at:
         service_s = (ticket.ended_at - began).total_seconds()
+    local = ticket.created_at.astimezone(zone)
     return Record(
         service=ticket.service,
         counter=ticket.counter,
-        day=ticket.created_at.astimezone(zone).date().isoformat(),
+        day=local.date().isoformat(),
+        hour=f"{local.hour:02d}",
         status=ticket.status,
         wait_s=(first_called_at - ticket.created_at).total_seconds() if first_called_at else None,
         service_s=service_s,
@@ -239,6 +252,7 @@ def to_csv(stats: Stats) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     sections = [("total", [stats.total]), ("service", stats.by_service)]
+    sections += [("hour", stats.by_hour)]
     sections += [("counter", stats.by_counter), ("day", stats.by_day)]
     for group, items in sections:
         for item in items:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from protocol import Principal, Role
 from publisher_api.store.database import Database
 from publisher_api.store.models import DeviceRow, TenantRow, UserRow
+from publisher_api.store.site_models import DisabledUserRow, TenantSuspensionRow
 
 V = TypeVar("V")
 _MISSING = object()
@@ -54,6 +55,8 @@ class Directory:
         nothing to revoke. The ``TokenActive`` the broker calls at CONNECT."""
         if principal.role in (Role.PUBLIC, Role.PUBLISHER):
             return True
+        if principal.tenant is not None and self.tenant_suspended(principal.tenant):
+            return False
         if principal.is_device:
             tenant = principal.tenant or ""
             found = self._cached(
@@ -62,7 +65,30 @@ class Directory:
             )
             return found == (principal.role.value, principal.token_id)
         user = self._cached(("user", principal.subject), lambda: self._load_user(principal.subject))
-        return user == (principal.role.value, principal.tenant, principal.token_version)
+        if user != (principal.role.value, principal.tenant, principal.token_version):
+            return False
+        return not self.user_disabled(principal.subject)
+
+    def tenant_suspended(self, tenant: str) -> bool:
+        """A suspended tenant's users and devices are refused (see services.suspension)."""
+        return self._cached(("suspended", tenant), lambda: self._load_suspended(tenant))
+
+    def user_disabled(self, username: str) -> bool:
+        """A disabled user is refused (see services.user_access)."""
+        return self._cached(("disabled", username), lambda: self._load_disabled(username))
+
+    def _load_disabled(self, username: str) -> bool:
+        with self.database.session() as session:
+            found = session.scalar(
+                select(DisabledUserRow.user_id)
+                .join(UserRow, UserRow.id == DisabledUserRow.user_id)
+                .where(UserRow.username == username)
+            )
+        return found is not None
+
+    def _load_suspended(self, tenant: str) -> bool:
+        with self.database.session() as session:
+            return session.get(TenantSuspensionRow, tenant) is not None
 
     def _cached(self, key: tuple[str, ...], load: Callable[[], V]) -> V:
         if not self._remember:

@@ -31,7 +31,9 @@ from publisher_api.domain.ordering import (
     call_order,
     positions_per_line,
 )
+from publisher_api.store.branding import branding_of
 from publisher_api.store.database import Database
+from publisher_api.store.kiosk import Presentation, presentations
 from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
 from publisher_api.store.records import CounterRecord, TenantRecord, TicketRecord, load_tenant
 
@@ -260,6 +262,21 @@ def build_snapshot(
         services, counters = _configuration(connection, tenant.id)
     if counters_now is not None:
         counters = list(counters_now)
+    branding = (
+        (previous.update.accent_color, previous.update.logo_url)
+        if previous is not None and not config_changed
+        else branding_of(connection, tenant.id)
+    )
+    offered = (
+        {
+            s.prefix: Presentation(i, s.description, s.active)
+            for i, s in enumerate(previous.update.services)
+        }
+        if previous is not None and not config_changed
+        else presentations(connection, tenant.id)
+    )
+    # Kiosk order: the admin's position, then prefix.
+    services = sorted(services, key=lambda s: (offered.get(s[0], Presentation()).position, s[0]))
     if previous is not None:
         # Calls are recorded in call order, so the newest ten are this change's (newest first)
         # followed by the previous snapshot's: the same as the query, without it.
@@ -274,6 +291,8 @@ def build_snapshot(
         locale=tenant.locale,
         timezone=tenant.timezone,
         ticker=tenant.ticker,
+        accent_color=branding[0],
+        logo_url=branding[1],
         waiting=waiting,
         services=[
             ServiceQueue(
@@ -282,6 +301,8 @@ def build_snapshot(
                 priority_allowed=priority_allowed,
                 waiting=per_service.get(prefix, 0),
                 estimated_wait_s=model.wait_s(per_service.get(prefix, 0) + 1),
+                description=offered.get(prefix, Presentation()).description,
+                active=offered.get(prefix, Presentation()).active,
             )
             for prefix, name, priority_allowed in services
         ],

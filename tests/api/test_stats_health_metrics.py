@@ -22,7 +22,8 @@ def test_stats_count_per_service_counter_and_day(api: Api) -> None:
     assert r.status_code == 200
     stats = r.json()
     assert {
-        "tenant", "from", "to", "total", "by_service", "by_counter", "by_day", "attendants",
+        "tenant", "from", "to", "total", "by_service", "by_counter", "by_day", "by_hour",
+        "attendants",
     } == set(stats)  # fmt: skip
     assert stats["total"]["issued"] >= 2
     assert stats["total"]["completed"] >= 1

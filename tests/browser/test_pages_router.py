@@ -18,7 +18,7 @@ from publisher_api.routers.pages import MQTT_JS, qr_svg
 from tests.support.system import RunningSystem, start_system
 
 TENANT = "default"
-PAGES = ["display", "totem", "operator", "ticket/abc123"]
+PAGES = ["display", "totem", "operator", "ticket/abc123", "admin"]
 PUBLIC_URL = "https://fila.example.org/"
 BROKER_WS = "wss://mqtt.example.org:8884/mqtt"
 
@@ -77,7 +77,10 @@ def test_page_configuration_carries_the_protocols_topics(client: httpx.Client) -
     display = page_config(client.get(f"/t/{TENANT}/display").text)
     assert display["tenant"] == TENANT
     assert display["api"] == f"/api/v1/tenants/{TENANT}"
-    assert display["topics"] == {"queue": topics.queue_topic(TENANT)}
+    assert display["topics"] == {
+        "queue": topics.queue_topic(TENANT),
+        "devices": topics.device_status_wildcard(TENANT),  # a paired display's presence
+    }
     operator = page_config(client.get(f"/t/{TENANT}/operator").text)
     assert operator["topics"] == {
         "queue": topics.queue_topic(TENANT),

@@ -30,6 +30,8 @@ RANKS: dict[str, int] = {
     "publisher_api.metrics": 50,
     "publisher_api.schemas": 50,
     "publisher_api.errors": 50,
+    "publisher_api.site_errors": 55,  # the admin console's refusals, built on errors
+    "publisher_api.site_schemas": 55,  # the admin console's request bodies
     "publisher_api.store": 60,
     "publisher_api.services": 70,
     "publisher_api.publishing": 80,

@@ -19,7 +19,9 @@ import {
   startClock,
 } from "./dom.js";
 import { I18n } from "./i18n.js";
-import { LiveConnection, publicCredentials } from "./live.js";
+import { LiveConnection } from "./live.js";
+import { applyBranding } from "./branding.js";
+import { pairScreenButton, screenConnection } from "./pairing.js";
 
 const HIGHLIGHT_MS = 10000;
 
@@ -70,6 +72,7 @@ function draw() {
   const snapshot = state.snapshot;
   const name = snapshot?.tenant_name ?? config.tenant;
   el["tenant-name"].textContent = name;
+  applyBranding(snapshot, el["tenant-name"]);
   document.title = `${name} · QueueCast`;
   const shown = snapshot ? latestPerTicket(snapshot.last_calls.filter(shows)) : [];
   const [current, ...earlier] = shown;
@@ -134,10 +137,11 @@ window.addEventListener("resize", draw);
 startClock(el.clock, i18n);
 soundButton(el.sound, calls.speaker);
 const live = new LiveConnection({
-  credentials: publicCredentials(config.api),
+  ...screenConnection(config, "display"),
   topics: [config.topics.queue],
   poll: async () => [await request(`${config.api}/queue`)],
   onDocument,
   ...pageConnection({ state, el, i18n }),
 }).start();
 expose({ state, live });
+pairScreenButton(config, "display", i18n);

@@ -8,6 +8,7 @@ import { ticketDocument } from "./documents.js";
 import { expose, h, notice, numberParam, pageConnection, params, readConfig, render, showConnection, soundButton } from "./dom.js";
 import { I18n } from "./i18n.js";
 import { LiveConnection, publicCredentials } from "./live.js";
+import { applyBranding } from "./branding.js";
 
 const ENDED = new Set(["completed", "no_show", "cancelled"]);
 
@@ -65,6 +66,7 @@ function draw() {
   const { ticket, snapshot } = state;
   const name = snapshot?.tenant_name ?? config.tenant;
   el["tenant-name"].textContent = name;
+  applyBranding(state.snapshot, el["tenant-name"]);
   showConnection(el.conn, state.status, i18n);
   notice(el.notice, state.notFound ? i18n.t("follow.notfound") : null);
   if (!ticket) return;

@@ -10,6 +10,9 @@ import { expose, h, notice, numberParam, pageConnection, params, readConfig, ren
 import { I18n } from "./i18n.js";
 import { LiveConnection, tokenCredentials } from "./live.js";
 import { learnTenant } from "./tenant.js";
+import { applyBranding } from "./branding.js";
+import { tr } from "./console-texts.js";
+import { pairForm } from "./pairing.js";
 
 const TICKET_SCREEN_MS = 30000;
 const CALLED_SCREEN_MS = 15000;
@@ -158,6 +161,7 @@ async function issue(service, priority) {
 function draw() {
   const name = state.snapshot?.tenant_name ?? config.tenant;
   el["tenant-name"].textContent = name;
+  applyBranding(state.snapshot, el["tenant-name"]);
   document.title = `${name} · QueueCast`;
   el.screen.dataset.screen = state.screen;
   el.conn.hidden = state.screen === "setup"; // no connection is attempted without a token
@@ -170,6 +174,8 @@ const SCREENS = {
     h("h2", { class: "screen-title" }, i18n.t("totem.setup.title")),
     h("p", { class: "screen-help" }, i18n.t("totem.setup.help")),
     state.error ? h("p", { class: "error-text", role: "alert" }, state.error) : null,
+    pairForm(config, "totem", i18n, () => start()),
+    h("p", { class: "screen-help" }, tr(i18n, "pair.other")),
     h(
       "form",
       { class: "setup-form", onsubmit: saveToken },
@@ -179,7 +185,7 @@ const SCREENS = {
     ),
   ],
   home: () => {
-    const services = state.snapshot?.services ?? [];
+    const services = offeredServices();
     const recent = latestPerTicket(state.snapshot?.last_calls ?? []).slice(0, 5);
     return [
       h("h2", { class: "screen-title" }, i18n.t("totem.choose")),
@@ -201,6 +207,7 @@ const SCREENS = {
               },
               h("span", { class: "prefix", "aria-hidden": "true" }, service.prefix),
               h("span", { class: "name" }, service.name),
+              service.description ? h("span", { class: "meta" }, service.description) : null,
               h(
                 "span",
                 { class: "meta" },
@@ -288,6 +295,11 @@ const SCREENS = {
   ],
 };
 
+/** The services this kiosk offers, in the admin's order (inactive ones are not offered). */
+function offeredServices() {
+  return (state.snapshot?.services ?? []).filter((s) => s.active !== false);
+}
+
 function serviceName(prefix) {
   return state.snapshot?.services.find((s) => s.prefix === prefix)?.name ?? prefix;
 }
@@ -305,7 +317,7 @@ window.addEventListener("keydown", (event) => {
   const digit = Number(event.key);
   if (event.key === "Escape" && state.screen !== "setup" && state.screen !== "issuing") show("home");
   else if (state.screen === "home" && digit >= 1 && digit <= 9) {
-    const service = state.snapshot?.services[digit - 1];
+    const service = offeredServices()[digit - 1];
     if (service) choose(service);
   } else if (state.screen === "priority" && (digit === 1 || digit === 2)) issue(state.service, digit === 2);
 });
