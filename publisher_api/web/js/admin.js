@@ -4,10 +4,10 @@
 // browser's back button and bookmarks work. The session lives in sessionStorage.
 // URL options: ?lang=  ?poll=5  ?reconnect_max=30
 
-import { ApiError, request, serverNow, tokenClaims } from "./api.js";
+import { ApiError, request, serverNow } from "./api.js";
 import { devicesSection, onPresence } from "./admin-devices.js";
 import { statsSection } from "./admin-stats.js";
-import { Session, confirmDialog, field, flash, form, showApiError } from "./console-common.js";
+import { Session, confirmDialog, field, fieldValue, flash, form, showApiError, signInForm } from "./console-common.js";
 import { applyTexts, errorText, tr } from "./console-texts.js";
 import { expose, h, notice, pageConnection, params, readConfig, render, showConnection } from "./dom.js";
 import { I18n } from "./i18n.js";
@@ -105,36 +105,14 @@ function showLogin(message = null) {
   el["login-view"].hidden = false;
   el.conn.hidden = el.logout.hidden = true;
   el.user.textContent = "";
-  const login = form(
-    i18n,
-    { class: "card login-card", id: "login-form" },
-    [
-      h("h2", {}, t("admin.login")),
-      field({ name: "username", id: "username", label: t("admin.username"), autocomplete: "username", required: true }),
-      field({ name: "password", id: "password", label: t("admin.password"), type: "password", autocomplete: "current-password", required: true }),
-      h("button", { type: "submit", class: "button", id: "login-submit" }, t("admin.login")),
-    ],
-    async (f) => {
-      try {
-        const { token } = await session.signIn(config.auth_url, value(f, "username").trim(), value(f, "password"));
-        const claims = tokenClaims(token);
-        if (!["admin", "superadmin"].includes(claims?.role)) {
-          session.signOut();
-          throw new ApiError(403, "", { error: "forbidden" });
-        }
-        await startConsole();
-      } catch (error) {
-        showApiError(f, i18n, error);
-      }
-    },
-  );
-  render(el["login-view"], login);
-  if (message) {
-    const line = login.querySelector(".form-error");
-    line.textContent = message;
-    line.hidden = false;
-  }
-  document.getElementById("username").focus();
+  signInForm(i18n, {
+    container: el["login-view"],
+    session,
+    authUrl: config.auth_url,
+    roles: ["admin", "superadmin"],
+    onSignedIn: startConsole,
+    message,
+  });
 }
 
 function signOut(message = null) {
@@ -237,9 +215,7 @@ function saved() {
   setTimeout(() => notice(el.notice, null), 2500);
 }
 
-function value(f, name) {
-  return f.elements.namedItem(name).value;
-}
+const value = fieldValue;
 
 function table(id, headers, rows) {
   if (rows.length === 0) return h("p", { class: "empty", id }, t("admin.none"));

@@ -2,9 +2,9 @@
 // messages (the browser's own bubbles are turned off: they speak the browser's language, not the
 // tenant's), API errors mapped to fields, and a confirmation dialog.
 
-import { request, serverNow } from "./api.js";
+import { ApiError, request, serverNow, tokenClaims } from "./api.js";
 import { errorField, errorText, fieldHint, tr } from "./console-texts.js";
-import { h } from "./dom.js";
+import { h, render } from "./dom.js";
 
 // --- session ------------------------------------------------------------------------------------
 
@@ -96,6 +96,49 @@ export function form(i18n, attrs, children, onsubmit) {
     }
   });
   return el;
+}
+
+/** The value of the control named `name` in form `f`. */
+export function fieldValue(f, name) {
+  return f.elements.namedItem(name).value;
+}
+
+/**
+ * The consoles' sign-in form, rendered into `container`: signs in through `session`, refuses a
+ * token whose role is not in `roles` (shown as the translated `forbidden`), then awaits
+ * `onSignedIn()`. `message`, if any, is shown at once (why the user was signed out).
+ */
+export function signInForm(i18n, { container, session, authUrl, roles, onSignedIn, message = null }) {
+  const t = (key, vars) => tr(i18n, key, vars);
+  const login = form(
+    i18n,
+    { class: "card login-card", id: "login-form" },
+    [
+      h("h2", {}, t("admin.login")),
+      field({ name: "username", id: "username", label: t("admin.username"), autocomplete: "username", required: true }),
+      field({ name: "password", id: "password", label: t("admin.password"), type: "password", autocomplete: "current-password", required: true }),
+      h("button", { type: "submit", class: "button", id: "login-submit" }, t("admin.login")),
+    ],
+    async (f) => {
+      try {
+        const { token } = await session.signIn(authUrl, fieldValue(f, "username").trim(), fieldValue(f, "password"));
+        if (!roles.includes(tokenClaims(token)?.role)) {
+          session.signOut();
+          throw new ApiError(403, "", { error: "forbidden" });
+        }
+        await onSignedIn();
+      } catch (error) {
+        showApiError(f, i18n, error);
+      }
+    },
+  );
+  render(container, login);
+  if (message) {
+    const line = login.querySelector(".form-error");
+    line.textContent = message;
+    line.hidden = false;
+  }
+  document.getElementById("username").focus();
 }
 
 /** Check every control; show each problem next to its field; focus the first. */

@@ -1,8 +1,8 @@
 // Superadmin console (/admin): every tenant, its status, and creating one together with its first
 // admin; suspend/resume and delete, each confirmed (delete by typing the tenant's id).
 
-import { ApiError, request, tokenClaims } from "./api.js";
-import { Session, confirmDialog, field, flash, form, showApiError } from "./console-common.js";
+import { ApiError, request } from "./api.js";
+import { Session, confirmDialog, field, fieldValue, flash, form, showApiError, signInForm } from "./console-common.js";
 import { applyTexts, errorText, tr } from "./console-texts.js";
 import { expose, h, notice, params, readConfig, render } from "./dom.js";
 import { I18n } from "./i18n.js";
@@ -24,9 +24,7 @@ async function api(path, options = {}) {
   }
 }
 
-function value(f, name) {
-  return f.elements.namedItem(name).value;
-}
+const value = fieldValue;
 
 // --- session ------------------------------------------------------------------------------------
 
@@ -35,35 +33,14 @@ function showLogin(message = null) {
   el["login-view"].hidden = false;
   el.logout.hidden = true;
   el.user.textContent = "";
-  const login = form(
-    i18n,
-    { class: "card login-card", id: "login-form" },
-    [
-      h("h2", {}, t("admin.login")),
-      field({ name: "username", id: "username", label: t("admin.username"), autocomplete: "username", required: true }),
-      field({ name: "password", id: "password", label: t("admin.password"), type: "password", autocomplete: "current-password", required: true }),
-      h("button", { type: "submit", class: "button", id: "login-submit" }, t("admin.login")),
-    ],
-    async (f) => {
-      try {
-        const { token } = await session.signIn(config.auth_url, value(f, "username").trim(), value(f, "password"));
-        if (tokenClaims(token)?.role !== "superadmin") {
-          session.signOut();
-          throw new ApiError(403, "", { error: "forbidden" });
-        }
-        await start();
-      } catch (error) {
-        showApiError(f, i18n, error);
-      }
-    },
-  );
-  render(el["login-view"], login);
-  if (message) {
-    const line = login.querySelector(".form-error");
-    line.textContent = message;
-    line.hidden = false;
-  }
-  document.getElementById("username").focus();
+  signInForm(i18n, {
+    container: el["login-view"],
+    session,
+    authUrl: config.auth_url,
+    roles: ["superadmin"],
+    onSignedIn: start,
+    message,
+  });
 }
 
 function signOut(message = null) {
