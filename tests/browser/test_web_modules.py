@@ -1,6 +1,6 @@
 """The pages' shared ES modules, run in the real browser on our own origin: the announcement
 rule, seq ordering, the document decoder (checked against protocol/), i18n, the chime, the
-presence document and the polling fallback."""
+presence document, the polling fallback and the reconnect schedule."""
 
 from __future__ import annotations
 
@@ -309,3 +309,50 @@ def test_every_api_error_code_reads_in_the_page_language_never_the_server_messag
     assert pt["something_new"] == "Algo deu errado (código 409). Tente novamente."
     assert pt["unparsed"] == result["pt-BR"]["internal_error"]
     assert result["es"]["network"].startswith("Sin respuesta del servidor")
+
+
+# --- the reconnect schedule (live.js) -------------------------------------------------------------
+# Every page of a site loses the broker at the same moment, so the first attempt after a loss is
+# already spread over ``reconnectSpreadMs``; later failures back off exponentially. The delays are
+# read from the timers the page sets (Math.random pinned), so nothing here waits for them.
+
+RECONNECT_SCHEDULE = """
+  const { LiveConnection } = await import("/web/js/live.js");
+  const live = new LiveConnection({
+    credentials: async () => { throw new Error("not used"); },
+    topics: [], poll: async () => [], onDocument: () => {},
+    pollIntervalMs: 600000, reconnectMinMs: 1000, reconnectMaxMs: arg.maxMs,
+  });
+  const realRandom = Math.random, realSetTimeout = window.setTimeout;
+  const delays = [];
+  Math.random = () => arg.random;
+  window.setTimeout = (fn, ms) => {
+    if (ms > 0) delays.push(ms);  // the polling fallback's first tick is 0 ms
+    return realSetTimeout(() => {}, 0);
+  };
+  try {
+    for (let i = 0; i < 4; i += 1) live.lost();
+  } finally {
+    Math.random = realRandom;
+    window.setTimeout = realSetTimeout;
+    live.stop();
+  }
+  return delays;
+"""
+
+
+def reconnect_schedule(page: Page, *, random: float, max_ms: int = 30000) -> list[float]:
+    return list(
+        page.evaluate(
+            f"async (arg) => {{ {RECONNECT_SCHEDULE} }}", {"random": random, "maxMs": max_ms}
+        )
+    )
+
+
+def test_the_first_reconnect_is_spread_over_five_seconds_then_backs_off(page: Page) -> None:
+    assert reconnect_schedule(page, random=1.0) == [5000, 1000, 2000, 4000]
+    assert reconnect_schedule(page, random=0.5) == [2500, 750, 1500, 3000]
+
+
+def test_the_spread_never_exceeds_the_reconnect_ceiling(page: Page) -> None:
+    assert reconnect_schedule(page, random=1.0, max_ms=2000) == [2000, 1000, 2000, 2000]
