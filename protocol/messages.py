@@ -59,6 +59,9 @@ class Ticket(_Document):
     people_ahead: int | None = Field(
         default=None, description="While waiting: position - 1 (people ahead in its own line)"
     )
+    started_at: datetime | None = Field(
+        default=None, description="When service started (in_service), if it did"
+    )
     end_reason: str | None = Field(
         default=None,
         description="Why it ended when no operator ended it: call_timeout (called and never "

@@ -19,6 +19,7 @@ from protocol import QueueUpdate, Ticket, TicketStatus
 from publisher_api.deps import IssuerAccess, OperatorAccess, PublicTenant, RuntimeDep, SessionDep
 from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import CommandKind
+from publisher_api.domain.numbering import printed_label
 from publisher_api.errors import NotFound
 from publisher_api.runtime import Runtime
 from publisher_api.schemas import CallIn, Prefix, StatusPatch, TicketIn, TransferIn
@@ -140,10 +141,9 @@ def search_tickets(
         raise NotFound("tenant", scope.tenant)
     query = select(TicketRow).where(TicketRow.tenant_id == scope.tenant)
     if number is not None:
-        prefix = number.rstrip("0123456789").upper()
-        query = query.where(
-            TicketRow.service == prefix, TicketRow.number == int(number[len(prefix) :])
-        )
+        # The printed label, not the current service: a ticket transferred A -> P is still
+        # found by the A008 the customer holds.
+        query = query.where(TicketRow.label == (printed_label(number) or ""))
     if counter is not None:
         query = query.where(TicketRow.counter == counter)
     if status:

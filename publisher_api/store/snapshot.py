@@ -116,6 +116,8 @@ class TicketFacts(Protocol):
     @property
     def called_at(self) -> datetime | None: ...
     @property
+    def started_at(self) -> datetime | None: ...
+    @property
     def end_reason(self) -> str | None: ...
 
 
@@ -141,6 +143,7 @@ class TicketCopy:
     created_at: datetime
     called_at: datetime | None
     end_reason: str | None
+    started_at: datetime | None = None
 
     @classmethod
     def of(cls, row: TicketFacts) -> TicketCopy:
@@ -154,6 +157,7 @@ class TicketCopy:
             row.created_at,
             row.called_at,
             row.end_reason,
+            row.started_at,
         )
 
 
@@ -201,6 +205,7 @@ def ticket_document(
         estimated_wait_s=waiting.estimated_wait_s if waiting else None,
         created_at=row.created_at,
         called_at=row.called_at,
+        started_at=row.started_at,
         # A counter removed since keeps its number as its name (as calls do).
         counter_name=None if counter is None else counter_names.get(counter, str(counter)),
         people_ahead=waiting.position - 1 if waiting else None,
