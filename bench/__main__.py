@@ -9,6 +9,7 @@ import sys
 
 BENCHMARKS = [
     ["bench.http_api"],
+    ["bench.queue_length"],
     ["bench.call_latency"],
     ["bench.broker_fanout"],
     ["bench.broker_connections"],
