@@ -97,6 +97,14 @@ def _waiting(system: RunningSystem) -> tuple[int, bytes]:
     return int(total), response.content
 
 
+def _forget(recorder: Recorder) -> None:
+    """Drop what arrived so far (the fill's messages), so only the measured writes count."""
+    with recorder._lock:
+        recorder.seen.clear()
+    while not recorder.messages.empty():
+        recorder.messages.get_nowait()
+
+
 def measure(system: RunningSystem, recorder: Recorder, level: int, pairs: int) -> Level:
     operator = system.login("operator")
     base = f"/api/v1/tenants/{system.tenant}"
@@ -106,8 +114,7 @@ def measure(system: RunningSystem, recorder: Recorder, level: int, pairs: int) -
     waiting, document = _waiting(system)
     version = int(json.loads(document)["version"])
     time.sleep(1.5)  # let the fill's messages (and any coalesced follower updates) arrive
-    with recorder._lock:
-        recorder.seen.clear()
+    _forget(recorder)
     latencies: list[float] = []
     with httpx.Client(base_url=system.base_url, headers=system.auth(operator)) as http:
         for _ in range(pairs):
