@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
             if devices is not None:
                 _announce_dev(settings, devices)
             directory = Directory(database)
-            snapshots = SnapshotCache(database)
+            snapshots = SnapshotCache(database, version=settings.queue_update_version)
             sink = await stack.enter_async_context(
                 realtime(
                     settings,
@@ -144,7 +144,8 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
     install_error_handlers(app)
     # The ticket fast lane inside the metrics middleware (added later = outer), so the requests
     # it serves are measured and labelled like the others.
-    app.add_middleware(TicketLane)
+    if settings.ticket_lane:
+        app.add_middleware(TicketLane)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
     # The hot ticket routes first: routing tries routers in order.
     for module in (

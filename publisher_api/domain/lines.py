@@ -116,14 +116,21 @@ class WaitingLines(Generic[L]):
     def get(self, ticket_id: str) -> L | None:
         return self._tickets.get(ticket_id)
 
+    def first_key(self, service: str) -> int | None:
+        """The smallest ``order_key`` in ``service``'s line (``None`` when it is empty)."""
+        line = self._by_service.get(service)
+        if line is None:
+            return None
+        return min(keys[0][0] for keys in line if keys)
+
     def count(self, service: str) -> int:
         line = self._by_service.get(service)
         return 0 if line is None else len(line[0]) + len(line[1])
 
     def order(self, policy: PriorityPolicy, *, streak: int, now: datetime) -> list[L]:
-        """The whole call order (``ordering.call_order``): for staff lists and follower
-        updates, never on the write path."""
-        return call_order(self._tickets.values(), policy, streak=streak, now=now)
+        """The whole call order (what ``ordering.call_order`` gives), as a merge of the sorted
+        lists (no sort): for staff lists and follower updates, never on the write path."""
+        return self.head(policy, streak=streak, now=now, count=len(self._tickets))
 
     def head(
         self,

@@ -74,7 +74,7 @@ class LoopPublisher:
         if self._clear_timer is not None:
             self._clear_timer.cancel()
             self._clear_timer = None
-        wait = self._rules.seconds_until_next_clear()
+        wait = self._rules.seconds_until_due()
         if wait is not None and not self._stopped:
             self._clear_timer = self._loop.call_later(wait, self._drain)
 
@@ -112,7 +112,7 @@ class ThreadedPublisher:
             self._rules.process([item for item in batch if not isinstance(item, _Stop)])
 
     def _next_batch(self) -> list[Work | _Stop]:
-        wait = self._rules.seconds_until_next_clear()
+        wait = self._rules.seconds_until_due()
         timeout = _IDLE_WAKE_S if wait is None else min(wait, _IDLE_WAKE_S)
         try:
             batch = [self._inbox.get(timeout=timeout)]

@@ -1,11 +1,23 @@
-"""What to publish for committed changes, and when to clear a ended ticket's topic.
+"""What to publish for committed changes, when to tell waiting tickets their place moved, and
+when to clear an ended ticket's topic.
 
 :class:`PublishingRules` holds no thread and no event loop: a driver (see ``drivers``) hands it
-batches of work in commit order, on one thread at a time. For each changed tenant it reads the
-*current* state, which coalesces bursts (ten changes waiting cost one snapshot) and means a
-snapshot can never be older than one already sent; events go out one by one, in order. After
-every (re)connect everything retained is published again from the database, because a
-restarted broker has forgotten it.
+batches of work in commit order, on one thread at a time, and calls :meth:`~PublishingRules.tick`
+when :meth:`~PublishingRules.seconds_until_due` says something is due.
+
+* Each change arrives with the state it committed (``TenantChanged.state``): the touched
+  tickets' documents and the bounded queue document are published from it, nothing is read back.
+  Ten changes waiting in the inbox cost one queue document (the newest); events go out one by
+  one, in order.
+* A waiting ticket's place moves when others are called, transferred or reactivated. Followers
+  are told on their ticket topic, coalesced: at most one pass per tenant every
+  ``FOLLOWER_PERIOD_S``, and in it a ticket near the front is told of any move, one further back
+  when it moved by a tenth or its last update is ``FOLLOWER_STALE_S`` old (so a burst of calls
+  never means one message per call per waiting ticket, and every place is exact within seconds).
+* A message larger than the broker accepts is reported and skipped: never sent, so it can
+  never make the broker drop our connection and come back first after every reconnect.
+* After every (re)connect everything retained is published again from the database, because a
+  restarted broker has forgotten it.
 """
 
 from __future__ import annotations
@@ -17,12 +29,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from protocol import ENDED_STATUSES, Ticket, TicketUpdate, encode
+from protocol import ENDED_STATUSES, QueueUpdate, Ticket, TicketStatus, TicketUpdate, encode
 from protocol.topics import events_topic, queue_topic, ticket_topic
-from publisher_api.changes import StateSource, TenantChanged
+from publisher_api.changes import CommittedState, StateSource, TenantChanged
 from publisher_api.publishing.clearing import ClearSchedule
 
 log = logging.getLogger(__name__)
+
+FOLLOWER_PERIOD_S = 1.0
+FOLLOWER_NEAR = 10
+"""Places 1..FOLLOWER_NEAR are told of every move (they are about to be called)."""
+FOLLOWER_STALE_S = 10.0
 
 
 class Transport(Protocol):
@@ -44,6 +61,12 @@ class RepublishAll:
 Work = TenantChanged | RepublishAll
 
 
+@dataclass(slots=True)
+class _Told:
+    position: int
+    at: float
+
+
 class PublishingRules:
     def __init__(
         self,
@@ -51,28 +74,55 @@ class PublishingRules:
         transport: Transport,
         *,
         clear_grace_s: float,
+        max_payload_bytes: int = 256 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
         self._transport = transport
         self._grace = clear_grace_s
+        self._max_payload = max_payload_bytes
         self._clock = clock
         self._clears = ClearSchedule()
         self._last_seq: dict[str, int] = {}
+        self._ended: set[tuple[str, str]] = set()
+        """Tickets whose last published state is ended (their topic may be cleared)."""
+        self._told: dict[str, dict[str, _Told]] = {}
+        """Per tenant, the place each waiting ticket's topic last said."""
+        self._moved: dict[str, CommittedState] = {}
+        """Tenants whose waiting places may have moved: their newest committed state."""
+        self._next_pass: float | None = None
+        self.skipped = 0
+        """Messages refused for their size (reported in the log; also read by tests)."""
 
     def process(self, batch: Sequence[Work]) -> None:
-        """Publish one batch of work (commit order), then clear what is due. Never raises: a bad
+        """Publish one batch of work (commit order), then whatever is due. Never raises: a bad
         row or a broker hiccup must not stop publishing for every tenant; the next change or
         reconnect publishes the state again."""
         try:
             self._process(batch)
+        except Exception:
+            log.exception("publishing failed; continuing")
+        self.tick()
+
+    def tick(self) -> None:
+        """Clear the ended topics and tell the followers whose turn has come."""
+        try:
             self._clear_due()
+            self._tell_followers()
         except Exception:
             log.exception("publishing failed; continuing")
 
-    def seconds_until_next_clear(self) -> float | None:
-        return self._clears.seconds_until_next(self._clock())
+    def seconds_until_due(self) -> float | None:
+        now = self._clock()
+        due = [
+            d for d in (self._clears.seconds_until_next(now), self._pass_in(now)) if d is not None
+        ]
+        return min(due) if due else None
 
+    def _pass_in(self, now: float) -> float | None:
+        return None if self._next_pass is None else max(0.0, self._next_pass - now)
+
+    # --- committed changes --------------------------------------------------------------------
     def _process(self, batch: Sequence[Work]) -> None:
         if not batch or not self._transport.connected:
             # Nothing can be delivered now; the connect that ends this outage republishes all.
@@ -83,46 +133,140 @@ class PublishingRules:
             changes_needing_state: list[TenantChanged] = []
         else:
             changes_needing_state = changes
-        tickets_by_tenant: dict[str, dict[str, None]] = {}
-        for change in changes_needing_state:  # insertion-ordered: first-change order, no repeats
-            tickets_by_tenant.setdefault(change.tenant, {}).update(dict.fromkeys(change.ticket_ids))
-        for tenant, ticket_ids in tickets_by_tenant.items():
-            self._publish_tenant(tenant, (self._source.ticket(tenant, t) for t in ticket_ids))
+        by_tenant: dict[str, list[TenantChanged]] = {}
+        for change in changes_needing_state:
+            by_tenant.setdefault(change.tenant, []).append(change)
+        for tenant, group in by_tenant.items():
+            newest = group[-1].state
+            if newest is None:  # no state handed over (tenant deleted, or an old caller)
+                ids = dict.fromkeys(t for change in group for t in change.ticket_ids)
+                self._publish_tenant(
+                    tenant,
+                    self._source.queue_update(tenant),
+                    (self._source.ticket(tenant, t) for t in ids),
+                )
+                continue
+            # Each ticket as the last change of the batch that touched it left it.
+            tickets: dict[str, Ticket] = {}
+            for change in group:
+                if change.state is not None:
+                    tickets.update(change.state.changed)
+            self._publish_tenant(tenant, newest.update, tickets.values())
+            self._places_may_have_moved(tenant, newest)
         for change in changes:
             for event in change.events:
-                self._transport.publish(events_topic(change.tenant), encode(event), retain=False)
+                self._send(events_topic(change.tenant), encode(event), retain=False)
 
     def _publish_everything(self) -> None:
         self._clears.clear()
         self._last_seq.clear()
+        self._told.clear()
+        self._ended.clear()
         ended_after = datetime.now(UTC) - timedelta(seconds=self._grace)
         tenants = list(self._source.tenant_ids())
         for tenant in tenants:
-            self._publish_tenant(tenant, self._source.retained_tickets(tenant, ended_after))
+            self._publish_tenant(
+                tenant,
+                self._source.queue_update(tenant),
+                self._source.retained_tickets(tenant, ended_after),
+            )
         log.info("published the retained state of %d tenant(s)", len(tenants))
 
-    def _publish_tenant(self, tenant: str, tickets: Iterable[Ticket | None]) -> None:
+    def _publish_tenant(
+        self, tenant: str, snapshot: QueueUpdate | None, tickets: Iterable[Ticket | None]
+    ) -> None:
         """The changed tickets' retained state, then the snapshot, all stamped with its seq."""
-        snapshot = self._source.queue_update(tenant)
         if snapshot is None:
             return  # tenant deleted meanwhile
         if snapshot.seq < self._last_seq.get(tenant, -1):
             return  # never let an older state replace a newer retained one
         self._last_seq[tenant] = snapshot.seq
+        told = self._told.setdefault(tenant, {})
         for ticket in tickets:
             if ticket is None:
                 continue
-            update = TicketUpdate(tenant=tenant, seq=snapshot.seq, ticket=ticket)
-            self._transport.publish(ticket_topic(tenant, ticket.id), encode(update), retain=True)
+            self._send_ticket(tenant, snapshot.seq, ticket)
+            if ticket.status is TicketStatus.WAITING and ticket.position is not None:
+                told[ticket.id] = _Told(ticket.position, self._clock())
+            else:
+                told.pop(ticket.id, None)
             if ticket.status in ENDED_STATUSES:
+                self._ended.add((tenant, ticket.id))
                 self._clears.schedule(tenant, ticket.id, self._clock() + self._grace)
-        self._transport.publish(queue_topic(tenant), encode(snapshot), retain=True)
+            else:
+                self._ended.discard((tenant, ticket.id))
+        self._send(queue_topic(tenant), encode(snapshot), retain=True)
 
+    def _send_ticket(self, tenant: str, seq: int, ticket: Ticket) -> None:
+        update = TicketUpdate(tenant=tenant, seq=seq, ticket=ticket)
+        self._send(ticket_topic(tenant, ticket.id), encode(update), retain=True)
+
+    def _send(self, topic: str, payload: bytes, *, retain: bool) -> None:
+        if len(payload) > self._max_payload:
+            # Sending it would make the broker drop our connection, and the reconnect would
+            # send it first again, for ever, ahead of every other tenant's messages.
+            self.skipped += 1
+            log.error(
+                "not published: %d bytes on %s exceed the broker's %d-byte payload limit",
+                len(payload),
+                topic,
+                self._max_payload,
+            )
+            return
+        self._transport.publish(topic, payload, retain=retain)
+
+    # --- followers ----------------------------------------------------------------------------
+    def _places_may_have_moved(self, tenant: str, state: CommittedState) -> None:
+        self._moved[tenant] = state
+        if self._next_pass is None:
+            self._next_pass = self._clock() + FOLLOWER_PERIOD_S
+
+    def _tell_followers(self) -> None:
+        now = self._clock()
+        if self._next_pass is None or now < self._next_pass or not self._transport.connected:
+            return
+        moved, self._moved = self._moved, {}
+        self._next_pass = None
+        for tenant, state in moved.items():
+            if self._tell_tenant(tenant, state, now):
+                self._places_may_have_moved(tenant, state)  # someone is owed an exact place
+
+    def _tell_tenant(self, tenant: str, state: CommittedState, now: float) -> bool:
+        """Tell the waiting tickets of ``tenant`` whose place moved; True if some were left
+        for a later pass (moved a little, far back, told recently)."""
+        if state.update.seq < self._last_seq.get(tenant, -1):
+            return False  # a newer state was published since; its own pass follows
+        told = self._told.setdefault(tenant, {})
+        places = state.waiting_places()
+        waiting = set()
+        owed = False
+        for ticket_id, position in places:
+            waiting.add(ticket_id)
+            last = told.get(ticket_id)
+            if last is not None and last.position == position:
+                continue
+            if (
+                last is None
+                or position <= FOLLOWER_NEAR
+                or abs(last.position - position) * 10 >= last.position
+                or now - last.at >= FOLLOWER_STALE_S
+            ):
+                self._send_ticket(
+                    tenant, state.update.seq, state.waiting_document(ticket_id, position)
+                )
+                told[ticket_id] = _Told(position, now)
+            else:
+                owed = True
+        for gone in [t for t in told if t not in waiting]:
+            del told[gone]
+        return owed
+
+    # --- clearing -----------------------------------------------------------------------------
     def _clear_due(self) -> None:
         if not self._transport.connected:
             return
         for tenant, ticket_id in self._clears.pop_due(self._clock()):
-            current = self._source.ticket(tenant, ticket_id)
-            if current is not None and current.status not in ENDED_STATUSES:
+            if (tenant, ticket_id) not in self._ended:
                 continue  # reactivated meanwhile: its topic holds live state again
+            self._ended.discard((tenant, ticket_id))
             self._transport.publish(ticket_topic(tenant, ticket_id), b"", retain=True)

@@ -16,7 +16,8 @@ BASE = f"/api/v1/tenants/{TENANT}"
 VIA_FASTAPI = {"via": "fastapi"}
 # Differ between two tickets by nature, not by who answered.
 _VOLATILE = {
-    "id", "number", "created_at", "called_at", "position", "estimated_wait_s", "people_ahead",
+    "id", "number", "created_at", "called_at", "started_at", "position", "estimated_wait_s",
+    "people_ahead",
 }  # fmt: skip
 _TRANSPORT_HEADERS = {"date", "server", "content-length"}
 

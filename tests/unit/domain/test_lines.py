@@ -65,6 +65,7 @@ def check(
     for t in waiting:
         assert lines.position(t.id, policy, streak=streak, now=now) == expected[t.id]
     assert lines.head(policy, streak=streak, now=now, count=5) == order[:5]
+    assert lines.order(policy, streak=streak, now=now) == order
     for service in SERVICES:
         assert lines.count(service) == sum(t.service == service for t in waiting)
         mine = [t for t in waiting if t.service in (service, "C")]

@@ -245,6 +245,8 @@ def test_a_ticket_reactivated_within_the_grace_period_is_not_cleared(world: Worl
     publisher.notify(TenantChanged("a", 2, ("t1",)))
     transport.wait_for(2)
     source.tickets[("a", "t1")] = _ticket("t1", TicketStatus.WAITING)
+    source.seq["a"] = 3
+    publisher.notify(TenantChanged("a", 3, ("t1",)))  # the reactivation's commit
     time.sleep(0.6)
     assert (ticket_topic("a", "t1"), b"", True) not in transport.sent
 
