@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from anyio import to_thread
@@ -38,7 +38,8 @@ from publisher_api.routers import (
     tickets,
 )
 from publisher_api.routers import realtime as realtime_routes
-from publisher_api.routers.ticket_lane import TicketLane
+from publisher_api.routers.ticket_lane import TicketLane, check_routes
+from publisher_api.routers.tickets import router as tickets_router
 from publisher_api.runtime import Runtime
 from publisher_api.services.batching import BatchingWriter
 from publisher_api.services.changes import Writer
@@ -145,7 +146,16 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
     # The ticket fast lane inside the metrics middleware (added later = outer), so the requests
     # it serves are measured and labelled like the others.
     if settings.ticket_lane:
-        app.add_middleware(TicketLane)
+        check_routes(tickets_router.routes)  # refuse to start on a lane out of step
+        lane_counts: dict[str, Callable[[], None]] = {}
+
+        def lane_served(template: str) -> None:
+            count = lane_counts.get(template)
+            if count is None:
+                count = lane_counts[template] = metrics.ticket_lane.labels(template).inc
+            count()
+
+        app.add_middleware(TicketLane, served=lane_served)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)
     # The hot ticket routes first: routing tries routers in order.
     for module in (

@@ -46,6 +46,8 @@ class TenantChanged:
     ticket_ids: tuple[str, ...] = ()
     events: tuple[TicketStatusChanged, ...] = field(default=())
     state: CommittedState | None = None
+    deleted: bool = False
+    """The tenant was deleted: nothing of it is published any more."""
 
 
 class ChangeSink(Protocol):

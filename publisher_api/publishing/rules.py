@@ -61,6 +61,14 @@ class RepublishAll:
 Work = TenantChanged | RepublishAll
 
 
+@dataclass(frozen=True, slots=True)
+class Everything:
+    """Every tenant's retained state as read from the database (blocking: a driver reads it
+    off the event loop, then hands it to :meth:`PublishingRules.process`)."""
+
+    tenants: list[tuple[str, QueueUpdate | None, Sequence[Ticket]]]
+
+
 @dataclass(slots=True)
 class _Told:
     position: int
@@ -94,12 +102,27 @@ class PublishingRules:
         self.skipped = 0
         """Messages refused for their size (reported in the log; also read by tests)."""
 
-    def process(self, batch: Sequence[Work]) -> None:
-        """Publish one batch of work (commit order), then whatever is due. Never raises: a bad
-        row or a broker hiccup must not stop publishing for every tenant; the next change or
-        reconnect publishes the state again."""
+    def read_everything(self) -> Everything:
+        """What a :class:`RepublishAll` publishes, read from the database (blocking)."""
+        ended_after = datetime.now(UTC) - timedelta(seconds=self._grace)
+        return Everything(
+            [
+                (
+                    tenant,
+                    self._source.queue_update(tenant),
+                    self._source.retained_tickets(tenant, ended_after),
+                )
+                for tenant in self._source.tenant_ids()
+            ]
+        )
+
+    def process(self, batch: Sequence[Work], everything: Everything | None = None) -> None:
+        """Publish one batch of work (commit order), then whatever is due. ``everything`` is
+        the state a :class:`RepublishAll` in the batch publishes, if already read (otherwise it
+        is read here). Never raises: a bad row or a broker hiccup must not stop publishing for
+        every tenant; the next change or reconnect publishes the state again."""
         try:
-            self._process(batch)
+            self._process(batch, everything)
         except Exception:
             log.exception("publishing failed; continuing")
         self.tick()
@@ -123,13 +146,14 @@ class PublishingRules:
         return None if self._next_pass is None else max(0.0, self._next_pass - now)
 
     # --- committed changes --------------------------------------------------------------------
-    def _process(self, batch: Sequence[Work]) -> None:
+    def _process(self, batch: Sequence[Work], everything: Everything | None) -> None:
         if not batch or not self._transport.connected:
             # Nothing can be delivered now; the connect that ends this outage republishes all.
             return
         changes = [item for item in batch if isinstance(item, TenantChanged)]
         if any(isinstance(item, RepublishAll) for item in batch):
-            self._publish_everything()  # covers the state of every change in this batch
+            # Covers the state of every change in this batch (read after they committed).
+            self._publish_everything(everything or self.read_everything())
             changes_needing_state: list[TenantChanged] = []
         else:
             changes_needing_state = changes
@@ -138,7 +162,10 @@ class PublishingRules:
             by_tenant.setdefault(change.tenant, []).append(change)
         for tenant, group in by_tenant.items():
             newest = group[-1].state
-            if newest is None:  # no state handed over (tenant deleted, or an old caller)
+            if group[-1].deleted:
+                self._forget(tenant)
+                continue
+            if newest is None:  # no state handed over (a caller other than the writer)
                 ids = dict.fromkeys(t for change in group for t in change.ticket_ids)
                 self._publish_tenant(
                     tenant,
@@ -157,20 +184,19 @@ class PublishingRules:
             for event in change.events:
                 self._send(events_topic(change.tenant), encode(event), retain=False)
 
-    def _publish_everything(self) -> None:
+    def _publish_everything(self, everything: Everything) -> None:
         self._clears.clear()
         self._last_seq.clear()
         self._told.clear()
         self._ended.clear()
-        ended_after = datetime.now(UTC) - timedelta(seconds=self._grace)
-        tenants = list(self._source.tenant_ids())
-        for tenant in tenants:
-            self._publish_tenant(
-                tenant,
-                self._source.queue_update(tenant),
-                self._source.retained_tickets(tenant, ended_after),
-            )
-        log.info("published the retained state of %d tenant(s)", len(tenants))
+        for tenant, snapshot, tickets in everything.tenants:
+            self._publish_tenant(tenant, snapshot, tickets)
+        log.info("published the retained state of %d tenant(s)", len(everything.tenants))
+
+    def _forget(self, tenant: str) -> None:
+        self._last_seq.pop(tenant, None)
+        self._told.pop(tenant, None)
+        self._moved.pop(tenant, None)
 
     def _publish_tenant(
         self, tenant: str, snapshot: QueueUpdate | None, tickets: Iterable[Ticket | None]

@@ -373,7 +373,7 @@ class Writer:
             records.delete_tenant(connection, tenant.id)
             connection.commit()
             self.snapshots.drop(tenant.id)
-            return TenantChanged(tenant=tenant.id, seq=seq)
+            return TenantChanged(tenant=tenant.id, seq=seq, deleted=True)
         _write(change)
         # The snapshot is built inside the transaction, so it is exactly what was committed;
         # it also gives every touched ticket its position, and goes to the cache for readers.
