@@ -8,7 +8,7 @@ reconnect). Neither side knows the other's internals.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -27,9 +27,9 @@ class CommittedState(Protocol):
     def changed(self) -> Mapping[str, Ticket]:
         """Documents of the tickets this commit touched."""
 
-    def waiting_places(self) -> list[tuple[str, int]]:
-        """Every waiting ticket's id and place in its line, in call order. Costs a sort of the
-        queue: for follower updates, off the write path."""
+    def waiting_places(self) -> Iterator[tuple[str, int]]:
+        """Every waiting ticket's id and place in its line, in call order, lazily (a walk of
+        the whole queue: for follower updates, off the write path, in slices)."""
 
     def waiting_document(self, ticket_id: str, position: int) -> Ticket:
         """The document of a waiting ticket at ``position``."""

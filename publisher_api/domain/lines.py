@@ -26,6 +26,7 @@ import heapq
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any, Generic, Protocol, TypeVar
 
 from publisher_api.domain.ordering import (
@@ -130,7 +131,7 @@ class WaitingLines(Generic[L]):
     def order(self, policy: PriorityPolicy, *, streak: int, now: datetime) -> list[L]:
         """The whole call order (what ``ordering.call_order`` gives), as a merge of the sorted
         lists (no sort): for staff lists and follower updates, never on the write path."""
-        return self.head(policy, streak=streak, now=now, count=len(self._tickets))
+        return list(self.walk(policy, streak=streak, now=now))
 
     def head(
         self,
@@ -142,28 +143,40 @@ class WaitingLines(Generic[L]):
         services: Collection[str] = (),
     ) -> list[L]:
         """The first ``count`` tickets of the call order (of ``services`` only, if given)."""
+        return list(islice(self.walk(policy, streak=streak, now=now, services=services), count))
+
+    def walk(
+        self,
+        policy: PriorityPolicy,
+        *,
+        streak: int,
+        now: datetime,
+        services: Collection[str] = (),
+    ) -> Iterator[L]:
+        """The call order (of ``services`` only, if given), lazily: a merge of the sorted
+        lists, so taking the first ``k`` costs ``k`` steps, and a long walk can be split."""
         if self._any_overdue(policy, now):
             chosen = [t for t in self._tickets.values() if not services or t.service in services]
-            return call_order(chosen, policy, streak=streak, now=now)[:count]
+            yield from call_order(chosen, policy, streak=streak, now=now)
+            return
         if services:
             lines = [self._by_service[s] for s in services if s in self._by_service]
             priority: Iterable[_Key] = _merged([p for p, _ in lines])
             normal: Iterable[_Key] = _merged([n for _, n in lines])
         else:
             priority, normal = self._priority, self._normal
-        out: list[L] = []
+        tickets = self._tickets
         p_iter, n_iter = iter(priority), iter(normal)
         p_next, n_next = next(p_iter, None), next(n_iter, None)
-        while len(out) < count and (p_next is not None or n_next is not None):
+        while p_next is not None or n_next is not None:
             turn = policy.mode is PriorityMode.STRICT or streak >= policy.normal_per_priority
             if p_next is not None and (n_next is None or turn):
-                out.append(self._tickets[p_next[2]])
+                yield tickets[p_next[2]]
                 p_next, streak = next(p_iter, None), 0
             else:
                 assert n_next is not None
-                out.append(self._tickets[n_next[2]])
+                yield tickets[n_next[2]]
                 n_next, streak = next(n_iter, None), streak + 1
-        return out
 
     def position(
         self, ticket_id: str, policy: PriorityPolicy, *, streak: int, now: datetime

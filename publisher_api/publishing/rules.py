@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Protocol
 
 from protocol import ENDED_STATUSES, QueueUpdate, Ticket, TicketStatus, TicketUpdate, encode
@@ -40,6 +41,9 @@ FOLLOWER_PERIOD_S = 1.0
 FOLLOWER_NEAR = 10
 """Places 1..FOLLOWER_NEAR are told of every move (they are about to be called)."""
 FOLLOWER_STALE_S = 10.0
+FOLLOWER_SLICE = 500
+"""Waiting tickets looked at per step of a pass: the publisher shares the API's event loop,
+so a pass over 5,000 tickets is cut into steps of about a millisecond."""
 
 
 class Transport(Protocol):
@@ -75,6 +79,43 @@ class _Told:
     at: float
 
 
+class _Pass:
+    """One follower pass over the tenants whose places may have moved: a walk of each one's
+    committed (immutable) state, resumable between slices."""
+
+    def __init__(self, tenants: list[tuple[str, CommittedState]]) -> None:
+        self._tenants = tenants
+        self._walk: Iterator[tuple[str, int]] | None = None
+        self._waiting: set[str] = set()
+        self._owed = False
+
+    def step(self, rules: PublishingRules, now: float, budget: int) -> bool:
+        """Look at up to ``budget`` tickets; True when the pass is over."""
+        while self._tenants:
+            tenant, state = self._tenants[0]
+            if self._walk is None:
+                if state.update.seq < rules._last_seq.get(tenant, -1):
+                    self._tenants.pop(0)  # a newer state was published: its own pass follows
+                    continue
+                self._walk, self._waiting, self._owed = state.waiting_places(), set(), False
+            for ticket_id, place in islice(self._walk, budget):
+                self._waiting.add(ticket_id)
+                if not rules._tell_one(tenant, state, ticket_id, place, now):
+                    self._owed = True
+                budget -= 1
+            if budget > 0:  # this tenant's walk is over
+                told = rules._told.get(tenant, {})
+                for gone in [t for t in told if t not in self._waiting]:
+                    del told[gone]
+                if self._owed and tenant not in rules._moved:
+                    rules._places_may_have_moved(tenant, state)  # someone is owed a place
+                self._tenants.pop(0)
+                self._walk = None
+            else:
+                return False
+        return True
+
+
 class PublishingRules:
     def __init__(
         self,
@@ -99,6 +140,8 @@ class PublishingRules:
         self._moved: dict[str, CommittedState] = {}
         """Tenants whose waiting places may have moved: their newest committed state."""
         self._next_pass: float | None = None
+        self._pass: _Pass | None = None
+        """The follower pass under way, walked a slice at a time so writes run in between."""
         self.skipped = 0
         """Messages refused for their size (reported in the log; also read by tests)."""
 
@@ -143,6 +186,8 @@ class PublishingRules:
         return min(due) if due else None
 
     def _pass_in(self, now: float) -> float | None:
+        if self._pass is not None:
+            return 0.0  # the next slice: at once, after whatever else is waiting
         return None if self._next_pass is None else max(0.0, self._next_pass - now)
 
     # --- committed changes --------------------------------------------------------------------
@@ -249,43 +294,35 @@ class PublishingRules:
 
     def _tell_followers(self) -> None:
         now = self._clock()
-        if self._next_pass is None or now < self._next_pass or not self._transport.connected:
-            return
-        moved, self._moved = self._moved, {}
-        self._next_pass = None
-        for tenant, state in moved.items():
-            if self._tell_tenant(tenant, state, now):
-                self._places_may_have_moved(tenant, state)  # someone is owed an exact place
+        if self._pass is None:
+            if self._next_pass is None or now < self._next_pass or not self._moved:
+                return
+            if not self._transport.connected:
+                return
+            moved, self._moved = self._moved, {}
+            self._next_pass = None
+            self._pass = _Pass(list(moved.items()))
+        if self._pass.step(self, now, FOLLOWER_SLICE):
+            self._pass = None
 
-    def _tell_tenant(self, tenant: str, state: CommittedState, now: float) -> bool:
-        """Tell the waiting tickets of ``tenant`` whose place moved; True if some were left
-        for a later pass (moved a little, far back, told recently)."""
-        if state.update.seq < self._last_seq.get(tenant, -1):
-            return False  # a newer state was published since; its own pass follows
+    def _tell_one(
+        self, tenant: str, state: CommittedState, ticket_id: str, place: int, now: float
+    ) -> bool:
+        """Tell a waiting ticket its place if it moved enough; False if it is owed one later."""
         told = self._told.setdefault(tenant, {})
-        places = state.waiting_places()
-        waiting = set()
-        owed = False
-        for ticket_id, position in places:
-            waiting.add(ticket_id)
-            last = told.get(ticket_id)
-            if last is not None and last.position == position:
-                continue
-            if (
-                last is None
-                or position <= FOLLOWER_NEAR
-                or abs(last.position - position) * 10 >= last.position
-                or now - last.at >= FOLLOWER_STALE_S
-            ):
-                self._send_ticket(
-                    tenant, state.update.seq, state.waiting_document(ticket_id, position)
-                )
-                told[ticket_id] = _Told(position, now)
-            else:
-                owed = True
-        for gone in [t for t in told if t not in waiting]:
-            del told[gone]
-        return owed
+        last = told.get(ticket_id)
+        if last is not None and last.position == place:
+            return True
+        if (
+            last is None
+            or place <= FOLLOWER_NEAR
+            or abs(last.position - place) * 10 >= last.position
+            or now - last.at >= FOLLOWER_STALE_S
+        ):
+            self._send_ticket(tenant, state.update.seq, state.waiting_document(ticket_id, place))
+            told[ticket_id] = _Told(place, now)
+            return True
+        return False
 
     # --- clearing -----------------------------------------------------------------------------
     def _clear_due(self) -> None:

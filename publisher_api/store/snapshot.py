@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -220,9 +220,11 @@ class Snapshot:
             self._ordered.append((order, positions_per_line(order)))
         return self._ordered[0]
 
-    def waiting_places(self) -> list[tuple[str, int]]:
-        order, positions = self.ordered()
-        return [(row.id, position) for row, position in zip(order, positions, strict=True)]
+    def waiting_places(self) -> Iterator[tuple[str, int]]:
+        seen: dict[str, int] = {}
+        for row in self.lines.walk(self.policy, streak=self.streak, now=self.at):
+            seen[row.service] = place = seen.get(row.service, 0) + 1
+            yield row.id, place
 
     def waiting_document(self, ticket_id: str, position: int) -> Ticket:
         row = self.lines.get(ticket_id)

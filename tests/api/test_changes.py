@@ -164,8 +164,8 @@ def test_the_state_kept_in_memory_equals_a_rebuild_from_the_database(world: Worl
     assert live.update.model_copy(update={"generated_at": rebuilt.update.generated_at}) == (
         rebuilt.update
     )
-    assert live.waiting_places() == rebuilt.waiting_places()
-    assert len(live.waiting_places()) == rebuilt.update.waiting_total == 12
+    assert list(live.waiting_places()) == list(rebuilt.waiting_places())
+    assert len(list(live.waiting_places())) == rebuilt.update.waiting_total == 12
 
 
 def test_state_source_reads(world: World) -> None:
