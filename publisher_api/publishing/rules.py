@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from typing import Protocol
 
 from protocol import ENDED_STATUSES, QueueUpdate, Ticket, TicketStatus, TicketUpdate, encode
@@ -42,8 +41,11 @@ FOLLOWER_NEAR = 10
 """Places 1..FOLLOWER_NEAR are told of every move (they are about to be called)."""
 FOLLOWER_STALE_S = 10.0
 FOLLOWER_SLICE = 500
-"""Waiting tickets looked at per step of a pass: the publisher shares the API's event loop,
-so a pass over 5,000 tickets is cut into steps of about a millisecond."""
+FOLLOWER_SEND_COST = 25
+"""A step of a pass looks at up to FOLLOWER_SLICE tickets, a message counting for
+FOLLOWER_SEND_COST of them (building, encoding and handing one to the broker costs about that
+many comparisons): the publisher shares the API's event loop, so a pass over 5,000 tickets is cut
+into steps of about a millisecond, with writes in between."""
 
 
 class Transport(Protocol):
@@ -98,12 +100,17 @@ class _Pass:
                     self._tenants.pop(0)  # a newer state was published: its own pass follows
                     continue
                 self._walk, self._waiting, self._owed = state.waiting_places(), set(), False
-            for ticket_id, place in islice(self._walk, budget):
+            over = True
+            for ticket_id, place in self._walk:
                 self._waiting.add(ticket_id)
-                if not rules._tell_one(tenant, state, ticket_id, place, now):
+                sent = rules._tell_one(tenant, state, ticket_id, place, now)
+                if sent is None:
                     self._owed = True
-                budget -= 1
-            if budget > 0:  # this tenant's walk is over
+                budget -= FOLLOWER_SEND_COST if sent else 1
+                if budget <= 0:
+                    over = False
+                    break
+            if over:  # this tenant's walk is over
                 told = rules._told.get(tenant, {})
                 for gone in [t for t in told if t not in self._waiting]:
                     del told[gone]
@@ -307,12 +314,13 @@ class PublishingRules:
 
     def _tell_one(
         self, tenant: str, state: CommittedState, ticket_id: str, place: int, now: float
-    ) -> bool:
-        """Tell a waiting ticket its place if it moved enough; False if it is owed one later."""
+    ) -> bool | None:
+        """Tell a waiting ticket its place if it moved enough: True if a message went, False
+        if none was needed, None if it is owed one later."""
         told = self._told.setdefault(tenant, {})
         last = told.get(ticket_id)
         if last is not None and last.position == place:
-            return True
+            return False
         if (
             last is None
             or place <= FOLLOWER_NEAR
@@ -322,7 +330,7 @@ class PublishingRules:
             self._send_ticket(tenant, state.update.seq, state.waiting_document(ticket_id, place))
             told[ticket_id] = _Told(place, now)
             return True
-        return False
+        return None
 
     # --- clearing -----------------------------------------------------------------------------
     def _clear_due(self) -> None:

@@ -11,6 +11,7 @@ one transaction (group commit, driven by ``services.batching``).
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -73,10 +74,21 @@ class WorkingSet:
     front of a line, a ticket's place) cost binary searches, not a sort of the queue."""
     held: dict[str, TicketRecord] = field(default_factory=dict)
     """The called and in-service tickets (few: at most one per counter)."""
+    created: list[tuple[datetime, str]] = field(default_factory=list)
+    """A heap of (created_at, id) of tickets that became unfinished (entries of tickets since
+    finished are dropped lazily): the oldest unfinished ticket without a scan."""
 
     def __post_init__(self) -> None:
         for ticket in self.open.values():
             self.track(ticket)
+            heapq.heappush(self.created, (ticket.created_at, ticket.id))
+
+    def oldest_created(self) -> datetime | None:
+        """When the oldest unfinished ticket was created (close of day needs no scan when it
+        is from today)."""
+        while self.created and self.created[0][1] not in self.open:
+            heapq.heappop(self.created)
+        return self.created[0][0] if self.created else None
 
     def matches(self, tenant: TenantRecord) -> bool:
         return self.seq == tenant.seq and self.tenant_created_at == tenant.created_at
@@ -205,6 +217,8 @@ class Change:
         self.events.extend(events)
         working = self._working_set()
         if ticket.status in _OPEN:
+            if ticket.id not in working.open:
+                heapq.heappush(working.created, (ticket.created_at, ticket.id))
             working.open[ticket.id] = ticket
         else:
             working.open.pop(ticket.id, None)
@@ -225,6 +239,9 @@ class Change:
     def open_tickets(self) -> list[TicketRecord]:
         """Unfinished tickets (waiting, called, in service), as this transaction has them."""
         return list(self._working_set().open.values())
+
+    def oldest_created(self) -> datetime | None:
+        return self._working_set().oldest_created()
 
     def held_tickets(self) -> list[TicketRecord]:
         """Tickets called or in service (at most one per counter)."""
