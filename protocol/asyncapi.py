@@ -81,9 +81,9 @@ def asyncapi_document(*, servers: dict[str, dict[str, Any]] | None = None) -> di
             "tenant/{tenant}/tickets/{ticketId}": {
                 "description": "Retained state of one ticket; cleared (empty retained payload) a "
                 "grace period after the ticket ends. What a phone follows: also published when "
-                "a waiting ticket's place moves, coalesced (one pass per tenant a second; the "
-                "first places hear of every move, the others when they moved by a tenth or their "
-                "last update is 10 s old), so it is exact within seconds.",
+                "a waiting ticket's place moves, coalesced (one pass per tenant a second, at most "
+                "200 messages a pass, front first; the first 10 places hear of every move, the "
+                "others when they moved by a tenth or their last update is 30 s old).",
                 "parameters": {
                     "tenant": _TENANT_PARAM,
                     "ticketId": {"description": "Ticket id", "schema": {"type": "string"}},

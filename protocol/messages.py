@@ -171,8 +171,8 @@ class WaitingPage(_Document):
 class TicketUpdate(_Document):
     """Retained on ``tenant/<t>/tickets/<id>``: the current state of one ticket. Published when
     the ticket changes and, while it waits, when its place moves (coalesced: a burst of calls
-    gives one update, and a ticket far back is told when it moved noticeably, exactly within a
-    few seconds)."""
+    gives one update, and a ticket far back is told when it moved noticeably, exactly within
+    about half a minute)."""
 
     type: Literal["ticket_update"] = "ticket_update"
     version: int = Field(default=PROTOCOL_VERSION, ge=1)

@@ -11,9 +11,11 @@ when :meth:`~PublishingRules.seconds_until_due` says something is due.
   one, in order.
 * A waiting ticket's place moves when others are called, transferred or reactivated. Followers
   are told on their ticket topic, coalesced: at most one pass per tenant every
-  ``FOLLOWER_PERIOD_S``, and in it a ticket near the front is told of any move, one further back
-  when it moved by a tenth or its last update is ``FOLLOWER_STALE_S`` old (so a burst of calls
-  never means one message per call per waiting ticket, and every place is exact within seconds).
+  ``FOLLOWER_PERIOD_S``, sending at most ``FOLLOWER_MAX_PER_PASS`` messages, front first; in it
+  a ticket near the front is told of any move, one further back when it moved by a tenth or its
+  last update is ``FOLLOWER_STALE_S`` old (so a burst of calls never means one message per call
+  per waiting ticket, following costs a bounded number of messages a second whatever the queue
+  length, and every place becomes exact: the first ones within a second).
 * A message larger than the broker accepts is reported and skipped: never sent, so it can
   never make the broker drop our connection and come back first after every reconnect.
 * After every (re)connect everything retained is published again from the database, because a
@@ -39,7 +41,11 @@ log = logging.getLogger(__name__)
 FOLLOWER_PERIOD_S = 1.0
 FOLLOWER_NEAR = 10
 """Places 1..FOLLOWER_NEAR are told of every move (they are about to be called)."""
-FOLLOWER_STALE_S = 10.0
+FOLLOWER_STALE_S = 30.0
+FOLLOWER_MAX_PER_PASS = 200
+"""Messages per tenant per pass at most (the walk goes front first, so the first places are
+served first; the rest are owed to the next pass): the cost of following is bounded per second
+whatever the queue length and the call rate (5,000 waiting / 30 s < 200 a second)."""
 FOLLOWER_SLICE = 500
 FOLLOWER_SEND_COST = 25
 """A step of a pass looks at up to FOLLOWER_SLICE tickets, a message counting for
@@ -90,6 +96,7 @@ class _Pass:
         self._walk: Iterator[tuple[str, int]] | None = None
         self._waiting: set[str] = set()
         self._owed = False
+        self._sent = 0
 
     def step(self, rules: PublishingRules, now: float, budget: int) -> bool:
         """Look at up to ``budget`` tickets; True when the pass is over."""
@@ -100,12 +107,16 @@ class _Pass:
                     self._tenants.pop(0)  # a newer state was published: its own pass follows
                     continue
                 self._walk, self._waiting, self._owed = state.waiting_places(), set(), False
+                self._sent = 0
             over = True
             for ticket_id, place in self._walk:
                 self._waiting.add(ticket_id)
-                sent = rules._tell_one(tenant, state, ticket_id, place, now)
+                may_send = self._sent < FOLLOWER_MAX_PER_PASS
+                sent = rules._tell_one(tenant, state, ticket_id, place, now, may_send=may_send)
                 if sent is None:
                     self._owed = True
+                elif sent:
+                    self._sent += 1
                 budget -= FOLLOWER_SEND_COST if sent else 1
                 if budget <= 0:
                     over = False
@@ -313,7 +324,14 @@ class PublishingRules:
             self._pass = None
 
     def _tell_one(
-        self, tenant: str, state: CommittedState, ticket_id: str, place: int, now: float
+        self,
+        tenant: str,
+        state: CommittedState,
+        ticket_id: str,
+        place: int,
+        now: float,
+        *,
+        may_send: bool = True,
     ) -> bool | None:
         """Tell a waiting ticket its place if it moved enough: True if a message went, False
         if none was needed, None if it is owed one later."""
@@ -321,7 +339,7 @@ class PublishingRules:
         last = told.get(ticket_id)
         if last is not None and last.position == place:
             return False
-        if (
+        if may_send and (
             last is None
             or place <= FOLLOWER_NEAR
             or abs(last.position - place) * 10 >= last.position
