@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Protocol
 
 from protocol import ENDED_STATUSES, QueueUpdate, Ticket, TicketStatus, TicketUpdate, encode
@@ -46,6 +47,10 @@ FOLLOWER_MAX_PER_PASS = 200
 """Messages per tenant per pass at most (the walk goes front first, so the first places are
 served first; the rest are owed to the next pass): the cost of following is bounded per second
 whatever the queue length and the call rate (5,000 waiting / 30 s < 200 a second)."""
+FOLLOWER_HEAD = 500
+FOLLOWER_FULL_S = 5.0
+"""A pass walks a tenant's first FOLLOWER_HEAD tickets in call order (those about to be called,
+whose every move matters); the whole list at most every FOLLOWER_FULL_S."""
 FOLLOWER_SLICE = 500
 FOLLOWER_SEND_COST = 25
 """A step of a pass looks at up to FOLLOWER_SLICE tickets, a message counting for
@@ -91,8 +96,10 @@ class _Pass:
     """One follower pass over the tenants whose places may have moved: a walk of each one's
     committed (immutable) state, resumable between slices."""
 
-    def __init__(self, tenants: list[tuple[str, CommittedState]]) -> None:
+    def __init__(self, tenants: list[tuple[str, CommittedState]], full: set[str]) -> None:
         self._tenants = tenants
+        self._full = full
+        """Tenants walked to the end this pass; the others only their first FOLLOWER_HEAD."""
         self._walk: Iterator[tuple[str, int]] | None = None
         self._waiting: set[str] = set()
         self._owed = False
@@ -107,6 +114,9 @@ class _Pass:
                     self._tenants.pop(0)  # a newer state was published: its own pass follows
                     continue
                 self._walk, self._waiting, self._owed = state.waiting_places(), set(), False
+                if tenant not in self._full:
+                    self._walk = islice(self._walk, FOLLOWER_HEAD)
+                    self._owed = state.update.waiting_total > FOLLOWER_HEAD  # the rest: later
                 self._sent = 0
             over = True
             for ticket_id, place in self._walk:
@@ -122,9 +132,10 @@ class _Pass:
                     over = False
                     break
             if over:  # this tenant's walk is over
-                told = rules._told.get(tenant, {})
-                for gone in [t for t in told if t not in self._waiting]:
-                    del told[gone]
+                if tenant in self._full:
+                    told = rules._told.get(tenant, {})
+                    for gone in [t for t in told if t not in self._waiting]:
+                        del told[gone]
                 if self._owed and tenant not in rules._moved:
                     rules._places_may_have_moved(tenant, state)  # someone is owed a place
                 self._tenants.pop(0)
@@ -159,6 +170,8 @@ class PublishingRules:
         """Tenants whose waiting places may have moved: their newest committed state."""
         self._next_pass: float | None = None
         self._pass: _Pass | None = None
+        self._full_walk: dict[str, float] = {}
+        """When each tenant's waiting list was last walked to the end."""
         """The follower pass under way, walked a slice at a time so writes run in between."""
         self.skipped = 0
         """Messages refused for their size (reported in the log; also read by tests)."""
@@ -260,6 +273,7 @@ class PublishingRules:
         self._last_seq.pop(tenant, None)
         self._told.pop(tenant, None)
         self._moved.pop(tenant, None)
+        self._full_walk.pop(tenant, None)
 
     def _publish_tenant(
         self, tenant: str, snapshot: QueueUpdate | None, tickets: Iterable[Ticket | None]
@@ -319,7 +333,14 @@ class PublishingRules:
                 return
             moved, self._moved = self._moved, {}
             self._next_pass = None
-            self._pass = _Pass(list(moved.items()))
+            full = {
+                t
+                for t in moved
+                if now - self._full_walk.get(t, -FOLLOWER_FULL_S) >= FOLLOWER_FULL_S
+            }
+            for tenant in full:
+                self._full_walk[tenant] = now
+            self._pass = _Pass(list(moved.items()), full)
         if self._pass.step(self, now, FOLLOWER_SLICE):
             self._pass = None
 
