@@ -7,6 +7,8 @@ beyond 5 m) and history rows ~80 px.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from display_agent.view import DisplayView
 from edge.pg import pygame
 from edge.ui import theme
@@ -15,11 +17,26 @@ from edge.ui.layout import Rect, columns, inset, rows
 from edge.ui.widgets import draw_header, draw_panel, draw_text, header_height
 
 
-def render(surface: pygame.Surface, fonts: Fonts, view: DisplayView) -> None:
-    screen = surface.get_rect()
-    surface.fill(theme.BACKGROUND)
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    panel: Rect
+    number: Rect
+    counter: Rect
+
+
+@dataclass(frozen=True, slots=True)
+class Regions:
+    """Where everything goes on a screen of a given size (pure: tests check it fits)."""
+
+    header: Rect
+    current: Rect
+    history_title: Rect
+    history: tuple[HistoryRow, ...]
+    ticker: Rect | None
+
+
+def regions(screen: Rect, view: DisplayView) -> Regions:
     header = Rect(0, 0, screen.width, header_height(screen))
-    draw_header(surface, fonts, header, view.header)
     ticker_h = round(screen.height * 0.08) if view.ticker else 0
     gap = round(min(screen.width, screen.height) * 0.025)
     body = Rect(0, header.bottom, screen.width, screen.height - header.height - ticker_h)
@@ -28,12 +45,36 @@ def render(surface: pygame.Surface, fonts: Fonts, view: DisplayView) -> None:
         current_rect, history_rect = columns(body, [0.6, 0.4], gap=gap)
     else:
         current_rect, history_rect = rows(body, [0.55, 0.45], gap=gap)
-    _draw_current(surface, fonts, current_rect, view)
-    _draw_history(surface, fonts, history_rect, view)
-    if view.ticker:
-        _draw_ticker(
-            surface, fonts, Rect(0, screen.height - ticker_h, screen.width, ticker_h), view.ticker
+    title_h = round(history_rect.height * 0.12)
+    title = Rect(history_rect.left, history_rect.top, history_rect.width, title_h)
+    ticker = Rect(0, screen.height - ticker_h, screen.width, ticker_h) if view.ticker else None
+    return Regions(header, current_rect, title, _history_rows(history_rect, title, view), ticker)
+
+
+def _history_rows(rect: Rect, title: Rect, view: DisplayView) -> tuple[HistoryRow, ...]:
+    slots = max(1, len(view.history))
+    area = Rect(rect.left, title.bottom, rect.width, rect.height - title.height)
+    # Rows keep the height they would have with 6 entries: a short history does not balloon;
+    # a longer one gets thinner rows, never rows below the screen's edge.
+    row_h = min(area.height // slots, area.height // 6)
+    result = []
+    for i in range(len(view.history)):
+        panel = Rect(area.left, area.top + i * row_h, area.width, row_h - max(2, row_h // 12))
+        number, counter = columns(
+            inset(panel, round(panel.height * 0.16)), [0.45, 0.55], gap=round(row_h * 0.2)
         )
+        result.append(HistoryRow(panel, number, counter))
+    return tuple(result)
+
+
+def render(surface: pygame.Surface, fonts: Fonts, view: DisplayView) -> None:
+    surface.fill(theme.BACKGROUND)
+    where = regions(surface.get_rect(), view)
+    draw_header(surface, fonts, where.header, view.header)
+    _draw_current(surface, fonts, where.current, view)
+    _draw_history(surface, fonts, where, view)
+    if where.ticker is not None and view.ticker:
+        _draw_ticker(surface, fonts, where.ticker, view.ticker)
 
 
 def _draw_current(surface: pygame.Surface, fonts: Fonts, rect: Rect, view: DisplayView) -> None:
@@ -53,32 +94,22 @@ def _draw_current(surface: pygame.Surface, fonts: Fonts, rect: Rect, view: Displ
     draw_text(surface, fonts, view.current.counter.upper(), counter, counter_ink, bold=True)
 
 
-def _draw_history(surface: pygame.Surface, fonts: Fonts, rect: Rect, view: DisplayView) -> None:
-    title_h = round(rect.height * 0.12)
-    title = Rect(rect.left, rect.top, rect.width, title_h)
+def _draw_history(surface: pygame.Surface, fonts: Fonts, where: Regions, view: DisplayView) -> None:
+    title = where.history_title
     draw_text(
         surface,
         fonts,
         view.last_calls_title,
-        inset(title, round(title_h * 0.12)),
+        inset(title, round(title.height * 0.12)),
         theme.MUTED,
         bold=True,
         align="left",
     )
-    slots = max(1, len(view.history))
-    area = Rect(rect.left, title.bottom, rect.width, rect.height - title_h)
-    # Rows keep the height they would have with 6 entries: a short history does not balloon.
-    row_h = min(area.height // slots, area.height // 6)
-    for i, line in enumerate(view.history):
-        row = Rect(area.left, area.top + i * row_h, area.width, row_h - max(2, row_h // 12))
-        draw_panel(
-            surface, row, theme.PANEL if i % 2 == 0 else theme.PANEL_ALT, radius=round(row_h * 0.12)
-        )
-        number_rect, counter_rect = columns(
-            inset(row, round(row.height * 0.16)), [0.45, 0.55], gap=round(row_h * 0.2)
-        )
-        draw_text(surface, fonts, line.number, number_rect, theme.TEXT, bold=True, align="left")
-        draw_text(surface, fonts, line.counter, counter_rect, theme.ACCENT, align="right")
+    for i, (line, row) in enumerate(zip(view.history, where.history, strict=True)):
+        background = theme.PANEL if i % 2 == 0 else theme.PANEL_ALT
+        draw_panel(surface, row.panel, background, radius=round(row.panel.height * 0.12))
+        draw_text(surface, fonts, line.number, row.number, theme.TEXT, bold=True, align="left")
+        draw_text(surface, fonts, line.counter, row.counter, theme.ACCENT, align="right")
 
 
 def _draw_ticker(surface: pygame.Surface, fonts: Fonts, rect: Rect, text: str) -> None:

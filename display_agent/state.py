@@ -48,7 +48,8 @@ def reduce(state: DisplayState, event: object, now: datetime) -> tuple[DisplaySt
     snapshot_locale = feed.snapshot.locale if feed.snapshot is not None else None
     locale = texts_for(state.config.locale, snapshot_locale).locale
     effects: list[object] = [
-        Announce(call.call_id, call.number, call.counter, locale) for call in calls
+        Announce(call.call_id, call.number, call.counter, locale, call.counter_name)
+        for call in calls
     ]
     return (
         replace(

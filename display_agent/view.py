@@ -14,7 +14,7 @@ from edge.ui.widgets import HeaderView, header_view
 @dataclass(frozen=True, slots=True)
 class CallLine:
     number: str
-    counter: str  # "Guichê 3"
+    counter: str  # the counter's name, "Sala de Coleta 4" (or "Guichê 3" without one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ def display_view(state: DisplayState, now: datetime, *, fallback_title: str) -> 
     snapshot = state.feed.snapshot
     texts = texts_for(state.config.locale, snapshot.locale if snapshot else None)
     calls = visible_calls(state)
-    lines = [CallLine(call.number, texts.counter_label(call.counter)) for call in calls]
+    lines = [CallLine(call.number, texts.place(call.counter, call.counter_name)) for call in calls]
     current = calls[0] if calls else None
     return DisplayView(
         header=header_view(

@@ -77,6 +77,7 @@ class Announce:
     number: str
     counter: int
     locale: str
+    counter_name: str = ""  # what people call the counter ("Sala de Coleta 4"); spoken if set
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,7 +119,8 @@ class AnnouncementPlayer:
         if part.kind == "chime":
             return self._chime
         texts = texts_for(part.announce.locale)
-        text = call_speech(texts, part.announce.number, part.announce.counter)
+        announce = part.announce
+        text = call_speech(texts, announce.number, announce.counter, announce.counter_name)
         key = (texts.espeak_voice, text)
         cached = self._speech_cache.get(key)
         if cached is not None:

@@ -43,6 +43,7 @@ class Texts:
     position: str  # "Position in line: {n}"
     next_in_line: str
     estimated_wait: str  # "Estimated wait: {text}"
+    served_at: str  # "Served at: {places}" (counter names, on the printed ticket)
     follow_on_phone: str
     touch_to_finish: str
     please_go_to: str
@@ -53,6 +54,12 @@ class Texts:
 
     def counter_label(self, counter: int) -> str:
         return f"{self.counter} {counter}"
+
+    def place(self, counter: int | None, name: str | None = None) -> str:
+        """A counter as people know it: its name ("Sala de Coleta 4"), else "Guichê 3"."""
+        if name and name.strip():
+            return name.strip()
+        return "" if counter is None else self.counter_label(counter)
 
     def minutes(self, seconds: int | None) -> str:
         """A rounded wait, never a false promise of "0 min"."""
@@ -88,9 +95,10 @@ PT_BR = Texts(
     position="Posição na fila: {n}",
     next_in_line="Você é o próximo!",
     estimated_wait="Espera estimada: {text}",
+    served_at="Atendimento em: {places}",
     follow_on_phone="Acompanhe pelo celular",
     touch_to_finish="Toque na tela para concluir",
-    please_go_to="Dirija-se ao",
+    please_go_to="Dirija-se a:",
     issue_failed="Não foi possível emitir a senha",
     server_unreachable="Sem conexão com o servidor. Tente novamente em instantes.",
     no_services="Nenhum serviço disponível no momento",
@@ -124,9 +132,10 @@ EN = Texts(
     position="Position in line: {n}",
     next_in_line="You are next!",
     estimated_wait="Estimated wait: {text}",
+    served_at="Served at: {places}",
     follow_on_phone="Follow it on your phone",
     touch_to_finish="Touch the screen to finish",
-    please_go_to="Please go to",
+    please_go_to="Please go to:",
     issue_failed="Could not issue your ticket",
     server_unreachable="No connection to the server. Please try again shortly.",
     no_services="No service available right now",
@@ -160,9 +169,10 @@ ES = Texts(
     position="Posición en la fila: {n}",
     next_in_line="¡Usted es el siguiente!",
     estimated_wait="Espera estimada: {text}",
+    served_at="Atención en: {places}",
     follow_on_phone="Sígalo en su celular",
     touch_to_finish="Toque la pantalla para terminar",
-    please_go_to="Diríjase a",
+    please_go_to="Diríjase a:",
     issue_failed="No fue posible emitir su turno",
     server_unreachable="Sin conexión con el servidor. Intente de nuevo en unos momentos.",
     no_services="Ningún servicio disponible en este momento",
@@ -190,6 +200,8 @@ def spell_number(number: str) -> str:
     return f"{letters}, {digits}" if letters and digits else letters or digits
 
 
-def call_speech(texts: Texts, number: str, counter: int) -> str:
-    """What the voice says for one call, e.g. ``Senha A, 0 2 3. Guichê 3.``"""
-    return f"{texts.spoken_ticket} {spell_number(number)}. {texts.spoken_counter} {counter}."
+def call_speech(texts: Texts, number: str, counter: int, counter_name: str = "") -> str:
+    """What the voice says for one call: the counter's name when it has one
+    (``Senha A, 0 2 3. Sala de Coleta 4.``), else ``Senha A, 0 2 3. guichê 3.``"""
+    place = counter_name.strip() or f"{texts.spoken_counter} {counter}"
+    return f"{texts.spoken_ticket} {spell_number(number)}. {place}."

@@ -1,4 +1,5 @@
-"""Optional ESC/POS thermal printer (python-escpos): tenant, number, service, time and a QR.
+"""Optional ESC/POS thermal printer (python-escpos): tenant, number, service, place in line,
+the counters that serve it (when not all do), time and a QR.
 
 The printer is opened for each ticket and closed after it, so a printer switched off, out of
 paper or unplugged between tickets costs one failed print (logged), never a stuck kiosk. The QR
@@ -49,6 +50,11 @@ def print_ticket(printer: Any, job: PrintTicket, *, url: str, now: datetime) -> 
     printer.text(f"{job.ticket.number}\n")
     printer.set(align="center", normal_textsize=True)
     printer.text(f"{job.service_name}\n")
+    position = job.ticket.position
+    if position is not None:  # the server's place in this service's own line
+        printer.text(f"{texts.position.format(n=position)}\n")
+    if job.places:
+        printer.text(f"{texts.served_at.format(places=', '.join(job.places))}\n")
     printer.text(f"{now.strftime('%d/%m/%Y %H:%M')}\n\n")
     printer.qr(url, native=True, size=6, center=False)
     printer.text(f"{texts.follow_on_phone}\n")

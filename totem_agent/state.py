@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from edge.feed import Feed, feed_step
 from edge.inputs import Announce, Follow, Tick, TicketCleared, TicketReceived, Unfollow
 from edge.texts import texts_for
-from protocol import CallRecord, Ticket
+from protocol import CallRecord, QueueUpdate, Ticket
 
 
 # --- inputs of the totem ---------------------------------------------------------------------
@@ -61,6 +61,7 @@ class PrintTicket:
     service_name: str
     tenant_name: str
     locale: str
+    places: tuple[str, ...] = ()  # the counters that serve this service, when not all do
 
 
 # --- screens ---------------------------------------------------------------------------------
@@ -209,7 +210,8 @@ def _issued(state: TotemState, key: str, ticket: Ticket, now: datetime) -> Resul
         else ticket.service
     )
     tenant_name = snapshot.tenant_name if snapshot else ""
-    printing = PrintTicket(ticket, service_name, tenant_name, state.locale())
+    places = serving_counters(snapshot, ticket.service) if snapshot else ()
+    printing = PrintTicket(ticket, service_name, tenant_name, state.locale(), places)
     return new_state, [*effects, Follow(ticket.id), printing]
 
 
@@ -233,7 +235,8 @@ def _network(state: TotemState, event: object, now: datetime) -> Result:
         return state, []
     locale = state.locale()
     announcements: list[object] = [
-        Announce(call.call_id, call.number, call.counter, locale) for call in my_calls
+        Announce(call.call_id, call.number, call.counter, locale, call.counter_name)
+        for call in my_calls
     ]
     if isinstance(state.screen, ChoosingPriority | Issuing):
         return state, announcements  # a customer is busy here: sound only
@@ -250,3 +253,13 @@ def _go(state: TotemState, screen: Screen) -> Result:
     ):
         effects.append(Unfollow(old.ticket_id))
     return replace(state, screen=screen), effects
+
+
+def serving_counters(snapshot: QueueUpdate, service: str) -> tuple[str, ...]:
+    """Names of the counters that serve ``service`` (a counter with no assigned services serves
+    all). Empty when every counter serves it: the slip then needs no "served at" line."""
+    counters = snapshot.counters
+    serving = [c for c in counters if not c.services or service in c.services]
+    if len(serving) == len(counters):
+        return ()
+    return tuple(c.name for c in serving)

@@ -115,7 +115,7 @@ def _body(state: TotemState, texts: Texts, snapshot: QueueUpdate | None, ticket_
         return CalledView(
             number=screen.call.number,
             please_go_to=texts.please_go_to,
-            counter=texts.counter_label(screen.call.counter),
+            counter=texts.place(screen.call.counter, screen.call.counter_name),
             footer=texts.touch_to_finish,
         )
     if isinstance(screen, ShowingTicket):
@@ -159,8 +159,8 @@ def _ticket_lines(
     ticket: Ticket, seq: int, snapshot: QueueUpdate | None, texts: Texts
 ) -> tuple[str, ...]:
     if ticket.status is TicketStatus.CALLED or ticket.status is TicketStatus.IN_SERVICE:
-        counter = texts.counter_label(ticket.counter) if ticket.counter is not None else ""
-        return (f"{texts.please_go_to} {counter}".strip(),)
+        place = texts.place(ticket.counter, counter_name(ticket, snapshot))
+        return (f"{texts.please_go_to} {place}".strip(),)
     if ticket.status is not TicketStatus.WAITING:
         return (texts.ticket_status_ended,)
     position, wait = ticket.position, ticket.estimated_wait_s
@@ -182,3 +182,11 @@ def _service_name(snapshot: QueueUpdate | None, prefix: str) -> str:
             if service.prefix == prefix:
                 return service.name
     return prefix
+
+
+def counter_name(ticket: Ticket, snapshot: QueueUpdate | None) -> str | None:
+    """The name of the ticket's counter: the ticket's own ``counter_name``, else the snapshot's
+    counter list (a ticket document from before the counter was renamed, or without a name)."""
+    if ticket.counter_name or ticket.counter is None or snapshot is None:
+        return ticket.counter_name
+    return next((c.name for c in snapshot.counters if c.number == ticket.counter), None)

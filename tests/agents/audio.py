@@ -37,8 +37,9 @@ def peak(pcm: bytes) -> int:
 
 
 def positions(haystack: bytes, sound: bytes) -> list[int]:
-    """Byte offsets where ``sound`` starts in ``haystack`` (found by a probe from its middle)."""
-    middle = len(sound) // 2 // 2 * 2
+    """Byte offsets where ``sound`` starts in ``haystack``, found by a probe from its loudest
+    part (a probe from a pause between words would be silence, found everywhere)."""
+    middle = _loudest(sound)
     probe = sound[middle : middle + _PROBE]
     found, start = [], 0
     while (hit := haystack.find(probe, start)) != -1:
@@ -48,15 +49,28 @@ def positions(haystack: bytes, sound: bytes) -> list[int]:
     return found
 
 
+def _loudest(sound: bytes) -> int:
+    """Sample-aligned offset of the ``_PROBE``-byte window of ``sound`` with the most energy."""
+    step = _PROBE // 2
+    starts = range(0, max(1, len(sound) - _PROBE), step)
+
+    def energy(start: int) -> int:
+        samples = array("h", sound[start : start + _PROBE])
+        return sum(abs(x) for x in samples)
+
+    return max(starts, key=energy)
+
+
 def chime() -> bytes:
     return chime_pcm(MIXER_RATE)
 
 
-def speech(number: str, counter: int, locale: str = "pt-BR") -> bytes:
-    """What espeak-ng says for this call, rendered independently of the agent."""
+def speech(number: str, counter: int, name: str = "", locale: str = "pt-BR") -> bytes:
+    """What espeak-ng says for this call (``name``: the counter's), rendered independently of
+    the agent."""
     assert ESPEAK is not None
     texts = texts_for(locale)
-    text = call_speech(texts, number, counter)
+    text = call_speech(texts, number, counter, name)
     wav = subprocess.run(
         [ESPEAK, "-v", texts.espeak_voice, "-s", "140", "--stdin", "--stdout"],
         input=text.encode(),

@@ -16,6 +16,9 @@ from protocol import (
 
 T0 = datetime(2026, 11, 29, 15, 0, 0, tzinfo=UTC)
 
+# Counter names as an admin would give them: screens and speech say these, not "counter 4".
+COUNTER_NAMES = {1: "Guichê 1", 2: "Guichê 2", 3: "Guichê 3", 4: "Sala de Coleta 4"}
+
 SERVICES = (
     ServiceQueue(
         prefix="A",
@@ -40,7 +43,7 @@ def call(
         number=number,
         service=service,
         counter=counter,
-        counter_name=f"Guichê {counter}",
+        counter_name=COUNTER_NAMES.get(counter, f"Guichê {counter}"),
         called_at=at,
     )
 
@@ -78,7 +81,7 @@ def snapshot(
         ticker=ticker,
         waiting=list(waiting_tickets),
         services=list(SERVICES),
-        counters=[CounterInfo(number=n, name=f"Guichê {n}") for n in (1, 2, 3)],
+        counters=[CounterInfo(number=n, name=name) for n, name in COUNTER_NAMES.items()],
         last_calls=list(calls),
     )
 

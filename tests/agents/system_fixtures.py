@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.desk import Desk
 from tests.support.system import RunningSystem, start_system
 
 
@@ -19,35 +20,32 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
 
 
 class Operator:
+    """The dev seed's operator, moving between counters: each call opens the counter first
+    (only an open counter held by its operator calls) and completes what it still holds."""
+
     def __init__(self, system: RunningSystem) -> None:
         self.system = system
-        self.headers = system.auth(system.login("operator"))
-        self.path = f"/api/v1/tenants/{system.tenant}"
+        self.desks: dict[int, Desk] = {}
+
+    def desk(self, counter: int) -> Desk:
+        if counter not in self.desks:
+            self.desks[counter] = Desk(self.system, counter)
+        return self.desks[counter]
 
     def issue(self, service: str = "A") -> dict[str, Any]:
-        response = self.system.http.post(
-            f"{self.path}/tickets",
-            json={"service": service, "priority": False},
-            headers={**self.headers, "Idempotency-Key": uuid.uuid4().hex},
-        )
-        assert response.status_code == 201, response.text
-        return dict(response.json())
+        return self.desk(1).issue(service)
 
     def call(self, ticket_id: str, counter: int) -> dict[str, Any]:
-        response = self.system.http.post(
-            f"{self.path}/tickets/{ticket_id}/call",
-            json={"counter": counter},
-            headers=self.headers,
-        )
-        assert response.status_code == 200, response.text
-        return dict(response.json())
+        desk = self.desk(counter)
+        desk.open()
+        return desk.call(ticket_id)
 
     def call_next(self, counter: int) -> dict[str, Any]:
-        response = self.system.http.post(
-            f"{self.path}/counters/{counter}/call-next", headers=self.headers
-        )
-        assert response.status_code == 200, response.text
-        return dict(response.json())
+        desk = self.desk(counter)
+        desk.open()
+        ticket = desk.call_next()
+        assert ticket is not None, "nothing was waiting"
+        return ticket
 
 
 def device(system: RunningSystem, role: str) -> str:

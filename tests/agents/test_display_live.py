@@ -20,6 +20,7 @@ from tests.agents import audio
 from tests.agents.audio import requires_espeak
 from tests.agents.running import display, view_of
 from tests.agents.system_fixtures import Operator, device, system
+from tests.support.desk import name_counter
 from tests.support.system import RunningSystem
 
 __all__ = ["system"]  # the module-scoped fixture, re-exported for pytest
@@ -73,6 +74,11 @@ def test_three_quick_calls_are_announced_in_order_without_overlap_and_never_repe
         assert view_of(runtime).current.number == numbers[2]
         assert [line.number for line in view_of(runtime).history[:2]] == [numbers[1], numbers[0]]
         _save(runtime, output_dir / "display-1920x1080-three-calls.png")
+        # What each call says: its counter's name, as the snapshot names it.
+        snapshot = runtime.state.feed.snapshot
+        assert snapshot is not None
+        names = {c.number: c.counter_name for c in snapshot.last_calls}
+        said = [audio.speech(n, c, names[n]) for n, c in zip(numbers, (1, 2, 3), strict=True)]
 
         # Broker down and back: the retained snapshot returns, and nothing is replayed.
         system.stop_broker()
@@ -84,9 +90,7 @@ def test_three_quick_calls_are_announced_in_order_without_overlap_and_never_repe
 
     pcm = wav.read_bytes()
     chimes = audio.positions(pcm, audio.chime())
-    spoken = [
-        audio.positions(pcm, audio.speech(n, c)) for n, c in zip(numbers, (1, 2, 3), strict=True)
-    ]
+    spoken = [audio.positions(pcm, sound) for sound in said]
     assert len(chimes) == 3, f"expected 3 chimes, found {len(chimes)}"
     assert [len(s) for s in spoken] == [1, 1, 1], "each call spoken exactly once"
     starts = [s[0] for s in spoken]
@@ -95,7 +99,7 @@ def test_three_quick_calls_are_announced_in_order_without_overlap_and_never_repe
         # chime i, then its speech, finishing before chime i+1 starts: no overlap.
         assert chimes[i] + len(audio.chime()) <= starts[i]
         if i < 2:
-            assert starts[i] + len(audio.speech(numbers[i], i + 1)) <= chimes[i + 1]
+            assert starts[i] + len(said[i]) <= chimes[i + 1]
 
 
 @requires_espeak
@@ -104,6 +108,7 @@ def test_a_call_made_during_an_outage_is_announced_once_after_reconnect(
 ) -> None:
     operator = Operator(system)
     ticket = operator.issue("A")
+    name_counter(system, 2, "Sala de Coleta 2")
     wav = audio.disk_audio_env(monkeypatch, output_dir / "display-audio.raw")
     # Polling slower than the outage: the call can only arrive with the retained snapshot.
     with display(system, device(system, "display"), poll_interval_s=30) as runtime:
@@ -122,9 +127,12 @@ def test_a_call_made_during_an_outage_is_announced_once_after_reconnect(
         _settle(runtime, 1.5)
         _save(runtime, output_dir / "display-1280x720-after-outage.png")
         assert view_of(runtime).current.number == number
+        # Shown and spoken by the counter's name: "Senha A, 0 0 4. Sala de Coleta 2."
+        assert view_of(runtime).current.counter == "Sala de Coleta 2"
+    name_counter(system, 2, "Guichê 2")
     pcm = wav.read_bytes()
     assert len(audio.positions(pcm, audio.chime())) == 1
-    assert len(audio.positions(pcm, audio.speech(number, 2))) == 1
+    assert len(audio.positions(pcm, audio.speech(number, 2, "Sala de Coleta 2"))) == 1
 
 
 def test_filters_and_screenshots_at_both_resolutions(

@@ -4,11 +4,13 @@ where the eye must go, text inside the screen, nothing drawn off-canvas."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from display_agent.render import regions
 from display_agent.render import render as render_display
 from display_agent.state import DisplayConfig, DisplayState
 from display_agent.view import display_view
@@ -82,6 +84,34 @@ def test_display_screens(
     accent = _share(surface, theme.ACCENT, current_panel)
     # A new call turns the whole current-call panel amber; afterwards only its counter is.
     assert accent > 0.5 if highlighted else 0.01 < accent < 0.3, accent
+
+
+@pytest.mark.parametrize("size", [*SIZES, (1080, 1920)])
+def test_every_history_row_is_whole_on_screen_and_names_its_counter_readably(
+    fonts: Fonts, size: tuple[int, int], output_dir: Path
+) -> None:
+    # The named room on every row: the longest text a row must hold.
+    calls = [call(n, counter=4) for n in range(30, 22, -1)]
+    state = DisplayState(feed=Feed(snapshot=snapshot(5, calls, ticker=TICKER), link_up=True))
+    view = display_view(state, T0, fallback_title="x")
+    assert [line.counter for line in view.history] == ["Sala de Coleta 4"] * 6
+    screen = pygame.Rect(0, 0, *size)
+    where = regions(screen, view)
+    assert len(where.history) == len(view.history)
+    bottom = where.ticker.top if where.ticker is not None else screen.bottom
+    for above, below in itertools.pairwise(where.history):
+        assert above.panel.bottom <= below.panel.top, "rows never overlap"
+    for row in where.history:
+        assert screen.contains(row.panel)
+        assert row.panel.bottom <= bottom, "no row runs under the ticker"
+        assert row.panel.contains(row.number)
+        assert row.panel.contains(row.counter)
+        # The name is drawn at a size read from afar, not squeezed to fit.
+        name = fonts.fit("Sala de Coleta 4", row.counter.width, row.counter.height)
+        assert name >= 0.5 * row.counter.height, (size, name, row.counter)
+    surface = pygame.Surface(size)
+    render_display(surface, fonts, view)
+    pygame.image.save(surface, str(output_dir / f"display-{size[0]}x{size[1]}-named-rows.png"))
 
 
 @pytest.mark.parametrize("size", [*SIZES, (1080, 1920)])

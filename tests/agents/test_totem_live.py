@@ -20,6 +20,7 @@ from tests.agents import audio
 from tests.agents.factories import snapshot
 from tests.agents.running import totem, view_of
 from tests.agents.system_fixtures import Operator, device, system
+from tests.support.desk import name_counter
 from tests.support.mqtt import Recorder
 from tests.support.ports import free_port
 from tests.support.system import RunningSystem
@@ -93,11 +94,13 @@ def test_a_double_tap_issues_one_ticket_shown_printed_then_called_with_sound(
         assert body.qr_url.encode() in printed  # native QR command carries the URL
         assert printed.endswith(b"\x1dV\x00")  # and the paper is cut
 
+        name_counter(system, 3, "Sala de Coleta 3")
         Operator(system).call(ticket_id, 3)
         runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingCall), timeout_s=20)
         called = view_of(runtime).body
         assert isinstance(called, CalledView)
-        assert (called.number, called.counter) == (ticket["number"], "Guichê 3")
+        # The customer is sent to the counter's name, not to "counter 3".
+        assert (called.number, called.counter) == (ticket["number"], "Sala de Coleta 3")
         _save(runtime, output_dir / "totem-1920x1080-called.png")
         runtime.run(until=lambda: not runtime.player.busy, timeout_s=30)
         _wait(runtime, 0.4)

@@ -6,6 +6,7 @@ Playwright's own browser download does not work here, so every test launches
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,23 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
 
 def _console(watched: Watched, message: ConsoleMessage) -> None:
     watched.console.append(f"{message.type}: {message.text}")
+
+
+OpenPage = Callable[..., Watched]
+
+# Words of the API's English messages ("ticket X not found", "wrong username or password", "the
+# counter is held by maria"...) that no pt-BR text of ours contains.
+_ENGLISH = re.compile(
+    r"\b(the|not found|wrong|password|ticket|counter|service|error|invalid|does not|cannot|"
+    r"held by|busy|closed|paused|must|unknown|refused|internal|bad request|forbidden)\b",
+    re.IGNORECASE,
+)
+
+
+def english_in(watched: Watched) -> list[str]:
+    """English words of server messages in the page's visible text, title and notices."""
+    text = watched.page.evaluate("() => document.title + '\\n' + document.body.innerText")
+    return _ENGLISH.findall(text)
 
 
 def wait_live(watched: Watched, timeout_ms: float = 20_000) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import DESK, FAST, PHONE, TV, Watched, wait_live
+from tests.support.desk import Desk
 from tests.support.system import RunningSystem, start_system
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -80,17 +81,12 @@ def explain(found: list[dict[str, Any]]) -> str:
 
 
 def issue_and_call(system: RunningSystem) -> dict[str, Any]:
-    operator = system.auth(system.login("operator"))
-    url = f"/api/v1/tenants/{system.tenant}/tickets"
-    waiting = system.http.post(url, json={"service": "A"}, headers=operator)
-    called = system.http.post(url, json={"service": "P", "priority": True}, headers=operator)
-    assert waiting.status_code == called.status_code == 201
-    response = system.http.post(
-        f"{url}/{called.json()['id']}/call", json={"counter": 3}, headers=operator
-    )
-    assert response.status_code == 200, response.text
-    ticket: dict[str, Any] = waiting.json()
-    return ticket
+    desk = Desk(system, 3, "admin")
+    waiting = desk.issue("A")
+    called = desk.issue("P", priority=True)
+    desk.open()
+    desk.call(called["id"])
+    return waiting
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +142,16 @@ def test_operator_sign_in_and_console(system: RunningSystem, open_page: OpenPage
     wait_live(operator)
     operator.page.wait_for_selector("#queue li")
     assert (found := violations(operator)) == [], "console:\n" + explain(found)
+
+    # An open counter with its ticket pinned, and a search result with every action.
+    Desk(system, 3, "admin").issue("A")  # something to call, whatever ran before
+    operator.page.select_option("#counter", "1")
+    operator.page.click("#counter-open")
+    operator.page.wait_for_selector('#counter-state[data-status="open"][data-mine="true"]')
+    operator.page.click("#call-next")
+    operator.page.wait_for_selector("#current .current-number")
+    pinned = operator.page.text_content("#current .current-number") or ""
+    operator.page.fill("#search-number", pinned)
+    operator.page.click("#search-go")
+    operator.page.wait_for_selector("#search-result .ticket-card")
+    assert (found := violations(operator)) == [], "working console:\n" + explain(found)

@@ -17,7 +17,18 @@ from config.settings import DEV_SECRET
 from protocol import DevicePresence, PresenceStatus, Role, decode, encode, issue_token
 from protocol.auth import peek_token
 from protocol.topics import device_status_topic
-from tests.browser.conftest import DESK, FAST, PHONE, TV, TV_720, Watched, origin, wait_live
+from tests.browser.conftest import (
+    DESK,
+    FAST,
+    PHONE,
+    TV,
+    TV_720,
+    Watched,
+    english_in,
+    origin,
+    wait_live,
+)
+from tests.support.desk import Desk
 from tests.support.mqtt import Recorder
 from tests.support.system import RunningSystem, start_system
 
@@ -43,13 +54,12 @@ def issue(system: RunningSystem, token: str, service: str = "A") -> dict[str, An
     return ticket
 
 
-def call(system: RunningSystem, token: str, ticket_id: str, counter: int) -> None:
-    response = system.http.post(
-        f"/api/v1/tenants/{system.tenant}/tickets/{ticket_id}/call",
-        json={"counter": counter},
-        headers=system.auth(token),
-    )
-    assert response.status_code == 200, response.text
+def call(system: RunningSystem, ticket_id: str, counter: int) -> None:
+    """The dev operator calls this ticket at ``counter`` (opening it first: only an open counter
+    calls; whatever it still held ends as completed)."""
+    desk = Desk(system, counter)
+    desk.open()
+    desk.call(ticket_id)
 
 
 def mark_document(watched: Watched) -> None:
@@ -70,7 +80,7 @@ def wait_for_call(display: Watched, number: str, counter: int, timeout_ms: float
     display.page.wait_for_function(
         """([number, counter]) =>
             document.querySelector("#current .big-number")?.textContent === number &&
-            document.querySelector("#current .big-counter")?.textContent === String(counter)""",
+            document.querySelector("#current .big-counter")?.dataset.counter === String(counter)""",
         arg=[number, counter],
         timeout=timeout_ms,
     )
@@ -92,6 +102,9 @@ def sign_in(operator: Watched, counter: int, username: str = "operator") -> None
     wait_live(operator)
     page.wait_for_selector(f'#counter option[value="{counter}"]', state="attached")
     page.select_option("#counter", str(counter))
+    # Only an open counter, held by its operator, calls.
+    page.click("#counter-open")
+    page.wait_for_selector('#counter-state[data-status="open"][data-mine="true"]')
 
 
 def test_operator_call_reaches_display_and_follower_without_reload(
@@ -168,7 +181,8 @@ def test_console_drives_a_ticket_through_its_life_from_the_keyboard(
     page.keyboard.press("r")  # recall: a new call id, announced again
     display.page.wait_for_function("() => window.queuecast.announced.length === 2")
     texts = display.page.evaluate("window.queuecast.announced.map((a) => a.text)")
-    assert texts == ["Ticket A, 0 0 1. Counter 1."] * 2
+    # Spoken by the counter's name (the dev seed names it "Guichê 1"), whatever the language.
+    assert texts == ["Ticket A, 0 0 1. Guichê 1."] * 2
     page.keyboard.press("s")  # start
     page.wait_for_selector('#current [data-status="in_service"]')
     page.keyboard.press("c")  # complete
@@ -248,7 +262,7 @@ def test_kiosk_issues_one_ticket_even_when_the_answer_is_lost_and_shows_its_call
     kiosk.page.screenshot(path=output_dir / "kiosk-ticket.png")
 
     assert ticket_id is not None
-    call(system, system.login("operator"), ticket_id, counter=3)
+    call(system, ticket_id, counter=3)
     kiosk.page.wait_for_selector("[data-screen='called'] .called-number")
     assert kiosk.page.text_content(".called-number") == number
     assert "3" in (kiosk.page.text_content(".called-counter") or "")
@@ -326,14 +340,17 @@ def test_display_recovers_after_the_broker_restarts(
         system.stop_broker()
         display.page.wait_for_selector('#conn[data-state="polling"]', timeout=20_000)
         during = issue(system, operator)
-        call(system, operator, during["id"], counter=1)
+        call(system, during["id"], counter=1)
         wait_for_call(display, during["number"], 1)  # followed over HTTP while MQTT is down
         display.page.screenshot(path=output_dir / "display-1280x720-polling.png")
+        # Broker down is this screen's error path: it says so in Portuguese, never in English.
+        assert display.page.text_content("#conn") == "Atualização periódica"
+        assert english_in(display) == []
 
         system.start_broker()
         wait_live(display, timeout_ms=40_000)
         after = issue(system, operator)
-        call(system, operator, after["id"], counter=2)
+        call(system, after["id"], counter=2)
         wait_for_call(display, after["number"], 2)
         assert same_document(display)
         # Each call announced exactly once: the reconnect replayed nothing.

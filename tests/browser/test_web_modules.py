@@ -164,7 +164,9 @@ def test_every_language_has_every_text_and_speaks_the_call(page: Page) -> None:
     body = """
       const { I18n, tableKeys, matchLanguage } = await import("/web/js/i18n.js");
       const speak = (lang) => new I18n(lang).spokenCall("A023", 3);
+      const named = (lang) => new I18n(lang).spokenCall("A023", "Sala de Coleta 4");
       return { keys: tableKeys(), pt: speak("pt-BR"), en: speak("en"), es: speak("es-AR"),
+               named: ["pt-BR", "en", "es"].map(named),
                match: ["pt", "en-US", "es-419", "fr", ""].map(matchLanguage),
                wait: [30, 300, 4000, null].map((s) => new I18n("en").wait(s)),
                duration: [12.4, 300, 4000, null].map((s) => new I18n("es").duration(s)) };
@@ -176,6 +178,11 @@ def test_every_language_has_every_text_and_speaks_the_call(page: Page) -> None:
     assert result["pt"] == "Senha A, 0 2 3. Guichê 3."
     assert result["en"] == "Ticket A, 0 2 3. Counter 3."
     assert result["es"] == "Turno A, 0 2 3. Ventanilla 3."
+    assert result["named"] == [
+        "Senha A, 0 2 3. Sala de Coleta 4.",
+        "Ticket A, 0 2 3. Sala de Coleta 4.",
+        "Turno A, 0 2 3. Sala de Coleta 4.",
+    ]
     assert result["match"] == ["pt-BR", "en", "es", None, None]
     assert result["wait"] == ["under 1 min", "~5 min", "~1 h 7 min", "—"]
     assert result["duration"] == ["12 s", "5 min", "1 h 7 min", "—"]
@@ -262,3 +269,43 @@ def test_announcements_play_one_after_another_never_overlapping(page: Page) -> N
     assert all(p["chime"] for p in played), "Web Audio did not run (autoplay allowed in tests)"
     for earlier, later in itertools.pairwise(played):
         assert later["at"] >= earlier["end"], "two announcements overlapped"
+
+
+def test_every_api_error_code_reads_in_the_page_language_never_the_server_message(
+    page: Page,
+) -> None:
+    body = """
+      const { I18n, ERROR_CODES } = await import("/web/js/i18n.js");
+      const { ApiError } = await import("/web/js/api.js");
+      const MESSAGE = "the server's English message";
+      const extras = { status: "called", command: "complete", ticket: { number: "A023" },
+                       holder: "maria", reason: "almoço" };
+      const out = {};
+      for (const lang of ["pt-BR", "en", "es"]) {
+        const i18n = new I18n(lang);
+        const texts = {};
+        for (const code of [...ERROR_CODES, "something_new"]) {
+          const status = code === "internal_error" ? 500 : 409;
+          const body = { error: code, message: MESSAGE, ...extras };
+          texts[code] = i18n.error(new ApiError(status, MESSAGE, body));
+        }
+        texts.network = i18n.error(new ApiError(0, "network error"));
+        texts.unparsed = i18n.error(new ApiError(502, "502 Bad Gateway", null));
+        out[lang] = texts;
+      }
+      return out;
+    """
+    result = run(page, body)
+    for lang, texts in result.items():
+        for code, text in texts.items():
+            assert text, (lang, code)
+            assert "English message" not in text, (lang, code)
+            assert not text.startswith("error."), f"{lang} has no text for {code}"
+    pt = result["pt-BR"]
+    assert pt["counter_held"] == "Este guichê já está aberto por maria."
+    assert pt["counter_busy"].startswith("O guichê ainda está com a senha A023")
+    assert pt["counter_paused"] == "Guichê em pausa (almoço). Retome para chamar."
+    assert pt["illegal_transition"] == "Ação não permitida: a senha está «Chamada»."
+    assert pt["something_new"] == "Algo deu errado (código 409). Tente novamente."
+    assert pt["unparsed"] == result["pt-BR"]["internal_error"]
+    assert result["es"]["network"].startswith("Sin respuesta del servidor")

@@ -16,6 +16,11 @@ export class ApiError extends Error {
     this.status = status;
     this.body = body;
   }
+
+  /** The API's stable error code ("counter_busy"...), what pages translate; null if none. */
+  get code() {
+    return typeof this.body?.error === "string" ? this.body.error : null;
+  }
 }
 
 /**

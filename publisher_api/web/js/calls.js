@@ -34,12 +34,22 @@ export class CallAnnouncements {
   consider(snapshot) {
     const fresh = this.announcer.consider(snapshot.last_calls);
     for (const call of fresh) {
-      const text = this.i18n.spokenCall(call.number, call.counter);
-      this.announced.push({ call_id: call.call_id, number: call.number, counter: call.counter, text });
+      const place = this.i18n.place(call.counter, call.counter_name);
+      const text = this.i18n.spokenCall(call.number, place);
+      this.announced.push({ call_id: call.call_id, number: call.number, counter: call.counter, place, text });
       this.onCall(call);
       say(this.liveRegion, text);
       this.speaker.announce(text);
     }
     return fresh;
   }
+}
+
+/**
+ * One call per ticket, the newest (last_calls is newest first): a recall moves its ticket to the
+ * top with the new call instead of listing the ticket twice.
+ */
+export function latestPerTicket(calls) {
+  const seen = new Set();
+  return calls.filter((call) => !seen.has(call.ticket_id) && seen.add(call.ticket_id));
 }

@@ -3,7 +3,7 @@
 //              ?poll=5 (seconds between HTTP polls while MQTT is down)  ?reconnect_max=30 (seconds)
 
 import { request } from "./api.js";
-import { CallAnnouncements } from "./calls.js";
+import { CallAnnouncements, latestPerTicket } from "./calls.js";
 import {
   expose,
   h,
@@ -71,17 +71,27 @@ function draw() {
   const name = snapshot?.tenant_name ?? config.tenant;
   el["tenant-name"].textContent = name;
   document.title = `${name} · QueueCast`;
-  const shown = snapshot ? snapshot.last_calls.filter(shows) : [];
+  const shown = snapshot ? latestPerTicket(snapshot.last_calls.filter(shows)) : [];
   const [current, ...earlier] = shown;
   render(el["current-call"], current ? currentCall(current, snapshot) : h("p", { class: "none" }, i18n.t("display.none")));
   el.current.classList.toggle("is-new", Boolean(current) && current.call_id === state.highlight);
   el.current.dataset.callId = current?.call_id ?? "";
-  render(el.history, earlier.slice(0, historySize).map(historyItem));
   render(el.waiting, snapshot ? waitingChips(snapshot) : []);
+  render(el.history, earlier.slice(0, historySize).map(historyItem));
+  dropRowsThatDoNotFit(el.history);
   const ticker = snapshot?.ticker?.trim();
   el.ticker.hidden = !ticker;
   el["ticker-text"].textContent = ticker ?? "";
   showConnection(el.conn, state.status, i18n);
+}
+
+/** A row cut by the bottom of its list is unreadable at 5 m: show fewer rows, each whole. */
+function dropRowsThatDoNotFit(list) {
+  const bottom = list.getBoundingClientRect().bottom;
+  for (const row of [...list.children].reverse()) {
+    if (row.getBoundingClientRect().bottom <= bottom + 0.5) break;
+    row.remove();
+  }
 }
 
 function currentCall(call, snapshot) {
@@ -89,9 +99,14 @@ function currentCall(call, snapshot) {
   return [
     h(
       "div",
-      { class: "call-pair" },
+      { class: "call-stack" },
       h("div", { class: "call-part" }, h("span", { class: "caption" }, i18n.t("ticket")), h("strong", { class: "big-number numbers" }, call.number)),
-      h("div", { class: "call-part" }, h("span", { class: "caption" }, i18n.t("counter")), h("strong", { class: "big-counter numbers" }, call.counter)),
+      h(
+        "div",
+        { class: "call-part place" },
+        h("span", { class: "caption" }, i18n.t("display.place")),
+        h("strong", { class: "big-counter", dataset: { counter: call.counter } }, i18n.place(call.counter, call.counter_name)),
+      ),
     ),
     service ? h("p", { class: "service-name" }, service.name) : null,
   ];
@@ -100,9 +115,9 @@ function currentCall(call, snapshot) {
 function historyItem(call) {
   return h(
     "li",
-    { dataset: { callId: call.call_id } },
+    { dataset: { callId: call.call_id, ticketId: call.ticket_id } },
     h("span", { class: "number numbers" }, call.number),
-    h("span", { class: "to" }, i18n.t("counter.n", { counter: call.counter })),
+    h("span", { class: "to" }, i18n.place(call.counter, call.counter_name)),
     h("time", { class: "time numbers", datetime: call.called_at }, i18n.time(call.called_at)),
   );
 }
@@ -115,6 +130,7 @@ function waitingChips(snapshot) {
 
 i18n.apply();
 draw();
+window.addEventListener("resize", draw);
 startClock(el.clock, i18n);
 soundButton(el.sound, calls.speaker);
 const live = new LiveConnection({

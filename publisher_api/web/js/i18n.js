@@ -4,6 +4,14 @@
 
 export const LANGUAGES = ["pt-BR", "en", "es"];
 
+// The API's stable error codes that have their own text (publisher_api/errors.py and the issue 9
+// contract); any other code reads as a generic failure with its HTTP status.
+export const ERROR_CODES = new Set([
+  "unauthorized", "forbidden", "not_found", "validation_error", "invalid", "conflict",
+  "illegal_transition", "counter_busy", "counter_closed", "counter_paused", "counter_held",
+  "internal_error", "too_many_requests", "payload_too_large",
+]);
+
 const TABLES = {
   "pt-BR": {
     "app.title": "QueueCast",
@@ -16,13 +24,13 @@ const TABLES = {
     "ticket": "Senha",
     "counter": "Guichê",
     "counter.n": "Guichê {counter}",
-    "spoken.call": "Senha {code}. Guichê {counter}.",
+    "spoken.call": "Senha {code}. {place}.",
     "display.current": "Chamada atual",
     "display.history": "Últimas chamadas",
     "display.none": "Aguardando chamadas",
     "display.waiting": "{count} aguardando",
     "error.tenant": "Unidade não encontrada.",
-    "error.generic": "Algo deu errado: {message}",
+    "error.generic": "Algo deu errado. Tente novamente.",
     "wait.less": "menos de 1 min",
     "wait.min": "~{minutes} min",
     "wait.hours": "~{hours} h {minutes} min",
@@ -37,8 +45,8 @@ const TABLES = {
     "follow.ahead": "Pessoas à sua frente",
     "follow.wait": "Espera estimada",
     "follow.called": "É a sua vez!",
-    "follow.go": "Dirija-se ao guichê {counter}",
-    "follow.serving": "Em atendimento no guichê {counter}",
+    "follow.go": "Dirija-se a: {counter}",
+    "follow.serving": "Em atendimento: {counter}",
     "follow.ended": "Esta senha foi encerrada.",
     "follow.notfound": "Senha não encontrada. Confira o link ou o QR code.",
     "follow.keep": "Mantenha esta página aberta: avisaremos quando for chamado.",
@@ -101,6 +109,64 @@ const TABLES = {
     "op.session": "Sessão expirada. Entre novamente.",
     "op.shortcuts": "Atalhos: N chamar próxima · R rechamar · S iniciar · C concluir",
     "op.priority": "prioritário",
+    "display.place": "Local",
+    "error.network": "Sem resposta do servidor. Verifique a conexão e tente de novo.",
+    "error.unknown": "Algo deu errado (código {status}). Tente novamente.",
+    "error.unauthorized": "Sessão inválida ou expirada. Entre novamente.",
+    "error.forbidden": "Você não tem permissão para esta ação.",
+    "error.not_found": "Não encontrado: a senha, o serviço ou o guichê não existe mais.",
+    "error.validation_error": "Dados inválidos. Confira o que foi preenchido.",
+    "error.invalid": "Este pedido não é permitido aqui.",
+    "error.conflict": "Isto já existe ou foi alterado por outra pessoa. Atualize e tente de novo.",
+    "error.illegal_transition": "Ação não permitida: a senha está «{status}».",
+    "error.counter_busy": "O guichê ainda está com a senha {number}: conclua ou marque «não compareceu» antes de chamar outra.",
+    "error.counter_closed": "Este guichê está fechado. Abra o guichê para chamar.",
+    "error.counter_paused": "Guichê em pausa ({reason}). Retome para chamar.",
+    "error.counter_held": "Este guichê já está aberto por {holder}.",
+    "error.internal_error": "Erro no servidor. Tente novamente; se continuar, avise o suporte.",
+    "error.too_many_requests": "Muitas tentativas seguidas. Aguarde um momento e tente de novo.",
+    "error.payload_too_large": "Pedido grande demais.",
+    "op.login.failed": "Usuário ou senha incorretos.",
+    "op.desk": "Meu guichê",
+    "op.counter.closed": "Guichê fechado: abra para chamar.",
+    "op.counter.mine": "Aberto por você",
+    "op.counter.other": "Aberto por {holder}",
+    "op.counter.paused": "Em pausa: {reason} ({holder})",
+    "op.counter.state.open": "aberto",
+    "op.counter.state.paused": "em pausa",
+    "op.counter.state.closed": "fechado",
+    "op.open": "Abrir guichê",
+    "op.takeover": "Assumir guichê",
+    "op.pause": "Pausar",
+    "op.pause.reason": "Motivo da pausa",
+    "op.pause.reasons": "Almoço|Intervalo|Reunião|Problema técnico",
+    "op.resume": "Retomar",
+    "op.close": "Fechar guichê",
+    "op.cancel": "Cancelar senha",
+    "op.reactivate": "Reativar",
+    "op.undo": "Desfazer",
+    "op.timer": "Desde a chamada",
+    "op.services": "Chamar destes serviços",
+    "op.close.title": "A senha {number} ainda está aberta neste guichê.",
+    "op.close.question": "Como encerrá-la antes de chamar outra?",
+    "op.close.completed": "Concluída, chamar",
+    "op.close.no_show": "Não compareceu, chamar",
+    "op.back": "Voltar",
+    "op.search": "Buscar senha",
+    "op.search.number": "Ex.: A023",
+    "op.search.go": "Buscar",
+    "op.search.none": "Nenhuma senha com este número.",
+    "op.finished": "Finalizadas neste guichê",
+    "op.finished.none": "Nenhuma ainda.",
+    "op.me": "Você hoje",
+    "op.stats.pause": "Em pausa",
+    "op.end_reason.call_timeout": "tempo de chamada esgotado",
+    "op.end_reason.day_closed": "encerrada no fim do dia",
+    "follow.ended.call_timeout": "Esta senha foi chamada e encerrada por não comparecimento.",
+    "follow.ended.day_closed": "Esta senha foi encerrada no fim do expediente.",
+    "op.done.completed": "Concluída",
+    "op.done.no_show": "Não veio",
+    "op.done.cancelled": "Cancelada",
   },
   en: {
     "app.title": "QueueCast",
@@ -113,13 +179,13 @@ const TABLES = {
     "ticket": "Ticket",
     "counter": "Counter",
     "counter.n": "Counter {counter}",
-    "spoken.call": "Ticket {code}. Counter {counter}.",
+    "spoken.call": "Ticket {code}. {place}.",
     "display.current": "Now calling",
     "display.history": "Recent calls",
     "display.none": "Waiting for calls",
     "display.waiting": "{count} waiting",
     "error.tenant": "Unknown site.",
-    "error.generic": "Something went wrong: {message}",
+    "error.generic": "Something went wrong. Please try again.",
     "wait.less": "under 1 min",
     "wait.min": "~{minutes} min",
     "wait.hours": "~{hours} h {minutes} min",
@@ -134,8 +200,8 @@ const TABLES = {
     "follow.ahead": "People ahead of you",
     "follow.wait": "Estimated wait",
     "follow.called": "It's your turn!",
-    "follow.go": "Please go to counter {counter}",
-    "follow.serving": "Being served at counter {counter}",
+    "follow.go": "Please go to: {counter}",
+    "follow.serving": "Being served at: {counter}",
     "follow.ended": "This ticket is closed.",
     "follow.notfound": "Ticket not found. Check the link or the QR code.",
     "follow.keep": "Keep this page open: we will tell you when you are called.",
@@ -198,6 +264,64 @@ const TABLES = {
     "op.session": "Your session expired. Please sign in again.",
     "op.shortcuts": "Shortcuts: N call next · R recall · S start · C complete",
     "op.priority": "priority",
+    "display.place": "Go to",
+    "error.network": "No answer from the server. Check the connection and try again.",
+    "error.unknown": "Something went wrong (code {status}). Please try again.",
+    "error.unauthorized": "Your session is invalid or expired. Please sign in again.",
+    "error.forbidden": "You are not allowed to do this.",
+    "error.not_found": "Not found: the ticket, service or counter no longer exists.",
+    "error.validation_error": "Invalid input. Check what you entered.",
+    "error.invalid": "This request is not allowed here.",
+    "error.conflict": "This already exists or was changed by someone else. Refresh and try again.",
+    "error.illegal_transition": "Not allowed: the ticket is “{status}”.",
+    "error.counter_busy": "This counter still holds ticket {number}: complete it or mark it a no-show before calling another.",
+    "error.counter_closed": "This counter is closed. Open it to call.",
+    "error.counter_paused": "This counter is paused ({reason}). Resume to call.",
+    "error.counter_held": "This counter is already open by {holder}.",
+    "error.internal_error": "Server error. Please try again; if it persists, tell support.",
+    "error.too_many_requests": "Too many attempts. Wait a moment and try again.",
+    "error.payload_too_large": "The request is too large.",
+    "op.login.failed": "Wrong username or password.",
+    "op.desk": "My counter",
+    "op.counter.closed": "Counter closed: open it to call.",
+    "op.counter.mine": "Open: you",
+    "op.counter.other": "Open by {holder}",
+    "op.counter.paused": "Paused: {reason} ({holder})",
+    "op.counter.state.open": "open",
+    "op.counter.state.paused": "paused",
+    "op.counter.state.closed": "closed",
+    "op.open": "Open counter",
+    "op.takeover": "Take over counter",
+    "op.pause": "Pause",
+    "op.pause.reason": "Pause reason",
+    "op.pause.reasons": "Lunch|Break|Meeting|Technical problem",
+    "op.resume": "Resume",
+    "op.close": "Close counter",
+    "op.cancel": "Cancel ticket",
+    "op.reactivate": "Reactivate",
+    "op.undo": "Undo",
+    "op.timer": "Since the call",
+    "op.services": "Call from these services",
+    "op.close.title": "Ticket {number} is still open at this counter.",
+    "op.close.question": "How did it end, before calling another?",
+    "op.close.completed": "Completed, call",
+    "op.close.no_show": "No-show, call",
+    "op.back": "Back",
+    "op.search": "Find a ticket",
+    "op.search.number": "E.g. A023",
+    "op.search.go": "Search",
+    "op.search.none": "No ticket with this number.",
+    "op.finished": "Finished at this counter",
+    "op.finished.none": "None yet.",
+    "op.me": "You today",
+    "op.stats.pause": "Paused",
+    "op.end_reason.call_timeout": "call timed out",
+    "op.end_reason.day_closed": "closed at the end of the day",
+    "follow.ended.call_timeout": "This ticket was called and closed because nobody came.",
+    "follow.ended.day_closed": "This ticket was closed at the end of the day.",
+    "op.done.completed": "Completed",
+    "op.done.no_show": "No-show",
+    "op.done.cancelled": "Cancelled",
   },
   es: {
     "app.title": "QueueCast",
@@ -210,13 +334,13 @@ const TABLES = {
     "ticket": "Turno",
     "counter": "Ventanilla",
     "counter.n": "Ventanilla {counter}",
-    "spoken.call": "Turno {code}. Ventanilla {counter}.",
+    "spoken.call": "Turno {code}. {place}.",
     "display.current": "Llamando ahora",
     "display.history": "Últimos llamados",
     "display.none": "Esperando llamados",
     "display.waiting": "{count} en espera",
     "error.tenant": "Sede no encontrada.",
-    "error.generic": "Algo salió mal: {message}",
+    "error.generic": "Algo salió mal. Inténtelo de nuevo.",
     "wait.less": "menos de 1 min",
     "wait.min": "~{minutes} min",
     "wait.hours": "~{hours} h {minutes} min",
@@ -231,8 +355,8 @@ const TABLES = {
     "follow.ahead": "Personas delante de usted",
     "follow.wait": "Espera estimada",
     "follow.called": "¡Es su turno!",
-    "follow.go": "Diríjase a la ventanilla {counter}",
-    "follow.serving": "En atención en la ventanilla {counter}",
+    "follow.go": "Diríjase a: {counter}",
+    "follow.serving": "En atención: {counter}",
     "follow.ended": "Este turno fue cerrado.",
     "follow.notfound": "Turno no encontrado. Revise el enlace o el código QR.",
     "follow.keep": "Mantenga esta página abierta: le avisaremos cuando lo llamen.",
@@ -295,6 +419,64 @@ const TABLES = {
     "op.session": "Su sesión expiró. Ingrese de nuevo.",
     "op.shortcuts": "Atajos: N llamar siguiente · R volver a llamar · S iniciar · C concluir",
     "op.priority": "preferencial",
+    "display.place": "Diríjase a",
+    "error.network": "Sin respuesta del servidor. Revise la conexión e inténtelo de nuevo.",
+    "error.unknown": "Algo salió mal (código {status}). Inténtelo de nuevo.",
+    "error.unauthorized": "Sesión no válida o vencida. Ingrese de nuevo.",
+    "error.forbidden": "No tiene permiso para esta acción.",
+    "error.not_found": "No encontrado: el turno, el servicio o la ventanilla ya no existe.",
+    "error.validation_error": "Datos no válidos. Revise lo que ingresó.",
+    "error.invalid": "Esta solicitud no está permitida aquí.",
+    "error.conflict": "Esto ya existe o fue cambiado por otra persona. Actualice e inténtelo de nuevo.",
+    "error.illegal_transition": "Acción no permitida: el turno está «{status}».",
+    "error.counter_busy": "La ventanilla aún tiene el turno {number}: concluya o marque «no se presentó» antes de llamar otro.",
+    "error.counter_closed": "Esta ventanilla está cerrada. Ábrala para llamar.",
+    "error.counter_paused": "Ventanilla en pausa ({reason}). Reanude para llamar.",
+    "error.counter_held": "Esta ventanilla ya está abierta por {holder}.",
+    "error.internal_error": "Error del servidor. Inténtelo de nuevo; si continúa, avise a soporte.",
+    "error.too_many_requests": "Demasiados intentos. Espere un momento e inténtelo de nuevo.",
+    "error.payload_too_large": "La solicitud es demasiado grande.",
+    "op.login.failed": "Usuario o contraseña incorrectos.",
+    "op.desk": "Mi ventanilla",
+    "op.counter.closed": "Ventanilla cerrada: ábrala para llamar.",
+    "op.counter.mine": "Abierta por usted",
+    "op.counter.other": "Abierta por {holder}",
+    "op.counter.paused": "En pausa: {reason} ({holder})",
+    "op.counter.state.open": "abierta",
+    "op.counter.state.paused": "en pausa",
+    "op.counter.state.closed": "cerrada",
+    "op.open": "Abrir ventanilla",
+    "op.takeover": "Tomar la ventanilla",
+    "op.pause": "Pausar",
+    "op.pause.reason": "Motivo de la pausa",
+    "op.pause.reasons": "Almuerzo|Descanso|Reunión|Problema técnico",
+    "op.resume": "Reanudar",
+    "op.close": "Cerrar ventanilla",
+    "op.cancel": "Cancelar turno",
+    "op.reactivate": "Reactivar",
+    "op.undo": "Deshacer",
+    "op.timer": "Desde el llamado",
+    "op.services": "Llamar de estos servicios",
+    "op.close.title": "El turno {number} sigue abierto en esta ventanilla.",
+    "op.close.question": "¿Cómo terminó, antes de llamar a otro?",
+    "op.close.completed": "Concluido, llamar",
+    "op.close.no_show": "No se presentó, llamar",
+    "op.back": "Volver",
+    "op.search": "Buscar turno",
+    "op.search.number": "Ej.: A023",
+    "op.search.go": "Buscar",
+    "op.search.none": "Ningún turno con este número.",
+    "op.finished": "Finalizados en esta ventanilla",
+    "op.finished.none": "Ninguno aún.",
+    "op.me": "Usted hoy",
+    "op.stats.pause": "En pausa",
+    "op.end_reason.call_timeout": "tiempo de llamado agotado",
+    "op.end_reason.day_closed": "cerrado al final del día",
+    "follow.ended.call_timeout": "Este turno fue llamado y cerrado porque nadie se presentó.",
+    "follow.ended.day_closed": "Este turno fue cerrado al final del día.",
+    "op.done.completed": "Concluido",
+    "op.done.no_show": "No vino",
+    "op.done.cancelled": "Cancelado",
   },
 };
 
@@ -341,6 +523,11 @@ export class I18n {
     if (this.setTenant(snapshot.locale, snapshot.timezone)) this.apply();
   }
 
+  /** True when some table has a text for `key` (for codes and reasons that may be new). */
+  has(key) {
+    return key in TABLES[this.lang] || key in TABLES.en;
+  }
+
   t(key, vars = {}) {
     const text = TABLES[this.lang][key] ?? TABLES.en[key] ?? key;
     return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
@@ -378,14 +565,45 @@ export class I18n {
     }
   }
 
-  /** What the speaker says for a call: "Senha A, 0 2 3. Guichê 3." (digits one by one). */
-  spokenCall(number, counter) {
+  /**
+   * What the speaker says for a call: "Senha A, 0 2 3. Sala de Coleta 4." (digits one by one).
+   * `place` is the counter's name; a bare counter number reads "Guichê 3".
+   */
+  spokenCall(number, place) {
     const match = /^([^\d]*)(\d*)$/.exec(String(number)) ?? ["", String(number), ""];
     const code = [match[1], match[2]]
       .map((part) => part.split("").join(" "))
       .filter(Boolean)
       .join(", ");
-    return this.t("spoken.call", { code, counter });
+    return this.t("spoken.call", { code, place: this.place(place) });
+  }
+
+  /** A counter as people know it: its name ("Sala de Coleta 4"), else "Guichê 3". */
+  place(counter, name = null) {
+    if (typeof name === "string" && name.trim()) return name.trim();
+    if (typeof counter === "string" && counter.trim()) return counter.trim();
+    if (counter === null || counter === undefined) return "";
+    return this.t("counter.n", { counter });
+  }
+
+  /**
+   * The text people read for a failed API request: the stable `error` code of the body (never
+   * the server's English `message`), with the details the code carries (holder, reason...).
+   */
+  error(error) {
+    const status = error?.status ?? 0;
+    if (status === 0) return this.t("error.network");
+    const body = error?.body && typeof error.body === "object" ? error.body : {};
+    const code = typeof body.error === "string" ? body.error : "";
+    if (ERROR_CODES.has(code)) {
+      return this.t(`error.${code}`, {
+        status: typeof body.status === "string" ? this.t(`status.${body.status}`) : "",
+        number: body.ticket?.number ?? "",
+        holder: body.holder ?? "",
+        reason: body.reason ?? "",
+      });
+    }
+    return this.t(status >= 500 ? "error.internal_error" : "error.unknown", { status });
   }
 
   /** Fill every element carrying data-i18n (text) or data-i18n-label (aria-label). */

@@ -74,33 +74,46 @@ function draw() {
   el.service.textContent = snapshot?.services.find((s) => s.prefix === ticket.service)?.name ?? ticket.service;
   el.status.textContent = i18n.t(`status.${ticket.status}`);
   el.called.hidden = ticket.status !== "called";
-  el["called-go"].textContent = i18n.t("follow.go", { counter: ticket.counter ?? "" });
+  el["called-go"].textContent = i18n.t("follow.go", { counter: place(ticket, snapshot) });
   render(el.facts, facts(ticket, snapshot));
-  el.hint.textContent = hint(ticket);
+  el.hint.textContent = hint(ticket, snapshot);
+}
+
+/** Where the ticket is called to: its counter's name (the ticket's own, else the snapshot's). */
+function place(ticket, snapshot) {
+  const name = ticket.counter_name ?? snapshot?.counters.find((c) => c.number === ticket.counter)?.name;
+  return i18n.place(ticket.counter, name);
 }
 
 function facts(ticket, snapshot) {
   if (ticket.status !== "waiting") return [];
+  // Both figures are the server's, counted in the ticket's own line (its service); the snapshot's
+  // entry is fresher than the ticket document when both exist.
   const entry = snapshot?.waiting.find((w) => w.id === ticket.id);
   const position = entry?.position ?? ticket.position;
+  const ahead = entry?.people_ahead ?? ticket.people_ahead ?? (Number.isInteger(position) ? position - 1 : null);
   const wait = entry ? entry.estimated_wait_s : ticket.estimated_wait_s;
   if (position === null || position === undefined) return [];
   return [
     fact("follow.position", `${position}º`),
-    fact("follow.ahead", String(Math.max(0, position - 1))),
+    Number.isInteger(ahead) ? fact("follow.ahead", String(ahead)) : null,
     // No estimate yet (no service history today): say nothing rather than a dash.
-    typeof wait === "number" ? fact("follow.wait", i18n.wait(wait)) : null,
+    typeof wait === "number" ? fact("follow.wait", i18n.wait(wait), "numbers words") : null,
   ];
 }
 
-function fact(key, value) {
-  return h("div", {}, h("dt", {}, i18n.t(key)), h("dd", { class: "numbers" }, value));
+function fact(key, value, kind = "numbers") {
+  return h("div", {}, h("dt", {}, i18n.t(key)), h("dd", { class: kind }, value));
 }
 
-function hint(ticket) {
+function hint(ticket, snapshot) {
   if (ticket.status === "waiting") return i18n.t("follow.keep");
-  if (ticket.status === "in_service") return i18n.t("follow.serving", { counter: ticket.counter ?? "" });
-  if (ENDED.has(ticket.status)) return i18n.t("follow.ended");
+  if (ticket.status === "in_service") return i18n.t("follow.serving", { counter: place(ticket, snapshot) });
+  if (ENDED.has(ticket.status)) {
+    // Ended by the system (call timeout, close of day): say why, so nobody waits on.
+    const why = `follow.ended.${ticket.end_reason}`;
+    return ticket.end_reason && i18n.has(why) ? i18n.t(why) : i18n.t("follow.ended");
+  }
   return "";
 }
 

@@ -4,7 +4,7 @@
 // URL options: ?token=  ?lang=  ?recent=60  ?poll=5  ?reconnect_max=30
 
 import { randomId, request, serverNow, tokenClaims } from "./api.js";
-import { CallAnnouncements } from "./calls.js";
+import { CallAnnouncements, latestPerTicket } from "./calls.js";
 import { presencePayload, presenceTopic } from "./documents.js";
 import { expose, h, notice, numberParam, pageConnection, params, readConfig, render, showConnection, soundButton, startClock } from "./dom.js";
 import { I18n } from "./i18n.js";
@@ -145,7 +145,8 @@ async function issue(service, priority) {
       if (error.status === 401 || error.status === 403) return forgetToken(i18n.t("totem.setup.invalid"));
       const retryable = error.status === 0 || error.status === 429 || error.status >= 500;
       if (!retryable || attempt >= ISSUE_ATTEMPTS) {
-        return show("error", { error: error.status ? error.message : null }, TICKET_SCREEN_MS);
+        // The API's error code, translated: never its English message on a public screen.
+        return show("error", { error: i18n.error(error) }, TICKET_SCREEN_MS);
       }
       await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)));
     }
@@ -179,7 +180,7 @@ const SCREENS = {
   ],
   home: () => {
     const services = state.snapshot?.services ?? [];
-    const recent = state.snapshot?.last_calls.slice(0, 5) ?? [];
+    const recent = latestPerTicket(state.snapshot?.last_calls ?? []).slice(0, 5);
     return [
       h("h2", { class: "screen-title" }, i18n.t("totem.choose")),
       h(
@@ -220,7 +221,7 @@ const SCREENS = {
             "ul",
             { class: "recent", "aria-label": i18n.t("totem.recent") },
             h("li", { class: "recent-title", "aria-hidden": "true" }, i18n.t("totem.recent")),
-            recent.map((call) => h("li", { class: "numbers" }, `${call.number} → ${call.counter}`)),
+            recent.map((call) => h("li", {}, h("span", { class: "numbers" }, call.number), ` → ${i18n.place(call.counter, call.counter_name)}`)),
           )
         : null,
     ];
@@ -278,7 +279,7 @@ const SCREENS = {
   called: () => [
     h("p", { class: "screen-title" }, i18n.t("totem.called")),
     h("p", { class: "called-number numbers" }, state.call.number),
-    h("p", { class: "called-counter" }, `→ ${i18n.t("counter.n", { counter: state.call.counter })}`),
+    h("p", { class: "called-counter" }, `→ ${i18n.place(state.call.counter, state.call.counter_name)}`),
   ],
   error: () => [
     h("p", { class: "screen-title" }, i18n.t("totem.error")),

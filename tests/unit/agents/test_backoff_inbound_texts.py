@@ -86,5 +86,11 @@ def test_texts_by_locale_and_speech() -> None:
     assert call_speech(texts_for("pt-BR"), "A023", 3) == "Senha A, 0 2 3. guichê 3."
     assert call_speech(texts_for("en"), "P001", 12) == "Ticket P, 0 0 1. counter 12."
     assert call_speech(texts_for("es"), "A023", 3) == "Turno A, 0 2 3. ventanilla 3."
+    # A counter with a name is called by it, in every language.
+    named = "Sala de Coleta 4"
+    assert call_speech(texts_for("pt-BR"), "A023", 4, named) == "Senha A, 0 2 3. Sala de Coleta 4."
+    assert call_speech(texts_for("en"), "A023", 4, named) == "Ticket A, 0 2 3. Sala de Coleta 4."
+    assert call_speech(texts_for("es"), "A023", 4, named) == "Turno A, 0 2 3. Sala de Coleta 4."
+    assert call_speech(texts_for("en"), "A023", 4, "  ") == "Ticket A, 0 2 3. counter 4."
     assert texts_for("pt-BR").minutes(20) == "cerca de 1 min"
     assert texts_for("en").minutes(None) == "—"

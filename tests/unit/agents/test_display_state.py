@@ -24,9 +24,9 @@ def test_calls_arriving_together_are_announced_in_call_order_and_the_newest_high
     calls = [call(3, counter=3), call(2, counter=2), call(1, counter=1)]
     state, effects = reduce(primed(), SnapshotReceived(snapshot(2, calls), True), NOW)
     assert effects == [
-        Announce("call-A001-0", "A001", 1, "pt-BR"),
-        Announce("call-A002-0", "A002", 2, "pt-BR"),
-        Announce("call-A003-0", "A003", 3, "pt-BR"),
+        Announce("call-A001-0", "A001", 1, "pt-BR", "Guichê 1"),
+        Announce("call-A002-0", "A002", 2, "pt-BR", "Guichê 2"),
+        Announce("call-A003-0", "A003", 3, "pt-BR", "Guichê 3"),
     ]
     view = display_view(state, NOW, fallback_title="x")
     assert view.current is not None
@@ -36,6 +36,16 @@ def test_calls_arriving_together_are_announced_in_call_order_and_the_newest_high
         True,
     )
     assert [line.number for line in view.history] == ["A002", "A001"]
+
+
+def test_a_counter_is_shown_and_announced_by_its_name() -> None:
+    calls = [call(23, counter=4), call(22, counter=4, service="P")]
+    state, effects = reduce(primed(), SnapshotReceived(snapshot(2, calls), True), NOW)
+    assert effects[-1] == Announce("call-A023-0", "A023", 4, "pt-BR", "Sala de Coleta 4")
+    view = display_view(state, NOW, fallback_title="x")
+    assert view.current is not None
+    assert view.current.counter == "Sala de Coleta 4"
+    assert [line.counter for line in view.history] == ["Sala de Coleta 4"]
 
 
 def test_highlight_ends_after_its_time_on_a_tick() -> None:

@@ -105,13 +105,18 @@ def test_qr_surface_modules_match_the_encoded_url() -> None:
 
 def test_printed_ticket_bytes(tmp_path: Path) -> None:
     out = tmp_path / "printer.bin"
-    job = PrintTicket(ticket("A023"), "Atendimento geral", "Clinica Sao Lucas", "pt-BR")
+    places = ("Sala de Coleta 4", "Guichê 2")
+    job = PrintTicket(ticket("A023"), "Atendimento geral", "Clinica Sao Lucas", "pt-BR", places)
     url = "http://10.0.0.5:8000/t/default/ticket/ticket-A023"
     print_job(f"file:{out}", job, url=url, now=datetime(2026, 11, 29, 12, 5, tzinfo=UTC))
     data = out.read_bytes()
     assert data.startswith(b"\x1b@")  # ESC @: initialise
     for text in (b"A023", b"Atendimento geral", b"Clinica Sao Lucas", b"29/11/2026 12:05"):
         assert text in data
+    # The place in this service's line (the server's figure) and where it will be served.
+    assert b"Posi" in data
+    assert b": 3\n" in data
+    assert b"Sala de Coleta 4, Guich" in data
     assert b"\x1d(k" + (len(url) + 3).to_bytes(2, "little") + b"1P0" + url.encode() in data
     assert data.endswith(b"\x1dV\x00")  # GS V: cut
 

@@ -79,6 +79,27 @@ def test_issued_ticket_is_shown_followed_and_printed() -> None:
     assert view.body.lines == ("Posição na fila: 3", "Espera estimada: cerca de 9 min")
 
 
+def test_the_printed_ticket_names_the_counters_of_its_service_when_not_all_serve_it() -> None:
+    # Counter 4 (the collection room) serves only P; the others serve every service.
+    plain = snapshot(1)
+    counters = [
+        c.model_copy(update={"services": ["P"] if c.number == 4 else []}) for c in plain.counters
+    ]
+    state = TotemState(
+        feed=Feed(snapshot=plain.model_copy(update={"counters": counters}), primed=True)
+    )
+    state, _ = reduce(state, ServiceTapped("A", "k1"), NOW)
+    _, effects = reduce(state, TicketIssued("k1", ticket("A023")), NOW)
+    printing = next(e for e in effects if isinstance(e, PrintTicket))
+    assert printing.places == ("Guichê 1", "Guichê 2", "Guichê 3")
+    state, _ = reduce(
+        TotemState(feed=Feed(snapshot=plain, primed=True)), ServiceTapped("A", "k2"), NOW
+    )
+    _, effects = reduce(state, TicketIssued("k2", ticket("A024")), NOW)
+    everywhere = next(e for e in effects if isinstance(e, PrintTicket))
+    assert everywhere.places == (), "every counter serves A: nothing to say"
+
+
 def test_answers_for_another_request_are_ignored() -> None:
     state, _ = reduce(home(), ServiceTapped("A", "k1"), NOW)
     assert reduce(state, TicketIssued("other", ticket()), NOW) == (state, [])
@@ -126,7 +147,13 @@ def test_position_follows_the_freshest_source() -> None:
         state, TicketReceived(ticket(status=TicketStatus.CALLED, counter=2, position=None), 12), NOW
     )
     lines = totem_view(state, NOW, fallback_title="x", ticket_url=URL).body.lines  # type: ignore[union-attr]
-    assert lines == ("Dirija-se ao Guichê 2",)
+    assert lines == ("Dirija-se a: Guichê 2",)
+    # A named counter reads by its name (the ticket's counter, looked up in the snapshot).
+    state, _ = reduce(
+        state, TicketReceived(ticket(status=TicketStatus.CALLED, counter=4, position=None), 13), NOW
+    )
+    lines = totem_view(state, NOW, fallback_title="x", ticket_url=URL).body.lines  # type: ignore[union-attr]
+    assert lines == ("Dirija-se a: Sala de Coleta 4",)
 
 
 def test_a_call_of_its_ticket_is_shown_and_announced_others_are_not() -> None:
@@ -137,7 +164,10 @@ def test_a_call_of_its_ticket_is_shown_and_announced_others_are_not() -> None:
     mine = call(23, counter=3)
     state, effects = reduce(others, SnapshotReceived(snapshot(6, [mine, call(7)]), True), NOW)
     assert state.screen == ShowingCall(mine, NOW + timedelta(seconds=15))
-    assert effects == [Unfollow("ticket-A023"), Announce(mine.call_id, "A023", 3, "pt-BR")]
+    assert effects == [
+        Unfollow("ticket-A023"),
+        Announce(mine.call_id, "A023", 3, "pt-BR", "Guichê 3"),
+    ]
     state, _ = reduce(state, BackTapped(), NOW)
     assert state.screen == Home()
 
