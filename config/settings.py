@@ -61,10 +61,10 @@ class Settings(BaseSettings):
     device_token_ttl_days: int = Field(default=365, gt=0, description="Device credentials")
 
     queue_update_version: Literal[1, 2] = Field(
-        default=1,
+        default=2,
         description="The version label of the retained queue_update. The document is bounded "
-        "either way (the next 10 tickets and waiting_total, not the whole list); 1 keeps "
-        "browser pages that accept only version 1 working until they follow version 2",
+        "either way (the next 10 tickets and waiting_total, not the whole list); 1 only for "
+        "browser pages of an earlier release still open somewhere (they accept only 1)",
     )
     ticket_lane: bool = Field(
         default=True,

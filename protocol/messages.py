@@ -13,8 +13,8 @@ topic by a previous release, or a newer one, is skipped cleanly rather than misr
 Versions: ``queue_update`` is at 2 (its ``waiting`` list became the next few tickets only, with
 ``waiting_total``: the document stays small whatever the queue length; the ordered list is the
 staff endpoint's :class:`WaitingPage`). Every other document is at 1. Version-1 queue documents
-are still read (same fields), since the API labels its bounded documents 1 until the browser
-pages, which accept only their own version, follow 2.
+are still read (same fields): the API can label its bounded documents 1 for browser pages of an
+earlier release, which accept only 1.
 """
 
 from __future__ import annotations
@@ -222,8 +222,8 @@ _MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
 
 
 VERSIONS: dict[str, frozenset[int]] = {
-    # 1 is still read: the same fields (only ``waiting`` got shorter), and the API labels its
-    # documents 1 (QUEUECAST_QUEUE_UPDATE_VERSION) until every browser page accepts 2.
+    # 1 is still read: the same fields (only ``waiting`` got shorter); the API labels its
+    # documents 1 (QUEUECAST_QUEUE_UPDATE_VERSION=1) while pages of an earlier release run.
     "queue_update": frozenset({1, QUEUE_UPDATE_VERSION}),
     "ticket_update": frozenset({PROTOCOL_VERSION}),
     "ticket_status_changed": frozenset({PROTOCOL_VERSION}),

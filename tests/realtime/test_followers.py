@@ -81,7 +81,7 @@ def test_the_retained_queue_document_is_bounded(system: RunningSystem) -> None:
         message = recorder.wait_for(lambda m: m.retain)
         document = decode(message.payload)
         assert isinstance(document, QueueUpdate)
-        assert document.version in (1, 2)  # labelled 1 until the browser pages follow 2
+        assert document.version == 2
         assert len(document.waiting) <= 10
         assert document.waiting_total >= len(document.waiting)
     finally:

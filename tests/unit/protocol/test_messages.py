@@ -170,7 +170,7 @@ def test_issue_9_fields_are_in_the_contract_and_old_documents_still_decode() -> 
 def test_a_document_of_a_version_this_code_does_not_know_is_skipped_cleanly() -> None:
     """A version from a later release is refused as UnsupportedVersion, a ProtocolError every
     receiver already logs and skips; the current ones decode (queue_update 1 too: same fields,
-    still what the API labels its documents until the browser pages follow 2)."""
+    what the API labels its documents for pages of an earlier release)."""
     current = json.loads(encode(MESSAGES[0]))  # type: ignore[arg-type]
     assert current["type"] == "queue_update"
     for version in (1, 2):
