@@ -16,6 +16,7 @@ BENCHMARKS = {
     "http_api": "REST throughput and latency (issue + call-next), server CPU per operation",
     "call_latency": "operator call -> screen (HTTP to MQTT delivery), our broker and Mosquitto",
     "broker_fanout": "one publish to N subscribers: delivery latency, our broker and Mosquitto",
+    "queue_length": "cost per change at 10, 1,000 and 5,000 waiting: write latency and bytes",
     "broker_connections": "idle connections held: memory and CPU per connection",
     "broker_storm": "thousands of screens reconnect at once (TCP and /mqtt): ours and Mosquitto",
     "broker_flood": "one client floods QoS 0/1 while others carry normal traffic; and Mosquitto",

@@ -197,8 +197,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def start_server(var_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(var_dir: Path, port: int, *, lane: bool = True) -> subprocess.Popen[bytes]:
     env = {
+        "QUEUECAST_TICKET_LANE": "true" if lane else "false",
         **os.environ,
         "QUEUECAST_ENV": "dev",
         "QUEUECAST_VAR_DIR": str(var_dir),
@@ -226,11 +227,14 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=20.0, help="measured, per run")
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured, per run")
+    parser.add_argument(
+        "--no-lane", action="store_true", help="FastAPI routes only (QUEUECAST_TICKET_LANE=false)"
+    )
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="queuecast-bench-") as tmp:
         port = free_port()
-        proc = start_server(Path(tmp), port)
+        proc = start_server(Path(tmp), port, lane=not args.no_lane)
         RESULTS.mkdir(parents=True, exist_ok=True)
         try:
             tokens = operators_at_counters(port, max(args.clients))
@@ -245,7 +249,10 @@ def main() -> None:
             proc.wait(timeout=30)
             # Keep the server's log next to the results (the database goes with the temp dir).
             (RESULTS / "http_api.server.log").write_bytes((Path(tmp) / "api.log").read_bytes())
+    for r in results:
+        r["ticket_lane"] = not args.no_lane
     (RESULTS / "http_api.json").write_text(json.dumps(results, indent=2))
+    print(f"ticket fast lane: {'off (FastAPI only)' if args.no_lane else 'on'}")
     print(
         "| clients | ops/s | p50 ms | p99 ms | errors | server CPU ms/op |\n"
         "|---:|---:|---:|---:|---:|---:|"

@@ -144,6 +144,18 @@ class Settings(BaseSettings):
     public_token_ttl_s: int = Field(default=3600, gt=0, description="Pages' MQTT tokens")
     device_token_ttl_days: int = Field(default=365, gt=0, description="Device credentials")
 
+    queue_update_version: Literal[1, 2] = Field(
+        default=2,
+        description="The version label of the retained queue_update. The document is bounded "
+        "either way (the next 10 tickets and waiting_total, not the whole list); 1 only for "
+        "browser pages of an earlier release still open somewhere (they accept only 1)",
+    )
+    ticket_lane: bool = Field(
+        default=True,
+        description="Serve the busiest ticket routes through the ASGI fast lane "
+        "(publisher_api/routers/ticket_lane.py); false: FastAPI only (to measure what it pays)",
+    )
+
     # MQTT: embedded broker (default) or external broker
     mqtt_embedded: bool = Field(default=True, description="Run the amqtt broker in-process")
     mqtt_host: str = Field(default="127.0.0.1", description="Embedded broker bind address")

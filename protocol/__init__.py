@@ -15,7 +15,9 @@ from protocol.auth import (
 from protocol.identifiers import DeviceId, InvalidIdentifier, TenantId, validate_identifier
 from protocol.messages import (
     ENDED_STATUSES,
+    NEXT_UP,
     PROTOCOL_VERSION,
+    QUEUE_UPDATE_VERSION,
     CallRecord,
     CounterInfo,
     CounterStatus,
@@ -29,6 +31,8 @@ from protocol.messages import (
     TicketStatus,
     TicketStatusChanged,
     TicketUpdate,
+    UnsupportedVersion,
+    WaitingPage,
     WaitingTicket,
     decode,
     encode,
@@ -37,7 +41,9 @@ from protocol.messages import (
 __all__ = [
     "DEVICE_ROLES",
     "ENDED_STATUSES",
+    "NEXT_UP",
     "PROTOCOL_VERSION",
+    "QUEUE_UPDATE_VERSION",
     "USER_ROLES",
     "CallRecord",
     "CounterInfo",
@@ -58,6 +64,8 @@ __all__ = [
     "TicketStatus",
     "TicketStatusChanged",
     "TicketUpdate",
+    "UnsupportedVersion",
+    "WaitingPage",
     "WaitingTicket",
     "decode",
     "encode",

@@ -58,25 +58,33 @@ def asyncapi_document(*, servers: dict[str, dict[str, Any]] | None = None) -> di
                 "Authenticate with any username and a QueueCast token as password (device token, "
                 "operator access token, or the short-lived public token from "
                 "GET /api/v1/tenants/{tenant}/mqtt-credentials). Every payload carries `type` and "
-                "`version`; receivers ignore unknown fields and snapshots whose `seq` is lower "
-                "than one already applied."
+                "`version`; receivers ignore unknown fields, whole documents of a version they "
+                "do not know (queue_update is at version 2, the others at 1), and snapshots whose "
+                "`seq` is lower than one already applied. Every document is bounded whatever the "
+                "queue length: staff read the ordered waiting list over HTTP "
+                "(GET /api/v1/tenants/{tenant}/waiting, paged)."
             ),
         },
         "servers": servers or {},
         "channels": {
             "tenant/{tenant}/queue": {
-                "description": "Retained snapshot of the whole visible queue (same document as "
+                "description": "Retained queue document, version 2, small whatever the queue "
+                "length: counts and estimated waits per service, counters and their state, the "
+                "last calls, the next tickets (at most 10) and waiting_total (same document as "
                 "GET /api/v1/tenants/{tenant}/queue).",
                 "parameters": {"tenant": _TENANT_PARAM},
                 "subscribe": {
                     "operationId": "receiveQueueUpdate",
-                    "message": _message(QueueUpdate, "The tenant's queue snapshot"),
+                    "message": _message(QueueUpdate, "The tenant's bounded queue document"),
                     **retained,
                 },
             },
             "tenant/{tenant}/tickets/{ticketId}": {
                 "description": "Retained state of one ticket; cleared (empty retained payload) a "
-                "grace period after the ticket ends.",
+                "grace period after the ticket ends. What a phone follows: also published when "
+                "a waiting ticket's place moves, coalesced (one pass per tenant a second, at most "
+                "200 messages a pass, front first; the first 10 places hear of every move, the "
+                "others when they moved by a tenth or their last update is 30 s old).",
                 "parameters": {
                     "tenant": _TENANT_PARAM,
                     "ticketId": {"description": "Ticket id", "schema": {"type": "string"}},

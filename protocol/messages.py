@@ -5,7 +5,16 @@ The REST API returns exactly these documents (``GET .../queue`` *is* a ``queue_u
 the same reducer as one that is live on MQTT.
 
 Compatibility rule: receivers ignore fields they do not know (``extra="ignore"``), senders only
-add fields within one ``version``; removing or changing a field means a new version.
+add fields within one ``version``; removing or changing a field means a new version. A receiver
+ignores a whole document whose ``version`` it does not know (:func:`decode` raises
+:class:`UnsupportedVersion`, a :class:`ProtocolError`), so an old retained document left on a
+topic by a previous release, or a newer one, is skipped cleanly rather than misread.
+
+Versions: ``queue_update`` is at 2 (its ``waiting`` list became the next few tickets only, with
+``waiting_total``: the document stays small whatever the queue length; the ordered list is the
+staff endpoint's :class:`WaitingPage`). Every other document is at 1. Version-1 queue documents
+are still read (same fields): the API can label its bounded documents 1 for browser pages of an
+earlier release, which accept only 1.
 """
 
 from __future__ import annotations
@@ -19,6 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from protocol.identifiers import DeviceId, TenantId
 
 PROTOCOL_VERSION = 1
+QUEUE_UPDATE_VERSION = 2
+NEXT_UP = 10
+"""How many of the next tickets a ``queue_update`` lists (``waiting``), whatever the queue."""
 
 
 class TicketStatus(StrEnum):
@@ -58,6 +70,9 @@ class Ticket(_Document):
     )
     people_ahead: int | None = Field(
         default=None, description="While waiting: position - 1 (people ahead in its own line)"
+    )
+    started_at: datetime | None = Field(
+        default=None, description="When service started (in_service), if it did"
     )
     end_reason: str | None = Field(
         default=None,
@@ -120,12 +135,15 @@ class CallRecord(_Document):
 
 
 class QueueUpdate(_Document):
-    """The tenant's whole visible state: retained on ``tenant/<t>/queue`` and the body of
-    ``GET /api/v1/tenants/<t>/queue``. ``seq`` grows with every committed change of the tenant;
-    receivers ignore a snapshot whose ``seq`` is lower than one they already applied."""
+    """The tenant's visible state, bounded whatever the queue length (counts and estimated
+    waits per service, counters, the last calls, the next few tickets): retained on
+    ``tenant/<t>/queue`` and the body of ``GET /api/v1/tenants/<t>/queue``. ``seq`` grows with
+    every committed change of the tenant; receivers ignore a snapshot whose ``seq`` is lower than
+    one they already applied. A phone follows its own ticket's topic instead (position, people
+    ahead, estimated wait); staff page through the whole list over HTTP (:class:`WaitingPage`)."""
 
     type: Literal["queue_update"] = "queue_update"
-    version: int = Field(default=PROTOCOL_VERSION, ge=1)
+    version: int = Field(default=QUEUE_UPDATE_VERSION, ge=1)
     tenant: TenantId
     seq: int = Field(ge=0)
     generated_at: datetime
@@ -137,14 +155,30 @@ class QueueUpdate(_Document):
         default=None, description="The tenant's logo (path on the API; changes with each upload)"
     )
     accent_color: str | None = Field(default=None, description="The tenant's colour, #rrggbb")
-    waiting: list[WaitingTicket]
+    waiting: list[WaitingTicket] = Field(
+        description=f"The next tickets to be called, in call order: at most {NEXT_UP}"
+    )
+    waiting_total: int = Field(default=0, ge=0, description="How many tickets wait in all")
     services: list[ServiceQueue]
     counters: list[CounterInfo]
     last_calls: list[CallRecord] = Field(description="Most recent first, at most 10")
 
 
+class WaitingPage(_Document):
+    """Staff only, over HTTP (``GET .../waiting``): one page of the tenant's waiting tickets in
+    call order (optionally one service's, or those whose number matches), and how many match."""
+
+    total: int = Field(ge=0, description="Waiting tickets matching the filter, all pages")
+    offset: int = Field(ge=0)
+    limit: int = Field(ge=1)
+    tickets: list[WaitingTicket]
+
+
 class TicketUpdate(_Document):
-    """Retained on ``tenant/<t>/tickets/<id>``: the current state of one ticket."""
+    """Retained on ``tenant/<t>/tickets/<id>``: the current state of one ticket. Published when
+    the ticket changes and, while it waits, when its place moves (coalesced: a burst of calls
+    gives one update, and a ticket far back is told when it moved noticeably, exactly within
+    about half a minute)."""
 
     type: Literal["ticket_update"] = "ticket_update"
     version: int = Field(default=PROTOCOL_VERSION, ge=1)
@@ -193,17 +227,36 @@ Message: TypeAlias = Annotated[
 _MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
 
 
+VERSIONS: dict[str, frozenset[int]] = {
+    # 1 is still read: the same fields (only ``waiting`` got shorter); the API labels its
+    # documents 1 (QUEUECAST_QUEUE_UPDATE_VERSION=1) while pages of an earlier release run.
+    "queue_update": frozenset({1, QUEUE_UPDATE_VERSION}),
+    "ticket_update": frozenset({PROTOCOL_VERSION}),
+    "ticket_status_changed": frozenset({PROTOCOL_VERSION}),
+    "device_presence": frozenset({PROTOCOL_VERSION}),
+}
+"""The versions of each document this code understands."""
+
+
 class ProtocolError(ValueError):
     """A payload that is not one of our documents (malformed JSON, unknown type, bad field)."""
+
+
+class UnsupportedVersion(ProtocolError):
+    """One of our documents, in a version this code does not know: skip it (not an error of
+    the sender: an old retained document, or a newer release)."""
 
 
 def decode(payload: bytes | str) -> Message:
     """Decode one payload. An empty payload is a cleared retained topic, not a message:
     callers check ``if not payload`` first; here it raises like any other non-message."""
     try:
-        return _MESSAGE_ADAPTER.validate_json(payload)
+        message = _MESSAGE_ADAPTER.validate_json(payload)
     except ValidationError as exc:
         raise ProtocolError(_summarise(exc)) from None
+    if message.version not in VERSIONS[message.type]:
+        raise UnsupportedVersion(f"{message.type} version {message.version} is not supported")
+    return message
 
 
 def encode(message: QueueUpdate | TicketUpdate | TicketStatusChanged | DevicePresence) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from anyio import to_thread
@@ -48,7 +48,8 @@ from publisher_api.routers import (
 )
 from publisher_api.routers import realtime as realtime_routes
 from publisher_api.routers.mqtt_lane import MqttLane
-from publisher_api.routers.ticket_lane import TicketLane
+from publisher_api.routers.ticket_lane import TicketLane, check_routes
+from publisher_api.routers.tickets import router as tickets_router
 from publisher_api.runtime import Runtime
 from publisher_api.services.batching import BatchingWriter
 from publisher_api.services.changes import Writer
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
             if devices is not None:
                 _announce_dev(settings, devices)
             directory = Directory(database)
-            snapshots = SnapshotCache(database)
+            snapshots = SnapshotCache(database, version=settings.queue_update_version)
             sink = await stack.enter_async_context(
                 realtime(
                     settings,
@@ -160,7 +161,17 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
     install_error_handlers(app)
     # The ticket fast lane inside the metrics middleware (added later = outer), so the requests
     # it serves are measured and labelled like the others.
-    app.add_middleware(TicketLane)
+    if settings.ticket_lane:
+        check_routes(tickets_router.routes)  # refuse to start on a lane out of step
+        lane_counts: dict[str, Callable[[], None]] = {}
+
+        def lane_served(template: str) -> None:
+            count = lane_counts.get(template)
+            if count is None:
+                count = lane_counts[template] = metrics.ticket_lane.labels(template).inc
+            count()
+
+        app.add_middleware(TicketLane, served=lane_served)
     app.add_middleware(IssueLimit, settings=settings)
     app.add_middleware(LoginGate, path=TOKEN_URL)
     app.add_middleware(HttpLatencyMiddleware, metrics=lambda: metrics)

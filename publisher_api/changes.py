@@ -1,13 +1,14 @@
 """The seam between committed queue state and MQTT.
 
 The REST side tells a :class:`ChangeSink` about every committed change (in commit order, without
-blocking); the realtime side reads current state through a :class:`StateSource` and publishes it.
-Neither side knows the other's internals.
+blocking), handing over the state it committed (:class:`CommittedState`): the publisher reads
+nothing back. A :class:`StateSource` reads the database only to publish everything again (start-up,
+reconnect). Neither side knows the other's internals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -15,15 +16,38 @@ from typing import Protocol
 from protocol import Principal, QueueUpdate, Ticket, TicketStatusChanged
 
 
+class CommittedState(Protocol):
+    """A tenant's state as one commit left it; immutable, safe to read from any thread."""
+
+    @property
+    def update(self) -> QueueUpdate:
+        """The bounded queue document."""
+
+    @property
+    def changed(self) -> Mapping[str, Ticket]:
+        """Documents of the tickets this commit touched."""
+
+    def waiting_places(self) -> Iterator[tuple[str, int]]:
+        """Every waiting ticket's id and place in its line, in call order, lazily (a walk of
+        the whole queue: for follower updates, off the write path, in slices)."""
+
+    def waiting_document(self, ticket_id: str, position: int) -> Ticket:
+        """The document of a waiting ticket at ``position``."""
+
+
 @dataclass(frozen=True, slots=True)
 class TenantChanged:
     """One committed change of one tenant: its new ``seq``, the tickets whose state changed and
-    the events to announce, already in order."""
+    the events to announce, already in order, and the state it committed (``None`` when the
+    tenant was deleted)."""
 
     tenant: str
     seq: int
     ticket_ids: tuple[str, ...] = ()
     events: tuple[TicketStatusChanged, ...] = field(default=())
+    state: CommittedState | None = None
+    deleted: bool = False
+    """The tenant was deleted: nothing of it is published any more."""
 
 
 class ChangeSink(Protocol):

@@ -52,6 +52,12 @@ class Metrics:
             buckets=WAIT_BUCKETS,
             registry=self.registry,
         )
+        self.ticket_lane = Counter(
+            "queuecast_ticket_lane_requests",
+            "Requests served by the ticket fast lane (not by FastAPI's routing), per route",
+            ["route"],
+            registry=self.registry,
+        )
         self.http_latency = Histogram(
             "queuecast_http_request_duration_seconds",
             "HTTP request latency",

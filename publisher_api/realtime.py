@@ -94,6 +94,7 @@ async def realtime(
     while no broker is reachable."""
     loop = asyncio.get_running_loop()
     grace = settings.ticket_clear_grace_s
+    limit = settings.mqtt_max_payload_bytes  # the broker's: larger messages are skipped
     async with AsyncExitStack() as stack:
         broker: EmbeddedBroker | None = None
         connection: MqttConnection | None = None
@@ -105,7 +106,9 @@ async def realtime(
                 secret=settings.secret_key.get_secret_value(),
                 on_connected=lambda: threaded.republish_all(),
             )
-            threaded = ThreadedPublisher(PublishingRules(source, connection, clear_grace_s=grace))
+            threaded = ThreadedPublisher(
+                PublishingRules(source, connection, clear_grace_s=grace, max_payload_bytes=limit)
+            )
             threaded.start()
             stack.callback(threaded.stop)
             connection.start()
@@ -119,7 +122,10 @@ async def realtime(
             await broker.start()
             stack.push_async_callback(broker.stop)
             in_loop = LoopPublisher(
-                PublishingRules(source, EmbeddedTransport(broker), clear_grace_s=grace), loop
+                PublishingRules(
+                    source, EmbeddedTransport(broker), clear_grace_s=grace, max_payload_bytes=limit
+                ),
+                loop,
             )
             in_loop.start()
             stack.callback(in_loop.stop)

@@ -29,3 +29,15 @@ def label(prefix: str, number: int) -> str:
     if not 1 <= number <= MAX_NUMBER:
         raise ValueError(f"ticket number {number} outside 1..{MAX_NUMBER}")
     return f"{prefix}{number:03d}"
+
+
+def printed_label(typed: str) -> str | None:
+    """What a person types for a printed number (``a8``, ``A08``, ``A008``) as the label it was
+    printed with (``A008``); ``None`` if no ticket can carry it (``A0``, ``A1000``). A ticket
+    keeps its label when it is transferred, so searching by label finds it in any service."""
+    prefix = typed.rstrip("0123456789")
+    digits = typed[len(prefix) :]
+    if not prefix or not digits:
+        return None
+    number = int(digits)
+    return label(prefix.upper(), number) if 1 <= number <= MAX_NUMBER else None

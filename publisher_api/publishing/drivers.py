@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import queue
 import threading
 from dataclasses import dataclass
 
 from publisher_api.changes import TenantChanged
-from publisher_api.publishing.rules import PublishingRules, RepublishAll, Work
+from publisher_api.publishing.rules import Everything, PublishingRules, RepublishAll, Work
 
+log = logging.getLogger(__name__)
 _IDLE_WAKE_S = 1.0
 
 
@@ -33,6 +35,7 @@ class LoopPublisher:
         self._lock = threading.Lock()
         self._clear_timer: asyncio.TimerHandle | None = None
         self._stopped = False
+        self._reading = False  # a RepublishAll's database read is running in a worker thread
 
     def notify(self, change: TenantChanged) -> None:
         self._submit(change)
@@ -62,19 +65,45 @@ class LoopPublisher:
     def _drain(self) -> None:
         with self._lock:
             self._scheduled = False
-        if self._stopped:
-            return
+        if self._stopped or self._reading:
+            return  # the read's completion drains what arrived meanwhile, in order
         batch: list[Work] = []
         while self._pending:
             batch.append(self._pending.popleft())
+        if any(isinstance(item, RepublishAll) for item in batch):
+            # Re-publishing everything reads the database: never on the event loop.
+            self._reading = True
+            read = self._loop.run_in_executor(None, self._rules.read_everything)
+            read.add_done_callback(lambda done: self._after_read(batch, done))
+            return
         self._rules.process(batch)
         self._arm_clear_timer()
+
+    def _after_read(self, batch: list[Work], done: asyncio.Future[Everything]) -> None:
+        self._reading = False
+        if self._stopped:
+            return
+        if done.cancelled() or done.exception() is not None:
+            log.error("reading the state to re-publish failed", exc_info=done.exception())
+            self._rules.process([item for item in batch if not isinstance(item, RepublishAll)])
+        else:
+            self._rules.process(batch, done.result())
+        self._arm_clear_timer()
+        if self._pending:
+            self._submit_drain()
+
+    def _submit_drain(self) -> None:
+        with self._lock:
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._loop.call_soon(self._drain)
 
     def _arm_clear_timer(self) -> None:
         if self._clear_timer is not None:
             self._clear_timer.cancel()
             self._clear_timer = None
-        wait = self._rules.seconds_until_next_clear()
+        wait = self._rules.seconds_until_due()
         if wait is not None and not self._stopped:
             self._clear_timer = self._loop.call_later(wait, self._drain)
 
@@ -112,7 +141,7 @@ class ThreadedPublisher:
             self._rules.process([item for item in batch if not isinstance(item, _Stop)])
 
     def _next_batch(self) -> list[Work | _Stop]:
-        wait = self._rules.seconds_until_next_clear()
+        wait = self._rules.seconds_until_due()
         timeout = _IDLE_WAKE_S if wait is None else min(wait, _IDLE_WAKE_S)
         try:
             batch = [self._inbox.get(timeout=timeout)]

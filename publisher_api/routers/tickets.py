@@ -15,10 +15,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response
 from sqlalchemy import func, select
 
-from protocol import QueueUpdate, Ticket, TicketStatus
+from protocol import QueueUpdate, Ticket, TicketStatus, WaitingPage
 from publisher_api.deps import IssuerAccess, OperatorAccess, PublicTenant, RuntimeDep, SessionDep
 from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import CommandKind
+from publisher_api.domain.numbering import printed_label
 from publisher_api.errors import NotFound
 from publisher_api.runtime import Runtime
 from publisher_api.schemas import CallIn, Prefix, StatusPatch, TicketIn, TransferIn
@@ -119,6 +120,41 @@ def get_queue(tenant: PublicTenant, runtime: RuntimeDep) -> QueueUpdate:
 
 
 SEARCH_LIMIT = (1, 100)
+PAGE_LIMIT = (1, 200)
+
+
+@router.get("/waiting", response_model=WaitingPage)
+def waiting_page(
+    scope: OperatorAccess,
+    runtime: RuntimeDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=PAGE_LIMIT[0], le=PAGE_LIMIT[1])] = 50,
+    service: Annotated[
+        list[Prefix] | None, Query(description="Only these services (default: all)")
+    ] = None,
+    number: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z]{1,3}[0-9]{1,3}$", description="The printed number, e.g. A023"),
+    ] = None,
+) -> WaitingPage:
+    """Staff: the waiting tickets in call order, one page at a time, with how many match (the
+    queue document only carries the next few; the operator console pages through this)."""
+    snapshot = runtime.snapshots.current(scope.tenant)
+    if snapshot is None:
+        raise NotFound("tenant", scope.tenant)
+    order, positions = snapshot.ordered()
+    label = None if number is None else printed_label(number) or ""
+    matching = [
+        (row, position)
+        for row, position in zip(order, positions, strict=True)
+        if (not service or row.service in service) and (label is None or row.label == label)
+    ]
+    return WaitingPage(
+        total=len(matching),
+        offset=offset,
+        limit=limit,
+        tickets=[snapshot.waiting_ticket(r, p) for r, p in matching[offset : offset + limit]],
+    )
 
 
 @router.get("/tickets", response_model=list[Ticket])
@@ -140,10 +176,9 @@ def search_tickets(
         raise NotFound("tenant", scope.tenant)
     query = select(TicketRow).where(TicketRow.tenant_id == scope.tenant)
     if number is not None:
-        prefix = number.rstrip("0123456789").upper()
-        query = query.where(
-            TicketRow.service == prefix, TicketRow.number == int(number[len(prefix) :])
-        )
+        # The printed label, not the current service: a ticket transferred A -> P is still
+        # found by the A008 the customer holds.
+        query = query.where(TicketRow.label == (printed_label(number) or ""))
     if counter is not None:
         query = query.where(TicketRow.counter == counter)
     if status:

@@ -11,10 +11,11 @@ one transaction (group commit, driven by ``services.batching``).
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeAlias, TypeVar
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from protocol import CallRecord, Ticket, TicketStatus, TicketStatusChanged
 from publisher_api.domain.lifecycle import IllegalTransition
+from publisher_api.domain.lines import WaitingLines
 from publisher_api.errors import ApiError, Conflict, NotFound
 from publisher_api.realtime import ChangeSink, TenantChanged
 from publisher_api.store import records
@@ -30,6 +32,7 @@ from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
 from publisher_api.store.records import CounterRecord, ServiceRecord, TenantRecord, TicketRecord
 from publisher_api.store.snapshot import (
+    Lines,
     Snapshot,
     SnapshotCache,
     TicketCopy,
@@ -66,9 +69,40 @@ class WorkingSet:
     services: dict[str, ServiceRecord]
     open: dict[str, TicketRecord]
     counters: dict[int, CounterRecord]
+    lines: Lines = field(default_factory=WaitingLines)
+    """The waiting tickets in call-order structures, so a write's ordering questions (next,
+    front of a line, a ticket's place) cost binary searches, not a sort of the queue."""
+    held: dict[str, TicketRecord] = field(default_factory=dict)
+    """The called and in-service tickets (few: at most one per counter)."""
+    created: list[tuple[datetime, str]] = field(default_factory=list)
+    """A heap of (created_at, id) of tickets that became unfinished (entries of tickets since
+    finished are dropped lazily): the oldest unfinished ticket without a scan."""
+
+    def __post_init__(self) -> None:
+        for ticket in self.open.values():
+            self.track(ticket)
+            heapq.heappush(self.created, (ticket.created_at, ticket.id))
+
+    def oldest_created(self) -> datetime | None:
+        """When the oldest unfinished ticket was created (close of day needs no scan when it
+        is from today)."""
+        while self.created and self.created[0][1] not in self.open:
+            heapq.heappop(self.created)
+        return self.created[0][0] if self.created else None
 
     def matches(self, tenant: TenantRecord) -> bool:
         return self.seq == tenant.seq and self.tenant_created_at == tenant.created_at
+
+    def track(self, ticket: TicketRecord) -> None:
+        """Follow a ticket's new state (after every change of it)."""
+        if ticket.status == _WAITING:
+            self.lines.add(WaitingRow.of(ticket))
+        else:
+            self.lines.remove(ticket.id)
+        if ticket.status in _HELD:
+            self.held[ticket.id] = ticket
+        else:
+            self.held.pop(ticket.id, None)
 
 
 @dataclass
@@ -181,11 +215,14 @@ class Change:
         self.visible = True
         self.touched[ticket.id] = ticket
         self.events.extend(events)
-        unfinished = self._working_set().open
+        working = self._working_set()
         if ticket.status in _OPEN:
-            unfinished[ticket.id] = ticket
+            if ticket.id not in working.open:
+                heapq.heappush(working.created, (ticket.created_at, ticket.id))
+            working.open[ticket.id] = ticket
         else:
-            unfinished.pop(ticket.id, None)
+            working.open.pop(ticket.id, None)
+        working.track(ticket)
 
     def counter(self, number: int) -> CounterRecord | None:
         return self._working_set().counters.get(number)
@@ -203,8 +240,16 @@ class Change:
         """Unfinished tickets (waiting, called, in service), as this transaction has them."""
         return list(self._working_set().open.values())
 
-    def waiting_list(self) -> list[TicketRecord]:
-        return [t for t in self._working_set().open.values() if t.status == _WAITING]
+    def oldest_created(self) -> datetime | None:
+        return self._working_set().oldest_created()
+
+    def held_tickets(self) -> list[TicketRecord]:
+        """Tickets called or in service (at most one per counter)."""
+        return list(self._working_set().held.values())
+
+    def lines(self) -> Lines:
+        """The waiting tickets, in call-order structures (see ``domain.lines``)."""
+        return self._working_set().lines
 
     def call_made(self, call: CallRecord) -> None:
         """A call or recall was recorded: a row to insert and the snapshot's newest call."""
@@ -345,11 +390,11 @@ class Writer:
             records.delete_tenant(connection, tenant.id)
             connection.commit()
             self.snapshots.drop(tenant.id)
-            return TenantChanged(tenant=tenant.id, seq=seq)
+            return TenantChanged(tenant=tenant.id, seq=seq, deleted=True)
         _write(change)
         # The snapshot is built inside the transaction, so it is exactly what was committed;
         # it also gives every touched ticket its position, and goes to the cache for readers.
-        waiting = None if change.working is None else change.waiting_list()
+        lines = None if change.working is None else change.working.lines
         counters = None  # unchanged: the previous snapshot's (or read, without one)
         if change.counters_touched and not change.config_changed:
             counters = [counter_info(c) for c in change.counters()]
@@ -360,8 +405,9 @@ class Writer:
             previous=change.current,
             config_changed=change.config_changed,
             new_calls=change.calls,
-            waiting_now=None if waiting is None else [WaitingRow.of(t) for t in waiting],
+            lines=lines,
             counters_now=counters,
+            version=self.snapshots.version,
         )
         change.snapshot = snapshot
         tickets = {ticket.id: snapshot.ticket(ticket) for ticket in change.touched.values()}
@@ -379,9 +425,16 @@ class Writer:
             for e in change.events
         )
         connection.commit()
-        self.snapshots.put(snapshot, tickets)
+        snapshot = replace(snapshot, changed=tickets)
+        change.snapshot = snapshot
+        self.snapshots.put(snapshot)
+        # The publisher is handed what was committed: it reads nothing back.
         return TenantChanged(
-            tenant=tenant.id, seq=seq, ticket_ids=tuple(change.touched), events=events
+            tenant=tenant.id,
+            seq=seq,
+            ticket_ids=tuple(change.touched),
+            events=events,
+            state=snapshot,
         )
 
 

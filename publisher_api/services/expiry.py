@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from publisher_api.domain import counters as cn
 from publisher_api.domain.expiry import counters_to_close, expired
+from publisher_api.domain.numbering import local_day
 from publisher_api.services import counters
 from publisher_api.services.changes import Change, Operation
 from publisher_api.services.tickets import Action, TicketService, counter_state
@@ -27,8 +28,15 @@ def expire_op(tickets: TicketService) -> Operation[int]:
 
     def op(change: Change) -> Callable[[], int]:
         tenant, now = change.tenant, change.now
+        # Only a called ticket can time out; waiting ones end only at close of day, so unless
+        # the oldest unfinished ticket is from an earlier local day, the few held ones are all
+        # there is to look at (a sweep must not cost a scan of thousands waiting).
+        oldest = change.oldest_created()
+        earlier_day = oldest is not None and local_day(oldest, tenant.timezone) < local_day(
+            now, tenant.timezone
+        )
         due = expired(
-            change.open_tickets(),
+            change.open_tickets() if earlier_day else change.held_tickets(),
             now=now,
             timezone=tenant.timezone,
             call_timeout_s=tenant.call_timeout_s,

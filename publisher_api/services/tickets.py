@@ -17,12 +17,18 @@ from protocol import CallRecord, CounterStatus, Ticket, TicketStatus
 from publisher_api.domain import counters as cn
 from publisher_api.domain import lifecycle as lc
 from publisher_api.domain.numbering import label, local_day, next_number
-from publisher_api.domain.ordering import choose_next, front_key, next_streak
+from publisher_api.domain.ordering import front_key, next_streak
 from publisher_api.errors import CounterRefused, Invalid, NotFound
 from publisher_api.metrics import Metrics
 from publisher_api.services.changes import Change, Operation, PendingEvent, Writer
 from publisher_api.store.records import CounterRecord, ServiceRecord, TicketRecord
-from publisher_api.store.snapshot import TicketCopy, build_snapshot, policy_of, ticket_document
+from publisher_api.store.snapshot import (
+    NO_ESTIMATE,
+    TicketCopy,
+    build_snapshot,
+    policy_of,
+    ticket_document,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,15 +156,18 @@ class TicketService:
             for prefix in services:
                 _service(change, prefix)
             closing = _check_call(change, record, by, close)
-            waiting = change.waiting_list()
-            if lines:
-                waiting = [row for row in waiting if row.service in lines]
             tenant = change.tenant
-            chosen = choose_next(
-                waiting, policy_of(tenant), streak=tenant.normal_streak, now=change.now
+            head = change.lines().head(
+                policy_of(tenant),
+                streak=tenant.normal_streak,
+                now=change.now,
+                count=1,
+                services=lines,
             )
-            if chosen is None:
+            if not head:
                 return lambda: None
+            chosen = change.ticket(head[0].id)
+            assert chosen is not None, "a waiting ticket is an unfinished ticket of the tenant"
             self._close_open_ticket(change, closing)
             call = Action(lc.CommandKind.CALL, counter=counter, by=by)
             after = self.apply_action(change, chosen, call, checked=True)
@@ -268,8 +277,8 @@ def _back_key(change: Change) -> int:
 def _placement_key(change: Change, target: ServiceRecord, action: Action) -> int:
     if action.placement is lc.Placement.BACK:
         return _back_key(change)
-    keys = [r.order_key for r in change.waiting_list() if r.service == target.prefix]
-    return front_key(keys, back_key=_back_key(change))
+    first = change.lines().first_key(target.prefix)
+    return front_key([] if first is None else [first], back_key=_back_key(change))
 
 
 def _service(change: Change, prefix: str) -> ServiceRecord:
@@ -302,7 +311,7 @@ def counter_state(counter: CounterRecord) -> cn.CounterState:
 
 def held_ticket(change: Change, number: int) -> TicketRecord | None:
     """The ticket counter ``number`` holds (called or in service there), if any."""
-    for row in change.open_tickets():
+    for row in change.held_tickets():
         if row.counter == number and TicketStatus(row.status) in lc.OPEN_STATUSES:
             return row
     return None
@@ -321,7 +330,7 @@ def _check_call(
         )
     except cn.CounterBusy as busy:
         assert held is not None
-        document = ticket_document(held, None, _counter_names(change))
+        document = ticket_document(held, None, NO_ESTIMATE, _counter_names(change))
         raise CounterRefused.of(busy, ticket=document.model_dump(mode="json")) from None
     except cn.CounterRefusal as refusal:
         raise CounterRefused.of(refusal) from None

@@ -1,13 +1,19 @@
-"""Build the documents every client sees from the database: the queue snapshot (the retained
-``queue_update`` and ``GET .../queue``) and single tickets. One place, so HTTP and MQTT can never
-disagree, and cheap: after a change only the waiting list is read again; the rest is reused from
-the previous snapshot when the change cannot have touched it."""
+"""Build the documents every client sees: the queue snapshot (the retained ``queue_update`` and
+``GET .../queue``), single tickets, and the staff's page of the waiting list. One place, so HTTP
+and MQTT can never disagree.
+
+Cheap by construction: the writer hands in the tenant's :class:`WaitingLines` (kept in memory and
+updated from what each commit changed), so a snapshot costs a few binary searches and the bounded
+document (counts, the next ``NEXT_UP`` tickets, counters, last calls), whatever the queue length.
+Everything else is reused from the previous snapshot when the change cannot have touched it. The
+database is read only to start from nothing (start-up, after a failed transaction, a stale cache).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -15,6 +21,8 @@ from typing import Protocol
 from sqlalchemy import Connection, select
 
 from protocol import (
+    NEXT_UP,
+    QUEUE_UPDATE_VERSION,
     CallRecord,
     CounterInfo,
     CounterStatus,
@@ -25,10 +33,10 @@ from protocol import (
     WaitingTicket,
 )
 from publisher_api.domain.estimates import WaitModel
+from publisher_api.domain.lines import WaitingLines
 from publisher_api.domain.ordering import (
     PriorityMode,
     PriorityPolicy,
-    call_order,
     positions_per_line,
 )
 from publisher_api.store.branding import branding_of
@@ -43,6 +51,9 @@ OPEN_COUNTER_WINDOW = timedelta(minutes=30)
 # Estimates move slowly; re-reading service times on every change would cost more than the rest
 # of the snapshot together.
 WAIT_MODEL_MAX_AGE_S = 5.0
+
+
+NO_ESTIMATE = WaitModel(mean_service_s=None, open_counters=1)
 
 
 def policy_of(tenant: TenantRecord) -> PriorityPolicy:
@@ -118,7 +129,12 @@ class TicketFacts(Protocol):
     @property
     def called_at(self) -> datetime | None: ...
     @property
+    def started_at(self) -> datetime | None: ...
+    @property
     def end_reason(self) -> str | None: ...
+
+
+Lines = WaitingLines[WaitingRow]
 
 
 def counter_info(counter: CounterRecord) -> CounterInfo:
@@ -143,6 +159,7 @@ class TicketCopy:
     created_at: datetime
     called_at: datetime | None
     end_reason: str | None
+    started_at: datetime | None = None
 
     @classmethod
     def of(cls, row: TicketFacts) -> TicketCopy:
@@ -156,22 +173,28 @@ class TicketCopy:
             row.created_at,
             row.called_at,
             row.end_reason,
+            row.started_at,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A tenant's queue document and an index of its waiting tickets, built at one instant."""
+    """A tenant's committed state at one instant: the queue document, and its waiting lines
+    (a copy nobody mutates) from which any waiting ticket's place is computed on demand."""
 
     update: QueueUpdate
-    waiting: dict[str, WaitingTicket]
+    lines: Lines
+    policy: PriorityPolicy
+    streak: int
+    at: datetime
     model: WaitModel
     model_at: float
     built_at: float = field(default_factory=time.monotonic)
     changed: dict[str, Ticket] = field(default_factory=dict)
     """Documents of the tickets the change that produced this snapshot touched: what the
-    publisher asks for right after being notified, served without a query."""
+    publisher is handed with the change, and what readers ask for right after it."""
     counter_names: dict[int, str] = field(default_factory=dict)
+    _ordered: list[tuple[list[WaitingRow], list[int]]] = field(default_factory=list)
 
     @property
     def tenant(self) -> str:
@@ -181,16 +204,87 @@ class Snapshot:
     def seq(self) -> int:
         return self.update.seq
 
+    def position(self, ticket_id: str) -> int | None:
+        if ticket_id not in self.lines:
+            return None
+        return self.lines.position(ticket_id, self.policy, streak=self.streak, now=self.at)
+
     def ticket(self, row: TicketFacts) -> Ticket:
         """The document of one ticket; position and estimate come from the snapshot."""
-        waiting = self.waiting.get(row.id) if row.status == TicketStatus.WAITING.value else None
-        return ticket_document(row, waiting, self.counter_names)
+        position = self.position(row.id) if row.status == TicketStatus.WAITING.value else None
+        return ticket_document(row, position, self.model, self.counter_names)
+
+    def ordered(self) -> tuple[list[WaitingRow], list[int]]:
+        """Every waiting ticket in call order with its place in its line: the whole sort, done
+        at most once per snapshot and only for staff lists and follower updates."""
+        if not self._ordered:
+            order = self.lines.order(self.policy, streak=self.streak, now=self.at)
+            self._ordered.append((order, positions_per_line(order)))
+        return self._ordered[0]
+
+    def waiting_places(self) -> Iterator[tuple[str, int]]:
+        seen: dict[str, int] = {}
+        for row in self.lines.walk(self.policy, streak=self.streak, now=self.at):
+            seen[row.service] = place = seen.get(row.service, 0) + 1
+            yield row.id, place
+
+    def waiting_document(self, ticket_id: str, position: int) -> Ticket:
+        row = self.lines.get(ticket_id)
+        assert row is not None, "only tickets of this snapshot's lines"
+        return ticket_document(_Waiting(row), position, self.model, self.counter_names)
+
+    def waiting_ticket(self, row: WaitingRow, position: int) -> WaitingTicket:
+        return waiting_ticket(row, position, self.model)
+
+
+def waiting_ticket(row: WaitingRow, position: int, model: WaitModel) -> WaitingTicket:
+    return WaitingTicket(
+        id=row.id,
+        number=row.label,
+        service=row.service,
+        priority=row.priority,
+        position=position,
+        estimated_wait_s=model.wait_s(position),
+        created_at=row.created_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A waiting row seen as ticket facts (waiting: no counter, never called or ended)."""
+
+    row: WaitingRow
+    status: str = TicketStatus.WAITING.value
+    counter: None = None
+    called_at: None = None
+    started_at: None = None
+    end_reason: None = None
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+    @property
+    def label(self) -> str:
+        return self.row.label
+
+    @property
+    def service(self) -> str:
+        return self.row.service
+
+    @property
+    def priority(self) -> bool:
+        return self.row.priority
+
+    @property
+    def created_at(self) -> datetime:
+        return self.row.created_at
 
 
 def ticket_document(
-    row: TicketFacts, waiting: WaitingTicket | None, counter_names: dict[int, str]
+    row: TicketFacts, position: int | None, model: WaitModel, counter_names: dict[int, str]
 ) -> Ticket:
-    """A ticket's document; ``waiting`` is its entry in a snapshot's waiting list, if any."""
+    """A ticket's document; ``position`` is its place in its line while it waits."""
     counter = row.counter
     return Ticket(
         id=row.id,
@@ -199,13 +293,14 @@ def ticket_document(
         priority=row.priority,
         status=TicketStatus(row.status),
         counter=counter,
-        position=waiting.position if waiting else None,
-        estimated_wait_s=waiting.estimated_wait_s if waiting else None,
+        position=position,
+        estimated_wait_s=None if position is None else model.wait_s(position),
         created_at=row.created_at,
         called_at=row.called_at,
+        started_at=row.started_at,
         # A counter removed since keeps its number as its name (as calls do).
         counter_name=None if counter is None else counter_names.get(counter, str(counter)),
-        people_ahead=waiting.position - 1 if waiting else None,
+        people_ahead=None if position is None else position - 1,
         end_reason=row.end_reason,
     )
 
@@ -218,17 +313,19 @@ def build_snapshot(
     previous: Snapshot | None = None,
     config_changed: bool = True,
     new_calls: Sequence[CallRecord] = (),
-    waiting_now: Iterable[WaitingRow] | None = None,
+    lines: Lines | None = None,
     counters_now: Sequence[CounterInfo] | None = None,
+    version: int = QUEUE_UPDATE_VERSION,
 ) -> Snapshot:
     """Everything screens show about ``tenant``, read inside the caller's transaction.
 
     With ``previous`` (the snapshot of the change just before this one), the parts this change
     cannot have touched are reused instead of queried again: services and counters unless the
-    configuration changed, the wait model for a few seconds, and the last calls, which are
-    ``new_calls`` (the calls this change made, oldest first) in front of the previous ones.
-    ``waiting_now`` is the waiting list if the caller already knows it; otherwise it is read;
-    ``counters_now`` likewise for the counters (their state changes without a config change).
+    configuration changed, the wait model for a few seconds, the waiting lines if ``lines`` is
+    not given, and the last calls, which are ``new_calls`` (the calls this change made, oldest
+    first) in front of the previous ones. ``lines`` are the writer's live lines (copied here);
+    without them or ``previous`` the waiting tickets are read. ``counters_now`` likewise for the
+    counters (their state changes without a config change).
     """
     if previous is not None and previous.seq != tenant.seq - 1:
         previous = None  # not our immediate predecessor: rebuild everything
@@ -237,24 +334,14 @@ def build_snapshot(
         model, model_at = previous.model, previous.model_at
     else:
         model, model_at = _wait_model(connection, tenant.id, now), clock
-    if waiting_now is None:
-        waiting_now = waiting_rows(connection, tenant.id)
-    order = call_order(waiting_now, policy_of(tenant), streak=tenant.normal_streak, now=now)
-    waiting = [
-        WaitingTicket(
-            id=row.id,
-            number=row.label,
-            service=row.service,
-            priority=row.priority,
-            position=position,
-            estimated_wait_s=model.wait_s(position),
-            created_at=row.created_at,
-        )
-        for position, row in zip(positions_per_line(order), order, strict=True)
-    ]
-    per_service: dict[str, int] = {}
-    for row in order:
-        per_service[row.service] = per_service.get(row.service, 0) + 1
+    if lines is not None:
+        lines = lines.copy()
+    elif previous is not None:
+        lines = previous.lines  # nothing waiting changed; never mutated, so shared
+    else:
+        lines = WaitingLines(waiting_rows(connection, tenant.id))
+    policy = policy_of(tenant)
+    head = lines.head(policy, streak=tenant.normal_streak, now=now, count=NEXT_UP)
     if previous is not None and not config_changed:
         services = [(s.prefix, s.name, s.priority_allowed) for s in previous.update.services]
         counters = previous.update.counters
@@ -284,6 +371,7 @@ def build_snapshot(
     else:
         last_calls = _last_calls(connection, tenant.id)
     update = QueueUpdate(
+        version=version,
         tenant=tenant.id,
         seq=tenant.seq,
         generated_at=now,
@@ -293,14 +381,19 @@ def build_snapshot(
         ticker=tenant.ticker,
         accent_color=branding[0],
         logo_url=branding[1],
-        waiting=waiting,
+        # The head is a prefix of the call order, so places counted over it are exact.
+        waiting=[
+            waiting_ticket(row, position, model)
+            for row, position in zip(head, positions_per_line(head), strict=True)
+        ],
+        waiting_total=len(lines),
         services=[
             ServiceQueue(
                 prefix=prefix,
                 name=name,
                 priority_allowed=priority_allowed,
-                waiting=per_service.get(prefix, 0),
-                estimated_wait_s=model.wait_s(per_service.get(prefix, 0) + 1),
+                waiting=lines.count(prefix),
+                estimated_wait_s=model.wait_s(lines.count(prefix) + 1),
                 description=offered.get(prefix, Presentation()).description,
                 active=offered.get(prefix, Presentation()).active,
             )
@@ -311,7 +404,10 @@ def build_snapshot(
     )
     return Snapshot(
         update=update,
-        waiting={w.id: w for w in waiting},
+        lines=lines,
+        policy=policy,
+        streak=tenant.normal_streak,
+        at=now,
         model=model,
         model_at=model_at,
         counter_names={c.number: c.name for c in counters},
@@ -382,9 +478,14 @@ class SnapshotCache:
     rule move with the clock; a reader then rebuilds. A snapshot never replaces a newer one.
     """
 
-    def __init__(self, database: Database, max_age_s: float = 5.0) -> None:
+    def __init__(
+        self, database: Database, max_age_s: float = 5.0, *, version: int = QUEUE_UPDATE_VERSION
+    ) -> None:
         self.database = database
         self.max_age_s = max_age_s
+        self.version = version
+        """The ``queue_update`` version label every snapshot carries (see the setting
+        ``queue_update_version``)."""
         self._lock = threading.Lock()
         self._entries: dict[str, Snapshot] = {}
 
@@ -415,7 +516,7 @@ class SnapshotCache:
             row = load_tenant(connection, tenant, lock=False)
             if row is None:
                 return None
-            snapshot = build_snapshot(connection, row, datetime.now(UTC))
+            snapshot = build_snapshot(connection, row, datetime.now(UTC), version=self.version)
         self.put(snapshot)
         return snapshot
 

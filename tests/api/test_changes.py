@@ -14,7 +14,8 @@ import pytest
 from protocol import QueueUpdate, TicketStatus
 from publisher_api import schemas
 from publisher_api.changes import TenantChanged
-from publisher_api.domain.lifecycle import CommandKind, IllegalTransition
+from publisher_api.domain.counters import CloseOutcome
+from publisher_api.domain.lifecycle import CommandKind, IllegalTransition, Placement
 from publisher_api.errors import CounterRefused, NotFound
 from publisher_api.services import admin
 from publisher_api.services.changes import Change, Writer
@@ -129,8 +130,42 @@ def test_announcements_follow_commit_order_under_concurrency(world: World) -> No
     snapshot = StoreStateSource(database, SnapshotCache(database)).queue_update("default")
     assert isinstance(snapshot, QueueUpdate)
     assert snapshot.seq == seqs[-1]
-    numbers = [w.number for w in snapshot.waiting]
+    assert snapshot.waiting_total == 80
+    current = SnapshotCache(database).current("default")
+    assert current is not None
+    numbers = [row.label for row in current.ordered()[0]]
     assert len(numbers) == len(set(numbers)) == 80
+
+
+def test_the_state_kept_in_memory_equals_a_rebuild_from_the_database(world: World) -> None:
+    """What the writer hands the publisher (kept in memory, changed by each commit) is what
+    a restart rebuilds from the database: the same queue document and the same places."""
+    service, sink, database = world
+    writer = service.writer
+    open_counter(writer, 1)
+    open_counter(writer, 2, by="admin")
+    issued = [
+        service.issue("default", service=prefix, priority=priority).ticket
+        for prefix, priority in [("A", False), ("P", True), ("P", False), ("A", False)] * 4
+    ]
+    service.call_next("default", 1, by="operator", close=CloseOutcome.COMPLETED)
+    service.call_next("default", 2, ("P",), by="admin", close=CloseOutcome.COMPLETED)
+    back = Action(CommandKind.TRANSFER, service="P", placement=Placement.FRONT)  # A -> P
+    service.act("default", issued[-1].id, back)
+    called = service.call_next("default", 1, by="operator", close=CloseOutcome.NO_SHOW)
+    assert called is not None
+    service.call_next("default", 1, by="operator", close=CloseOutcome.NO_SHOW)
+    service.act("default", called.id, Action(CommandKind.REACTIVATE))
+    service.act("default", issued[5].id, Action(CommandKind.CANCEL))
+    live = sink.changes[-1].state
+    assert live is not None
+    rebuilt = SnapshotCache(database).current("default")  # a fresh process: the database
+    assert rebuilt is not None
+    assert live.update.model_copy(update={"generated_at": rebuilt.update.generated_at}) == (
+        rebuilt.update
+    )
+    assert list(live.waiting_places()) == list(rebuilt.waiting_places())
+    assert len(list(live.waiting_places())) == rebuilt.update.waiting_total == 12
 
 
 def test_state_source_reads(world: World) -> None:

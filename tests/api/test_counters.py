@@ -226,6 +226,35 @@ def test_search_tickets_by_number_counter_and_status(api: Api) -> None:
     assert api.http.get(f"{BASE}/tickets").status_code == 401
 
 
+def test_search_by_number_matches_the_printed_label_after_a_transfer(api: Api) -> None:
+    issued = api.issue("A")
+    moved = post(api, f"/tickets/{issued['id']}/transfer", json={"service": "P"})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["service"], moved.json()["number"]) == ("P", issued["number"])
+    headers = api.auth("operator")
+    digits = issued["number"][1:]
+    for typed in (issued["number"], issued["number"].lower(), "a" + str(int(digits))):
+        found = api.http.get(f"{BASE}/tickets", params={"number": typed}, headers=headers)
+        assert [t["id"] for t in found.json()] == [issued["id"]], typed
+    for typed in ("A0", "Z999"):  # no ticket carries these: nothing, not an error
+        found = api.http.get(f"{BASE}/tickets", params={"number": typed}, headers=headers)
+        assert (found.status_code, found.json()) == (200, []), typed
+    post(api, f"/tickets/{issued['id']}/cancel")
+
+
+def test_ticket_document_carries_started_at(api: Api) -> None:
+    issued = api.issue("A")
+    assert issued["started_at"] is None
+    post(api, "/counters/1/open", "ana")
+    called = post(api, "/counters/1/call-next", "ana").json()
+    assert called["id"] == issued["id"]
+    assert called["started_at"] is None
+    started = post(api, f"/tickets/{called['id']}/start", "ana").json()
+    assert started["started_at"] is not None
+    assert started["started_at"] >= started["called_at"]
+    post(api, f"/tickets/{called['id']}/complete", "ana")
+
+
 def test_lifecycle_is_the_domain_table(api: Api) -> None:
     r = api.http.get("/api/v1/lifecycle")  # public
     assert r.status_code == 200

@@ -6,17 +6,26 @@ leaves to FastAPI (the routes ignore query parameters they do not declare). Call
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from fastapi import Depends
+from fastapi.routing import APIRoute
 
-from tests.api.conftest import TENANT, Api
+from publisher_api.app import create_app
+from publisher_api.routers import tickets
+from publisher_api.routers.ticket_lane import LANE_ROUTES, LaneOutOfStep, check_routes
+from publisher_api.routers.tickets import PREFIX
+from tests.api.conftest import TENANT, Api, api_settings
 
 BASE = f"/api/v1/tenants/{TENANT}"
 VIA_FASTAPI = {"via": "fastapi"}
 # Differ between two tickets by nature, not by who answered.
 _VOLATILE = {
-    "id", "number", "created_at", "called_at", "position", "estimated_wait_s", "people_ahead",
+    "id", "number", "created_at", "called_at", "started_at", "position", "estimated_wait_s",
+    "people_ahead",
 }  # fmt: skip
 _TRANSPORT_HEADERS = {"date", "server", "content-length"}
 
@@ -181,3 +190,69 @@ def test_lane_requests_are_measured_under_their_route_template(api: Api) -> None
     text = api.http.get("/metrics").text
     assert 'route="/api/v1/tenants/{tenant}/tickets/{ticket_id}/cancel",status="200"' in text
     assert ticket not in text
+
+
+def _lane_count(api: Api, template: str) -> float:
+    """The lane's own count of requests it served on ``template`` (from /metrics)."""
+    metrics = api.http.get("/metrics").text
+    prefix = f'queuecast_ticket_lane_requests_total{{route="{template}"}} '
+    line = next((li for li in metrics.splitlines() if li.startswith(prefix)), None)
+    return 0.0 if line is None else float(line[len(prefix) :])
+
+
+def test_the_lane_is_what_served_its_routes(api: Api) -> None:
+    """Proof the lane is in use (a lane whose paths never matched used to pass every test):
+    its own counter moves for requests on its path and stays put for those it hands on."""
+    issue, call_next = f"{PREFIX}/tickets", f"{PREFIX}/counters/{{counter}}/call-next"
+    before = _lane_count(api, issue), _lane_count(api, call_next)
+    headers = api.auth("operator")
+    assert (
+        api.http.post(f"{BASE}/tickets", json={"service": "A"}, headers=headers).status_code == 201
+    )
+    assert (_lane_count(api, issue), _lane_count(api, call_next)) == (before[0] + 1, before[1])
+    via_fastapi = _via_fastapi(
+        api, "POST", f"{BASE}/tickets", json={"service": "A"}, headers=headers
+    )
+    assert via_fastapi.status_code == 201
+    assert _lane_count(api, issue) == before[0] + 1  # FastAPI served that one
+    api.open_counter(1)
+    called = api.http.post(
+        f"{BASE}/counters/1/call-next", params={"close": "completed"}, headers=headers
+    )
+    assert called.status_code == 200
+    assert _lane_count(api, call_next) == before[1] + 1
+    action = f"{PREFIX}/tickets/{{ticket_id}}/complete"
+    done = _lane_count(api, action)
+    assert api.http.post(
+        f"{BASE}/tickets/{called.json()['id']}/complete", headers=headers
+    ).is_success
+    assert _lane_count(api, action) == done + 1
+
+
+def test_a_lane_route_that_gains_a_dependency_refuses_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Add a dependency to one route the lane serves (say, a rate limit) without teaching the
+    lane: the app refuses to start, naming the route and the dependency."""
+
+    def rate_limit() -> None:
+        return None
+
+    assert len(check_routes(tickets.router.routes)) == len(LANE_ROUTES)
+    issue = next(
+        r
+        for r in tickets.router.routes
+        if isinstance(r, APIRoute) and r.path.endswith("/tickets") and "POST" in (r.methods or ())
+    )
+    guarded = APIRoute(
+        issue.path,
+        issue.endpoint,
+        methods=["POST"],
+        response_model=issue.response_model,
+        dependencies=[Depends(rate_limit)],
+    )
+    routes = [guarded if r is issue else r for r in tickets.router.routes]
+    monkeypatch.setattr(tickets.router, "routes", routes)
+    with pytest.raises(LaneOutOfStep, match=r"POST .*/tickets: declared but not run .*rate_limit"):
+        create_app(api_settings(tmp_path))
+    assert create_app(api_settings(tmp_path, ticket_lane=False)) is not None  # FastAPI alone

@@ -19,7 +19,7 @@ def test_issue_returns_the_ticket_document(api: Api) -> None:
     assert set(ticket) == {
         "id", "number", "service", "priority", "status", "counter", "position",
         "estimated_wait_s", "created_at", "called_at", "counter_name", "people_ahead",
-        "end_reason",
+        "end_reason", "started_at",
     }  # fmt: skip
     assert ticket["status"] == "waiting"
     assert ticket["people_ahead"] == ticket["position"] - 1
@@ -154,13 +154,13 @@ def test_patch_status_is_the_same_lifecycle(api: Api) -> None:
 def test_idempotency_key_returns_the_same_ticket(api: Api) -> None:
     key = uuid.uuid4().hex
     headers = {**api.auth("operator"), "Idempotency-Key": key}
-    before = len(api.queue()["waiting"])
+    before = api.queue()["waiting_total"]
     first = api.http.post(f"{BASE}/tickets", json={"service": "A"}, headers=headers)
     again = api.http.post(f"{BASE}/tickets", json={"service": "A"}, headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert len(api.queue()["waiting"]) == before + 1
+    assert api.queue()["waiting_total"] == before + 1
     other = api.http.post(
         f"{BASE}/tickets",
         json={"service": "A"},
@@ -226,7 +226,7 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_ticket(api: Api) -
     """Retries racing each other (same batch or not) still make exactly one ticket."""
     key = uuid.uuid4().hex
     headers = {**api.auth("operator"), "Idempotency-Key": key}
-    before = len(api.queue()["waiting"])
+    before = api.queue()["waiting_total"]
 
     def post(_: int) -> str:
         with httpx.Client(base_url=api.http.base_url, timeout=20) as client:
@@ -237,4 +237,4 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_ticket(api: Api) -
     with ThreadPoolExecutor(max_workers=10) as pool:
         ids = set(pool.map(post, range(10)))
     assert len(ids) == 1
-    assert len(api.queue()["waiting"]) == before + 1
+    assert api.queue()["waiting_total"] == before + 1

@@ -352,3 +352,29 @@ def test_two_operators_work_thirty_tickets_through_every_action(
     assert attendants["operator"]["pause_s"] >= 0
     for console in (joao, maria):
         assert console.watched.errors == []
+
+
+def test_the_console_lists_the_waiting_tickets_from_the_staff_endpoint(
+    system: RunningSystem, open_page: OpenPage
+) -> None:
+    """The queue document carries only the next 10 tickets; the console's list is the first
+    page of GET .../waiting, and its count is the total waiting, not the 10 it was sent."""
+    base = f"/api/v1/tenants/{system.tenant}"
+    totem = system.auth(system.device_token(role="totem", device_id="totem-console-list"))
+    for _ in range(25):
+        issued = system.http.post(f"{base}/tickets", json={"service": "A"}, headers=totem)
+        assert issued.status_code == 201, issued.text
+    staff = system.auth(system.login("operator"))
+    total = system.http.get(f"{base}/waiting", params={"limit": 1}, headers=staff).json()["total"]
+    assert total >= 25
+    assert len(system.http.get(f"{base}/queue").json()["waiting"]) == 10
+    console = Console(
+        open_page(f"{system.base_url}/t/{system.tenant}/operator?{FAST}", DESK), "operator"
+    )
+    console.sign_in(counter=1)
+    console.page.wait_for_function(
+        "(n) => document.querySelectorAll('#queue li[data-ticket-id]').length === n",
+        arg=min(total, 100),
+    )
+    assert console.page.text_content("#queue-count") == f"({total})"
+    assert console.watched.errors == []

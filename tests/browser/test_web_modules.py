@@ -130,11 +130,15 @@ def test_decoder_accepts_the_apis_documents_and_rejects_what_protocol_rejects(
         catch (e) { return e instanceof ProtocolError ? "rejected" : "crashed: " + e; }
       };
       return { good: verdict(arg.good), empty: verdict(""), future: verdict(arg.future),
-               garbage: arg.garbage.map(verdict) };
+               bounded: verdict(arg.bounded), garbage: arg.garbage.map(verdict) };
     """
-    future = json.dumps({**json.loads(snapshot), "version": 2})
-    result = run(page, body, {"good": snapshot, "future": future, "garbage": GARBAGE})
+    # Version 2 is the bounded queue document (protocol.VERSIONS): read; 3 is not known yet.
+    bounded = json.dumps({**json.loads(snapshot), "version": 2})
+    future = json.dumps({**json.loads(snapshot), "version": 3})
+    arg = {"good": snapshot, "future": future, "bounded": bounded, "garbage": GARBAGE}
+    result = run(page, body, arg)
     assert result["good"] == "queue_update"
+    assert result["bounded"] == "queue_update"
     assert result["empty"] == "cleared"
     assert result["future"] == "rejected"
     assert result["garbage"] == ["rejected"] * len(GARBAGE)

@@ -3,6 +3,16 @@
 
 export const PROTOCOL_VERSION = 1;
 
+// The versions of each document this page understands (protocol.messages.VERSIONS): queue_update
+// 2 is the bounded document (the next tickets and waiting_total, not the whole list); 1 has the
+// same fields. A page takes a ticket's place from its ticket document, never from the list.
+const VERSIONS = {
+  queue_update: [1, 2],
+  ticket_update: [PROTOCOL_VERSION],
+  ticket_status_changed: [PROTOCOL_VERSION],
+  device_presence: [PROTOCOL_VERSION],
+};
+
 export class ProtocolError extends Error {}
 
 const SHAPES = {
@@ -32,7 +42,7 @@ export function decode(payload) {
   const shape = SHAPES[doc.type];
   if (!shape) throw new ProtocolError(`unknown type ${JSON.stringify(doc.type)}`);
   // A newer version may have changed a field's meaning: this page only understands its own.
-  if (doc.version !== PROTOCOL_VERSION) throw new ProtocolError(`unsupported version ${doc.version}`);
+  if (!VERSIONS[doc.type].includes(doc.version)) throw new ProtocolError(`unsupported version ${doc.version}`);
   if (!shape(doc)) throw new ProtocolError(`malformed ${doc.type}`);
   return doc;
 }

@@ -45,6 +45,7 @@ const state = {
   session: loadSession(),
   counter: Number(localStorage.getItem(`${sessionKey}:counter`)) || null,
   snapshot: null,
+  waitingPage: null, // GET .../waiting: {total, offset, limit, tickets} (first page, call order)
   lifecycle: null, // {transitions: {status: [action]}, open_statuses, close_outcomes}
   counters: new Map(), // number -> counter document (status, holder, services, open_ticket)
   filter: null, // services chosen for call-next; null: the counter's assignment
@@ -246,6 +247,25 @@ function refresh() {
 }
 
 let refreshSoon = null;
+// The waiting list comes from the staff endpoint, one page (the queue document only carries the
+// next few tickets and the total, whatever the queue length).
+const WAITING_PAGE = 100;
+let waitingSoon = null;
+
+function scheduleWaiting() {
+  waitingSoon ??= setTimeout(async () => {
+    waitingSoon = null;
+    const query = new URLSearchParams({ limit: String(WAITING_PAGE) });
+    for (const prefix of activeServices()) query.append("service", prefix);
+    try {
+      state.waitingPage = await authorized(`/waiting?${query}`);
+    } catch {
+      state.waitingPage = null; // the snapshot's next tickets meanwhile
+    }
+    drawQueue();
+  }, 150);
+}
+
 function scheduleRefresh() {
   // At most one pending: a stream of events still refreshes every 150 ms, never starves it.
   refreshSoon ??= setTimeout(() => {
@@ -331,6 +351,7 @@ function onDocument(doc) {
     state.snapshot = doc;
     i18n.follow(doc);
     drawAll();
+    if (state.session) scheduleWaiting();
     // Counter states ride in the snapshot's seq: any change may be ours (another tab, a sweep).
     scheduleRefresh();
   } else if (doc.type === "ticket_status_changed") {
@@ -510,12 +531,14 @@ function onFilterChange() {
   state.filter = checked.length ? checked : null;
   drawDesk();
   drawQueue();
+  scheduleWaiting();
 }
 
 function drawQueue() {
   const active = activeServices();
-  const waiting = (state.snapshot?.waiting ?? []).filter((w) => active.size === 0 || active.has(w.service));
-  el["queue-count"].textContent = `(${waiting.length})`;
+  const page = state.waitingPage;
+  const waiting = (page?.tickets ?? state.snapshot?.waiting ?? []).filter((w) => active.size === 0 || active.has(w.service));
+  el["queue-count"].textContent = `(${page ? page.total : waiting.length})`;
   // Rows are rebuilt only when what they show changed: a button must not be replaced under the
   // operator's pointer by every unrelated snapshot (another counter's call, a recall...).
   const key = JSON.stringify([

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from protocol import (
+    NEXT_UP,
     CallRecord,
     DevicePresence,
     PresenceStatus,
@@ -16,6 +17,8 @@ from protocol import (
     TicketStatus,
     TicketStatusChanged,
     TicketUpdate,
+    UnsupportedVersion,
+    WaitingPage,
     WaitingTicket,
     decode,
     encode,
@@ -115,7 +118,7 @@ def test_status_change_uses_the_wire_names_from_and_to() -> None:
 def test_every_message_carries_type_and_version() -> None:
     for message in MESSAGES:
         wire = json.loads(encode(message))  # type: ignore[arg-type]
-        assert wire["version"] == 1
+        assert wire["version"] == (2 if wire["type"] == "queue_update" else 1)
         assert wire["type"] in {
             "queue_update",
             "ticket_update",
@@ -162,3 +165,27 @@ def test_issue_9_fields_are_in_the_contract_and_old_documents_still_decode() -> 
     decoded = decode(json.dumps(old))
     assert isinstance(decoded, TicketUpdate)
     assert (decoded.ticket.counter_name, decoded.ticket.end_reason) == (None, None)
+
+
+def test_a_document_of_a_version_this_code_does_not_know_is_skipped_cleanly() -> None:
+    """A version from a later release is refused as UnsupportedVersion, a ProtocolError every
+    receiver already logs and skips; the current ones decode (queue_update 1 too: same fields,
+    what the API labels its documents for pages of an earlier release)."""
+    current = json.loads(encode(MESSAGES[0]))  # type: ignore[arg-type]
+    assert current["type"] == "queue_update"
+    for version in (1, 2):
+        assert isinstance(decode(json.dumps({**current, "version": version})), QueueUpdate)
+    for version in (3, 99):
+        with pytest.raises(UnsupportedVersion, match=f"queue_update version {version}"):
+            decode(json.dumps({**current, "version": version}))
+    ticket = json.loads(encode(TicketUpdate(tenant="t", seq=1, ticket=_ticket())))
+    with pytest.raises(ProtocolError):
+        decode(json.dumps({**ticket, "version": 2}))
+
+
+def test_the_queue_document_is_bounded_and_the_staff_page_carries_the_list() -> None:
+    schemas = asyncapi_document()["components"]["schemas"]
+    assert "waiting_total" in schemas["QueueUpdate"]["properties"]
+    page = WaitingPage(total=5000, offset=0, limit=50, tickets=[])
+    assert page.model_dump() == {"total": 5000, "offset": 0, "limit": 50, "tickets": []}
+    assert NEXT_UP == 10

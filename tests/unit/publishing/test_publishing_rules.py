@@ -245,6 +245,8 @@ def test_a_ticket_reactivated_within_the_grace_period_is_not_cleared(world: Worl
     publisher.notify(TenantChanged("a", 2, ("t1",)))
     transport.wait_for(2)
     source.tickets[("a", "t1")] = _ticket("t1", TicketStatus.WAITING)
+    source.seq["a"] = 3
+    publisher.notify(TenantChanged("a", 3, ("t1",)))  # the reactivation's commit
     time.sleep(0.6)
     assert (ticket_topic("a", "t1"), b"", True) not in transport.sent
 
@@ -268,3 +270,65 @@ def test_a_failing_source_does_not_stop_publishing(world: World) -> None:
     publisher.notify(TenantChanged("a", 1))
     sent = transport.wait_for(1)
     assert sent[0][0] == queue_topic("a")
+
+
+@dataclass
+class Places:
+    """A committed state whose 100 waiting tickets of one line move up by ``shift``."""
+
+    seq: int
+    shift: int
+    count: int = 100
+
+    @property
+    def update(self) -> QueueUpdate:
+        return MemorySource(seq={"a": self.seq}).queue_update("a")  # type: ignore[return-value]
+
+    @property
+    def changed(self) -> dict[str, Ticket]:
+        return {}
+
+    def waiting_places(self) -> Iterator[tuple[str, int]]:
+        for i in range(self.shift, self.count):
+            yield f"w{i}", i - self.shift + 1
+
+    def waiting_document(self, ticket_id: str, position: int) -> Ticket:
+        return _ticket(ticket_id, TicketStatus.WAITING).model_copy(
+            update={"position": position, "people_ahead": position - 1}
+        )
+
+
+def _places(sent: list[tuple[str, bytes, bool]]) -> dict[str, list[int | None]]:
+    told: dict[str, list[int | None]] = {}
+    for _topic, payload, _ in sent:
+        message = decode(payload) if payload else None
+        if isinstance(message, TicketUpdate):
+            told.setdefault(message.ticket.id, []).append(message.ticket.position)
+    return told
+
+
+def test_a_burst_of_calls_tells_each_follower_once_not_once_per_call(world: World) -> None:
+    """Twenty calls in a burst move 100 waiting tickets twenty times; each ticket hears its
+    new place in one coalesced pass (never one message per call per ticket), and the place
+    it hears last is exact."""
+    _, transport, publisher = world
+    publisher.notify(TenantChanged("a", 1, state=Places(1, 0)))
+    deadline = time.monotonic() + 10
+    while len(_places(transport.sent)) < 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first = _places(transport.sent)
+    assert len(first) == 100  # everyone is told their place once
+    for seq in range(2, 22):  # the burst: each call moves everyone up by one
+        publisher.notify(TenantChanged("a", seq, state=Places(seq, seq - 1)))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        told = _places(transport.sent)
+        if all(told[f"w{i}"][-1] == i - 20 + 1 for i in range(20, 100)):
+            break
+        time.sleep(0.1)
+    told = _places(transport.sent)
+    for i in range(20, 100):  # still waiting: the last word is the exact place
+        assert told[f"w{i}"][-1] == i - 19
+    burst = sum(len(v) for v in told.values()) - 100
+    assert burst < 20 * 80 / 4  # one per call per ticket would be 1,600
+    assert max(len(v) for v in told.values()) <= 4
