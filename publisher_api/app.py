@@ -216,10 +216,15 @@ def prepare_database(database: Database, settings: Settings) -> list[SeededDevic
 def _announce_dev(settings: Settings, devices: list[SeededDevice]) -> None:
     scheme = "https" if settings.https else "http"
     base = f"{scheme}://{settings.http_host}:{settings.http_port}"
+    tenant = f"{base}/t/default"
     lines = [
         "QueueCast dev mode: tenant 'default' is seeded.",
-        f"  API docs:  {base}/docs",
-        "  logins:    root/root (superadmin), admin/admin, operator/operator",
+        f"  call display:   {tenant}/display",
+        f"  kiosk:          {tenant}/totem  (asks for the totem token below once)",
+        f"  operator:       {tenant}/operator  (operator/operator)",
+        f"  site admin:     {tenant}/admin  (admin/admin)",
+        f"  superadmin:     {base}/admin  (root/root)",
+        f"  API docs:       {base}/docs",
         *(f"  {d.role} device {d.id!r} token: {d.token}" for d in devices),
     ]
     print("\n".join(lines), flush=True)

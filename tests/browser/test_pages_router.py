@@ -174,3 +174,16 @@ def test_ticket_qr_code_opens_the_follower_page(
     configured_qr = configured.http.get(f"/t/{TENANT}/ticket/t-42/qr.svg")
     assert configured_qr.content == qr_svg(f"https://fila.example.org/t/{TENANT}/ticket/t-42")
     assert configured_qr.content != default.content
+
+
+def test_the_dev_start_up_prints_every_page_address_and_each_is_served(
+    system: RunningSystem, client: httpx.Client
+) -> None:
+    log = system.api.log_path.read_text(errors="replace")
+    printed = re.findall(r"^  [A-Za-z ]+:\s+(http://\S+)", log, flags=re.MULTILINE)
+    paths = {re.sub(r"^http://[^/]+", "", url) for url in printed}
+    assert {"/t/default/display", "/t/default/totem", "/t/default/operator"} <= paths
+    assert {"/t/default/admin", "/admin", "/docs"} <= paths
+    for url in printed:
+        response = client.get(re.sub(r"^http://[^/]+", "", url))
+        assert response.status_code == 200, (url, response.status_code)
