@@ -1,8 +1,8 @@
-"""The wall clock screens show: the tenant's local time, to the minute."""
+"""The tenant's local time: the wall clock screens show and the time printed on a ticket."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,9 +15,15 @@ def _zone(name: str) -> ZoneInfo | None:
         return None
 
 
+def tenant_time(moment: datetime, timezone: str | None) -> datetime:
+    """``moment`` in ``timezone`` (the tenant's), else in the device's own zone. A naive
+    ``moment`` is UTC: that is how the server stamps every time it sends."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    zone = _zone(timezone) if timezone else None
+    return aware.astimezone(zone) if zone is not None else aware.astimezone()
+
+
 def clock_text(now: datetime, timezone: str | None) -> str:
     """``HH:MM`` in ``timezone`` (the tenant's), else the device's local time. Minutes only:
     the screen then changes once a minute, which is what keeps an idle agent at ~0 % CPU."""
-    zone = _zone(timezone) if timezone else None
-    local = now.astimezone(zone) if zone is not None else now.astimezone()
-    return local.strftime("%H:%M")
+    return tenant_time(now, timezone).strftime("%H:%M")

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from edge.api import ApiClient, ApiError
 from edge.backoff import Backoff
 from edge.pg import pygame
-from edge.runtime import Services, utc_now
+from edge.runtime import Services
 from edge.ui.fonts import Fonts
 from protocol.topics import queue_topic
 from totem_agent import layout
@@ -104,7 +104,7 @@ class TotemProgram:
             spec = self.settings.printer
             if spec is not None:
                 url = self.ticket_url.format(id=effect.ticket.id)
-                services.jobs.submit(lambda: print_job(spec, effect, url=url, now=utc_now()))
+                services.jobs.submit(lambda: print_job(spec, effect, url=url))
         else:
             raise TypeError(f"the totem has no effect {effect!r}")
 

@@ -62,6 +62,7 @@ class PrintTicket:
     tenant_name: str
     locale: str
     places: tuple[str, ...] = ()  # the counters that serve this service, when not all do
+    timezone: str | None = None  # the tenant's: the paper shows the time the kiosk's clock shows
 
 
 # --- screens ---------------------------------------------------------------------------------
@@ -211,7 +212,8 @@ def _issued(state: TotemState, key: str, ticket: Ticket, now: datetime) -> Resul
     )
     tenant_name = snapshot.tenant_name if snapshot else ""
     places = serving_counters(snapshot, ticket.service) if snapshot else ()
-    printing = PrintTicket(ticket, service_name, tenant_name, state.locale(), places)
+    timezone = snapshot.timezone if snapshot else None
+    printing = PrintTicket(ticket, service_name, tenant_name, state.locale(), places, timezone)
     return new_state, [*effects, Follow(ticket.id), printing]
 
 

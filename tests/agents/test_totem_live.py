@@ -4,9 +4,10 @@ touches in, tickets out (HTTP, Idempotency-Key), calls heard (disk audio), outag
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -92,6 +93,14 @@ def test_a_double_tap_issues_one_ticket_shown_printed_then_called_with_sound(
         printed = printer.read_bytes()
         assert ticket["number"].encode() in printed
         assert body.qr_url.encode() in printed  # native QR command carries the URL
+        # The issue time on the tenant's wall clock (what the kiosk's screen shows), not UTC.
+        timezone = system.http.get(f"/api/v1/tenants/{system.tenant}/queue").json()["timezone"]
+        issued = datetime.fromisoformat(ticket["created_at"])
+        local = issued.astimezone(ZoneInfo(timezone)).strftime("%d/%m/%Y %H:%M")
+        assert issued.utcoffset() == timedelta(0)
+        assert ZoneInfo(timezone).utcoffset(issued) != timedelta(0), "a zone that tells UTC apart"
+        assert local.encode() in printed
+        assert issued.strftime("%d/%m/%Y %H:%M").encode() not in printed
         assert printed.endswith(b"\x1dV\x00")  # and the paper is cut
 
         name_counter(system, 3, "Sala de Coleta 3")

@@ -71,7 +71,8 @@ def test_issued_ticket_is_shown_followed_and_printed() -> None:
     assert state.screen == ShowingTicket(t.id, NOW + timedelta(seconds=20))
     assert effects == [
         Follow(t.id),
-        PrintTicket(t, "Atendimento geral", "Clínica São Lucas", "pt-BR"),
+        # The tenant's time zone travels with the job: the paper shows its local time.
+        PrintTicket(t, "Atendimento geral", "Clínica São Lucas", "pt-BR", (), "America/Sao_Paulo"),
     ]
     view = totem_view(state, NOW, fallback_title="x", ticket_url=URL)
     assert isinstance(view.body, TicketView)
