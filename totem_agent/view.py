@@ -147,7 +147,7 @@ def _home(texts: Texts, snapshot: QueueUpdate | None) -> HomeView:
                 part
                 for part in (
                     service.description or "",
-                    texts.waiting_count.format(n=service.waiting),
+                    texts.waiting_count.format(count=service.waiting),
                     texts.minutes(service.estimated_wait_s) if service.waiting else "",
                 )
                 if part

@@ -129,7 +129,8 @@ def test_broker_down_means_polling_and_state_still_follows_http(
         runtime.run(
             until=lambda: view_of(runtime).header.connection is Connection.POLLING, timeout_s=20
         )
-        assert view_of(runtime).header.connection_text == "Modo de contingência"
+        # The words of the pages (one catalogue).
+        assert view_of(runtime).header.connection_text == "Atualização periódica"
         # A customer takes a ticket and it is called while MQTT is down: HTTP carries both.
         _tap_service(runtime, "A")
         runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingTicket), timeout_s=20)

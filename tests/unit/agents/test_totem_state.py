@@ -77,7 +77,7 @@ def test_issued_ticket_is_shown_followed_and_printed() -> None:
     view = totem_view(state, NOW, fallback_title="x", ticket_url=URL)
     assert isinstance(view.body, TicketView)
     assert view.body.qr_url == f"http://api/t/default/ticket/{t.id}"
-    assert view.body.lines == ("Posição na fila: 3", "Espera estimada: cerca de 9 min")
+    assert view.body.lines == ("Posição na fila: 3", "Espera estimada: ~9 min")
 
 
 def test_the_printed_ticket_names_the_counters_of_its_service_when_not_all_serve_it() -> None:
