@@ -17,13 +17,14 @@ import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import FrameType, TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from edge import branding
 from edge.api import ApiClient, ApiError, MqttEndpoint
 from edge.backoff import Backoff
+from edge.clock import ServerClock
 from edge.credential import DeviceCredential
 from edge.inputs import Announce, Follow, LinkDown, LinkUp, SnapshotReceived, Tick, Unfollow
 from edge.jobs import Jobs
@@ -80,10 +81,6 @@ class Program(Protocol[S, V]):
         """Carry out an effect the runtime does not know (issue a ticket, print)."""
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class AgentRuntime(Generic[S, V]):
     def __init__(
         self,
@@ -91,12 +88,15 @@ class AgentRuntime(Generic[S, V]):
         settings: AgentSettings,
         *,
         identity: Principal | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.program = program
         self.settings = settings
         self.identity = identity or settings.identity()
-        self._clock = clock
+        # Reducers see the server's clock (calls are stamped by it), learnt from every answer
+        # of the API; a test may pass its own clock instead.
+        self.server_clock = ServerClock()
+        self._clock = clock or self.server_clock.now
         self._inbox: queue.Queue[object] = queue.Queue()
         self._stopping = threading.Event()
         self._trace = Trace(settings.trace_file)
@@ -136,7 +136,12 @@ class AgentRuntime(Generic[S, V]):
         branding.configure(branding.http_fetch(settings.api))  # the tenant's logo, on screen
 
     def make_api(self) -> ApiClient:
-        return ApiClient(self.settings.api, tenant=self.settings.tenant, credential=self.credential)
+        return ApiClient(
+            self.settings.api,
+            tenant=self.settings.tenant,
+            credential=self.credential,
+            clock=self.server_clock,
+        )
 
     def _mqtt_endpoint(self) -> Callable[[], MqttEndpoint]:
         configured = self.settings.mqtt_url

@@ -8,7 +8,7 @@
 
 export const DEFAULT_RECENT_MS = 60_000;
 // A call stamped slightly in the future (clock error) still counts as recent.
-const FUTURE_TOLERANCE_MS = 5_000;
+export const FUTURE_TOLERANCE_MS = 5_000;
 
 export class Announcer {
   /**

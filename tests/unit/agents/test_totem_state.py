@@ -32,7 +32,7 @@ URL = "http://api/t/default/ticket/{id}"
 
 
 def home() -> TotemState:
-    return TotemState(feed=Feed(snapshot=snapshot(1), primed=True))
+    return TotemState(feed=Feed(snapshot=snapshot(1)))
 
 
 def with_ticket(number: str = "A023") -> TotemState:
@@ -86,16 +86,12 @@ def test_the_printed_ticket_names_the_counters_of_its_service_when_not_all_serve
     counters = [
         c.model_copy(update={"services": ["P"] if c.number == 4 else []}) for c in plain.counters
     ]
-    state = TotemState(
-        feed=Feed(snapshot=plain.model_copy(update={"counters": counters}), primed=True)
-    )
+    state = TotemState(feed=Feed(snapshot=plain.model_copy(update={"counters": counters})))
     state, _ = reduce(state, ServiceTapped("A", "k1"), NOW)
     _, effects = reduce(state, TicketIssued("k1", ticket("A023")), NOW)
     printing = next(e for e in effects if isinstance(e, PrintTicket))
     assert printing.places == ("Guichê 1", "Guichê 2", "Guichê 3")
-    state, _ = reduce(
-        TotemState(feed=Feed(snapshot=plain, primed=True)), ServiceTapped("A", "k2"), NOW
-    )
+    state, _ = reduce(TotemState(feed=Feed(snapshot=plain)), ServiceTapped("A", "k2"), NOW)
     _, effects = reduce(state, TicketIssued("k2", ticket("A024")), NOW)
     everywhere = next(e for e in effects if isinstance(e, PrintTicket))
     assert everywhere.places == (), "every counter serves A: nothing to say"
