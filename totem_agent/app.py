@@ -88,6 +88,11 @@ class TotemProgram:
     def render(self, surface: pygame.Surface, fonts: Fonts, view: TotemView) -> None:
         render(surface, fonts, view)
 
+    def animate(
+        self, surface: pygame.Surface, fonts: Fonts, view: TotemView, elapsed_s: float
+    ) -> pygame.Rect | None:
+        return None  # nothing on the kiosk moves between changes
+
     def user_input(self, event: Any, view: TotemView, size: tuple[int, int]) -> object | None:
         if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
             return tap(view, size, event.pos)
