@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from edge.api import ApiClient, ApiError
 from edge.backoff import Backoff
@@ -17,6 +16,7 @@ from edge.runtime import Services
 from edge.ui.fonts import Fonts
 from protocol.topics import queue_topic
 from totem_agent import layout
+from totem_agent.links import ticket_page_url
 from totem_agent.printer import print_job
 from totem_agent.render import render
 from totem_agent.settings import TotemSettings
@@ -67,7 +67,6 @@ class TotemProgram:
             recent=timedelta(seconds=settings.recent_call_s),
             locale=settings.locale,
         )
-        self.ticket_url = f"{settings.api}/t/{quote(settings.tenant, safe='')}/ticket/{{id}}"
 
     def initial_state(self) -> TotemState:
         return TotemState(config=self.config)
@@ -82,7 +81,11 @@ class TotemProgram:
 
     def view(self, state: TotemState, now: datetime) -> TotemView:
         return totem_view(
-            state, now, fallback_title=self.settings.tenant, ticket_url=self.ticket_url
+            state,
+            now,
+            fallback_title=self.settings.tenant,
+            api=self.settings.api,
+            tenant=self.settings.tenant,
         )
 
     def render(self, surface: pygame.Surface, fonts: Fonts, view: TotemView) -> None:
@@ -108,7 +111,10 @@ class TotemProgram:
         elif isinstance(effect, PrintTicket):
             spec = self.settings.printer
             if spec is not None:
-                url = self.ticket_url.format(id=effect.ticket.id)
+                # The tenant's public URL when the server published one, as on the screen.
+                url = ticket_page_url(
+                    effect.public_url, self.settings.api, self.settings.tenant, effect.ticket.id
+                )
                 services.jobs.submit(lambda: print_job(spec, effect, url=url))
         else:
             raise TypeError(f"the totem has no effect {effect!r}")

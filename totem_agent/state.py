@@ -14,6 +14,7 @@ from edge.feed import Feed, feed_step
 from edge.inputs import Announce, Follow, Tick, TicketCleared, TicketReceived, Unfollow
 from edge.texts import texts_for
 from protocol import CallRecord, QueueUpdate, Ticket
+from totem_agent.links import published_url
 
 
 # --- inputs of the totem ---------------------------------------------------------------------
@@ -63,6 +64,7 @@ class PrintTicket:
     locale: str
     places: tuple[str, ...] = ()  # the counters that serve this service, when not all do
     timezone: str | None = None  # the tenant's: the paper shows the time the kiosk's clock shows
+    public_url: str | None = None  # the tenant's public base URL, for the QR (else --api)
 
 
 # --- screens ---------------------------------------------------------------------------------
@@ -213,7 +215,15 @@ def _issued(state: TotemState, key: str, ticket: Ticket, now: datetime) -> Resul
     tenant_name = snapshot.tenant_name if snapshot else ""
     places = serving_counters(snapshot, ticket.service) if snapshot else ()
     timezone = snapshot.timezone if snapshot else None
-    printing = PrintTicket(ticket, service_name, tenant_name, state.locale(), places, timezone)
+    printing = PrintTicket(
+        ticket,
+        service_name,
+        tenant_name,
+        state.locale(),
+        places,
+        timezone,
+        published_url(snapshot),
+    )
     return new_state, [*effects, Follow(ticket.id), printing]
 
 

@@ -193,9 +193,10 @@ def test_api_unreachable_shows_a_clear_message_and_the_kiosk_carries_on(
         _ready(runtime)  # MQTT still brings the snapshot, so services are offered
         _tap_service(runtime, "A")
         runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingError), timeout_s=30)
+        # The pages' words for the same failure (error.network in the one catalogue).
         assert (
             view_of(runtime).body.message
-            == "Sem conexão com o servidor. Tente novamente em instantes."
+            == "Sem resposta do servidor. Verifique a conexão e tente de novo."
         )
         _save(runtime, output_dir / "totem-1280x720-api-unreachable.png")
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(10, 400)))
