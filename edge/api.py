@@ -114,6 +114,16 @@ class ApiClient:
         response = self._request("GET", f"{self._tenant_path}/mqtt-credentials")
         return _text_field(response, "mqtt_url", "credentials document")
 
+    def public_url(self) -> object:
+        """``public_url`` of ``GET /mqtt-credentials``: the tenant's base URL for phones (for
+        QR codes); ``None`` from a server that does not publish it."""
+        response = self._request("GET", f"{self._tenant_path}/mqtt-credentials")
+        try:
+            document = response.json()
+        except ValueError:
+            return None
+        return document.get("public_url") if isinstance(document, dict) else None
+
     def renewed_token(self) -> str:
         """``POST /auth/renew``: this device's token again, with a fresh expiry."""
         response = self._request("POST", "/api/v1/auth/renew")

@@ -24,8 +24,10 @@ from totem_agent.state import (
     BackTapped,
     IssueFailed,
     IssueTicket,
+    LearnPublicUrl,
     PrintTicket,
     PriorityTapped,
+    PublicUrlLearned,
     ServiceTapped,
     TicketIssued,
     TotemConfig,
@@ -108,6 +110,8 @@ class TotemProgram:
             services.jobs.submit(
                 issue_job(services.api, effect, retry_for_s=self.settings.issue_retry_s)
             )
+        elif isinstance(effect, LearnPublicUrl):
+            services.jobs.submit(public_url_job(services.api))
         elif isinstance(effect, PrintTicket):
             spec = self.settings.printer
             if spec is not None:
@@ -153,6 +157,16 @@ def key(view: TotemView, pressed: int) -> object | None:
     if pressed in (pygame.K_ESCAPE, pygame.K_BACKSPACE, pygame.K_RETURN, pygame.K_SPACE):
         return BackTapped()
     return None
+
+
+def public_url_job(api: ApiClient) -> Callable[[], object]:
+    def job() -> object:
+        try:
+            return PublicUrlLearned(api.public_url())
+        except ApiError:
+            return PublicUrlLearned(None)
+
+    return job
 
 
 def issue_job(

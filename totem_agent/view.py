@@ -12,7 +12,7 @@ from edge.clock import clock_text
 from edge.texts import Texts, texts_for
 from edge.ui.widgets import HeaderView, header_view
 from protocol import QueueUpdate, Ticket, TicketStatus
-from totem_agent.links import published_url, ticket_page_url
+from totem_agent.links import ticket_page_url
 from totem_agent.state import (
     ChoosingPriority,
     Home,
@@ -98,7 +98,7 @@ def totem_view(
         logo_url=snapshot.logo_url if snapshot else None,
         accent=snapshot.accent_color if snapshot else None,
     )
-    ticket_url = partial(ticket_page_url, published_url(snapshot), api, tenant)
+    ticket_url = partial(ticket_page_url, state.public_url, api, tenant)
     return TotemView(header, _body(state, texts, snapshot, ticket_url))
 
 

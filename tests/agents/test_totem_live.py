@@ -24,7 +24,7 @@ from tests.agents.system_fixtures import Operator, device, system
 from tests.support.desk import name_counter
 from tests.support.mqtt import Recorder
 from tests.support.ports import free_port
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, start_system
 from totem_agent import layout
 from totem_agent.state import ShowingCall, ShowingError, ShowingTicket
 from totem_agent.view import CalledView, HomeView, TicketView
@@ -201,3 +201,35 @@ def test_api_unreachable_shows_a_clear_message_and_the_kiosk_carries_on(
         _save(runtime, output_dir / "totem-1280x720-api-unreachable.png")
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(10, 400)))
         runtime.run(until=lambda: isinstance(view_of(runtime).body, HomeView), timeout_s=10)
+
+
+def test_qr_codes_on_screen_and_paper_open_the_configured_public_url(
+    tmp_path: Path, output_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QUEUECAST_PUBLIC_URL is where phones reach the pages; --api (a LAN address) is not."""
+    audio.disk_audio_env(monkeypatch, output_dir / "totem-audio.raw")
+    public = "https://fila.example.org"
+    printer = output_dir / "printer-public-url.bin"
+    printer.unlink(missing_ok=True)
+    env = {"QUEUECAST_PUBLIC_URL": public + "/"}
+    with start_system(tmp_path, separate_broker=True, env=env) as configured:
+        token = device(configured, "totem")
+        auth = configured.auth(token)
+        credentials = configured.http.get(
+            f"/api/v1/tenants/{configured.tenant}/mqtt-credentials", headers=auth
+        ).json()
+        if "public_url" not in credentials:
+            pytest.skip("this server does not publish public_url yet (issue 14, branch kiosk)")
+        with totem(configured, token, speech=False, printer=f"file:{printer}") as runtime:
+            _ready(runtime)
+            runtime.run(until=lambda: runtime.state.public_url == public, timeout_s=20)
+            _tap_service(runtime, "A")
+            runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingTicket), timeout_s=20)
+            runtime.run(until=lambda: printer.exists() and printer.stat().st_size > 0, timeout_s=10)
+            ticket_id = runtime.state.screen.ticket_id
+            expected = f"{public}/t/{configured.tenant}/ticket/{ticket_id}"
+            body = view_of(runtime).body
+            assert isinstance(body, TicketView)
+            assert body.qr_url == expected
+            assert expected.encode() in printer.read_bytes()
+            assert configured.base_url.encode() not in printer.read_bytes()

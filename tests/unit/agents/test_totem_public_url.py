@@ -1,6 +1,7 @@
-"""The kiosk's QR codes (screen and paper) open the tenant's public URL, which the server
-publishes in the queue document (``public_url``), and fall back to ``--api`` without one: a
-LAN address is useless to a phone on mobile data."""
+"""The kiosk's QR codes (screen and paper) open the tenant's public URL, which the API publishes
+as ``public_url`` in ``GET .../mqtt-credentials`` (issue 14, server side on branch ``kiosk``),
+and fall back to ``--api`` until it is known or when the server publishes none: a LAN address is
+useless to a phone on mobile data."""
 
 from __future__ import annotations
 
@@ -10,42 +11,55 @@ from pathlib import Path
 import pytest
 
 from edge.feed import Feed
-from protocol import QueueUpdate
+from edge.inputs import LinkDown, LinkUp, SnapshotReceived
 from tests.agents.factories import T0, snapshot, ticket
-from totem_agent.links import published_url, ticket_page_url
+from totem_agent.links import ticket_page_url, usable_public_url
 from totem_agent.printer import print_job
-from totem_agent.state import PrintTicket, ServiceTapped, TicketIssued, TotemState, reduce
+from totem_agent.state import (
+    LearnPublicUrl,
+    PrintTicket,
+    PublicUrlLearned,
+    ServiceTapped,
+    TicketIssued,
+    TotemState,
+    reduce,
+)
 from totem_agent.view import TicketView, totem_view
 
 NOW = T0 + timedelta(seconds=5)
 LAN = "http://10.0.0.5:8000"
+PUBLIC = "https://fila.clinica.example"
 
 
-class _Published(QueueUpdate):
-    """The queue document as the server publishes it with issue 14's ``public_url`` (added on
-    the server side in another branch; the kiosk reads it by name)."""
-
-    public_url: str | None = None
-
-
-def _snapshot(public_url: str | None) -> QueueUpdate:
-    return _Published(**snapshot(1).model_dump(), public_url=public_url)
-
-
-def _issue(public_url: str | None) -> tuple[TotemState, PrintTicket]:
-    state = TotemState(feed=Feed(snapshot=_snapshot(public_url)))
+def _issue(state: TotemState) -> tuple[TotemState, PrintTicket]:
     state, _ = reduce(state, ServiceTapped("A", "k1"), NOW)
     state, effects = reduce(state, TicketIssued("k1", ticket("A023")), NOW)
     return state, next(e for e in effects if isinstance(e, PrintTicket))
 
 
-def test_screen_and_paper_use_the_published_public_url(tmp_path: Path) -> None:
-    state, job = _issue("https://fila.clinica.example/")
-    expected = "https://fila.clinica.example/t/default/ticket/ticket-A023"
+def test_the_kiosk_asks_at_each_connection_and_once_if_polling_answers_first() -> None:
+    state = TotemState()
+    state, effects = reduce(state, SnapshotReceived(snapshot(1), live=False), NOW)
+    assert LearnPublicUrl() in effects
+    state, effects = reduce(state, SnapshotReceived(snapshot(2), live=False), NOW)
+    assert LearnPublicUrl() not in effects, "asked once, not at every snapshot"
+    state, effects = reduce(state, LinkUp(), NOW)
+    assert effects == [LearnPublicUrl()]
+    state, _ = reduce(state, LinkDown("lost"), NOW)
+    _, effects = reduce(state, LinkUp(), NOW)
+    assert effects == [LearnPublicUrl()], "it may have changed while we were away"
+
+
+def test_screen_and_paper_use_the_public_url_once_learnt(tmp_path: Path) -> None:
+    state = TotemState(feed=Feed(snapshot=snapshot(1)))
+    state, _ = reduce(state, PublicUrlLearned(PUBLIC + "/"), NOW)
+    assert state.public_url == PUBLIC
+    state, job = _issue(state)
+    expected = f"{PUBLIC}/t/default/ticket/ticket-A023"
     view = totem_view(state, NOW, fallback_title="x", api=LAN, tenant="default")
     assert isinstance(view.body, TicketView)
     assert view.body.qr_url == expected
-    assert job.public_url == "https://fila.clinica.example"
+    assert job.public_url == PUBLIC
     url = ticket_page_url(job.public_url, LAN, "default", job.ticket.id)
     assert url == expected
     out = tmp_path / "printer.bin"
@@ -57,20 +71,14 @@ def test_screen_and_paper_use_the_published_public_url(tmp_path: Path) -> None:
     "published", [None, "", "   ", "javascript:alert(1)", "ftp://x.example", "https://", 42]
 )
 def test_without_a_usable_public_url_the_api_address_is_used(published: object) -> None:
-    doc = snapshot(1).model_copy()
-    object.__setattr__(doc, "public_url", published)  # whatever a server might send
-    assert published_url(doc) is None
-    state = TotemState(feed=Feed(snapshot=doc))
-    state, _ = reduce(state, ServiceTapped("A", "k1"), NOW)
-    state, _ = reduce(state, TicketIssued("k1", ticket("A023")), NOW)
+    assert usable_public_url(published) is None
+    state = TotemState(feed=Feed(snapshot=snapshot(1)), asked_public_url=True)
+    state, _ = reduce(state, PublicUrlLearned(published), NOW)
+    assert state.public_url is None
+    assert not state.asked_public_url, "asked again at the next connection"
+    state, job = _issue(state)
+    assert job.public_url is None
     view = totem_view(state, NOW, fallback_title="x", api=LAN + "/", tenant="default")
     assert isinstance(view.body, TicketView)
     assert view.body.qr_url == f"{LAN}/t/default/ticket/ticket-A023"
-
-
-def test_a_server_that_does_not_publish_it_yet_leaves_the_kiosk_on_api() -> None:
-    assert published_url(snapshot(1)) is None
-    assert published_url(None) is None
-    _, job = _issue(None)
-    assert job.public_url is None
     assert ticket_page_url(None, LAN, "a b", "x/y") == f"{LAN}/t/a%20b/ticket/x%2Fy"

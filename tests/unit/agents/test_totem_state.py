@@ -32,7 +32,8 @@ API = "http://api"
 
 
 def home() -> TotemState:
-    return TotemState(feed=Feed(snapshot=snapshot(1)))
+    # Already asked for the public URL (test_totem_public_url.py): effects here are the screen's.
+    return TotemState(feed=Feed(snapshot=snapshot(1)), asked_public_url=True)
 
 
 def with_ticket(number: str = "A023") -> TotemState:
