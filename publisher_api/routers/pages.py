@@ -43,6 +43,10 @@ MQTT_JS_URL = f"{ASSETS_URL}/vendor/mqtt.esm.js"
 CHART_JS = _REPO_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
 """Chart.js's self-contained browser build (the admin statistics), served at CHART_JS_URL."""
 CHART_JS_URL = f"{ASSETS_URL}/vendor/chart.umd.min.js"
+TEXTS = _REPO_ROOT / "protocol" / "texts.json"
+"""The one catalogue of user-facing texts (pages and pygame agents alike), served as is at
+TEXTS_URL: i18n.js imports it as a JSON module, so nothing is generated or copied."""
+TEXTS_URL = f"{ASSETS_URL}/texts.json"
 
 # Only these kinds of file are served from WEB_DIR (HTML pages go through the page routes).
 _ASSET_TYPES = {
@@ -154,6 +158,13 @@ def chart_js(request: Request) -> Response:
             detail="Chart.js is not installed: run `make setup` (npm ci) to install node_modules",
         )
     return _file(request, CHART_JS, _ASSET_TYPES[".js"])
+
+
+@router.api_route(TEXTS_URL, methods=["GET", "HEAD"])
+def texts_catalogue(request: Request) -> Response:
+    """protocol/texts.json, the texts the pages share with the agents (declared before the
+    generic asset route, which serves nothing outside WEB_DIR)."""
+    return _file(request, TEXTS, "application/json; charset=utf-8")
 
 
 @router.api_route(ASSETS_URL + "/{path:path}", methods=["GET", "HEAD"])
