@@ -243,6 +243,11 @@ def _security_headers(ws_origin: str | None) -> dict[str, str]:
             "img-src 'self'",
             "font-src 'self'",
             "media-src 'self'",
+            # MQTT.js runs its keep-alive timers in a worker it builds from a blob: URL, so a
+            # background tab's throttled timers cannot starve the pings (without it the broker
+            # drops every page 1.5 keep-alives after it connects). Workers only: scripts stay
+            # 'self'.
+            "worker-src blob:",
             f"connect-src {connect}",
             "manifest-src 'self'",
             "base-uri 'none'",

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from protocol import DevicePresence, ProtocolError, decode
 from protocol.topics import device_status_topic, device_status_wildcard
+from tests.browser.conftest import NewContext
 from tests.support.ports import free_port
 from tests.support.system import RunningSystem, start_system
 
@@ -30,13 +31,11 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
 
 
 @pytest.fixture
-def page(browser: Browser, system: RunningSystem) -> Iterator[Page]:
+def page(new_context: NewContext, system: RunningSystem) -> Page:
     """A page on our origin (the display page; its modules are importable from there)."""
-    context = browser.new_context()
-    page = context.new_page()
+    page = new_context().new_page()
     page.goto(f"{system.base_url}/t/{system.tenant}/display")
-    yield page
-    context.close()
+    return page
 
 
 def run(page: Page, body: str, arg: Any = None) -> Any:
