@@ -2,6 +2,7 @@
 // the tickets issued here called on screen with sound. The device token is given once (?token=
 // or the set-up form), kept in localStorage and removed from the URL.
 // URL options: ?token=  ?lang=  ?recent=60  ?poll=5  ?reconnect_max=30
+//              ?print=1 (print each ticket: a browser in kiosk printing mode)  ?paper=58|80 (mm)
 
 import { randomId, request, serverNow, tokenClaims } from "./api.js";
 import { CallAnnouncements, latestPerTicket } from "./calls.js";
@@ -13,6 +14,7 @@ import { learnTenant } from "./tenant.js";
 import { applyBranding } from "./branding.js";
 import { tr } from "./console-texts.js";
 import { pairForm } from "./pairing.js";
+import { choosePaper, printSlip, renderSlip } from "./print-slip.js";
 
 const TICKET_SCREEN_MS = 30000;
 // The call of a ticket issued here is shown over the services, which stay tappable: the next
@@ -24,7 +26,7 @@ const KEPT_TICKETS = 50;
 const config = readConfig();
 const i18n = new I18n(params.get("lang"));
 const el = Object.fromEntries(
-  ["tenant-name", "conn", "clock", "screen", "sound", "notice", "spoken"].map((id) => [id, document.getElementById(id)]),
+  ["tenant-name", "conn", "clock", "screen", "print-slip", "sound", "notice", "spoken"].map((id) => [id, document.getElementById(id)]),
 );
 const storageKey = (what) => `queuecast:${config.tenant}:totem:${what}`;
 
@@ -145,6 +147,7 @@ async function issue(service, priority) {
       rememberIssued(ticket.id);
       live?.refresh();
       show("ticket", { ticket }, TICKET_SCREEN_MS);
+      slip(ticket);
       return;
     } catch (error) {
       if (error.status === 401 || error.status === 403) return forgetToken(i18n.t("totem.setup.invalid"));
@@ -156,6 +159,23 @@ async function issue(service, priority) {
       await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)));
     }
   }
+}
+
+/** The paper ticket of `ticket` (printed at once when this kiosk prints). */
+function slip(ticket) {
+  renderSlip(el["print-slip"], {
+    ticket,
+    tenantName: state.snapshot?.tenant_name ?? config.tenant,
+    serviceName: serviceName(ticket.service),
+    qrUrl: `${followPath(ticket)}/qr.svg`,
+    i18n,
+  });
+  if (params.get("print") === "1") printSlip(el["print-slip"]);
+}
+
+/** The phone follow page of a ticket; its QR code holds the tenant's public URL of it. */
+function followPath(ticket) {
+  return `/t/${config.tenant}/ticket/${encodeURIComponent(ticket.id)}`;
 }
 
 // --- render -----------------------------------------------------------------------------------
@@ -232,7 +252,7 @@ const SCREENS = {
     const entry = state.snapshot?.waiting.find((w) => w.id === ticket.id);
     const position = entry?.position ?? ticket.position;
     const wait = entry ? entry.estimated_wait_s : ticket.estimated_wait_s;
-    const followUrl = `/t/${config.tenant}/ticket/${encodeURIComponent(ticket.id)}`;
+    const followUrl = followPath(ticket);
     return [
       h(
         "section",
@@ -376,6 +396,7 @@ function start() {
 }
 
 takeTokenFromUrl();
+choosePaper(params);
 i18n.apply();
 startClock(el.clock, i18n);
 soundButton(el.sound, calls.speaker);
