@@ -1,4 +1,4 @@
-"""The pages' MQTT keep-alive in a background tab (issue 14).
+"""The pages' Content-Security-Policy and MQTT keep-alive in a background tab (issue 14).
 
 MQTT.js sends its pings from timers that run in a worker it builds from a ``blob:`` URL, because
 a hidden tab's own timers are throttled (Chrome's intensive throttling wakes them once a minute).
@@ -82,3 +82,35 @@ def test_the_broker_connection_outlives_a_throttled_and_a_frozen_background_tab(
     shows(page, second["number"])
     wait_live(display)
     assert display.errors == []
+
+
+def sign_in(watched: Watched, username: str) -> None:
+    watched.page.wait_for_selector("#username")
+    watched.page.fill("#username", username)
+    watched.page.fill("#password", username)
+    watched.page.click("#login-submit")
+
+
+def test_no_page_violates_its_content_security_policy(
+    system: RunningSystem, open_page: OpenPage
+) -> None:
+    """Every page with its real policy (no bypass), live on MQTT where it connects: the shared
+    ``new_context`` fixture fails this test at teardown on any violation."""
+    base, tenant = system.base_url, system.tenant
+    ticket = Desk(system, 1).issue("A")
+    token = system.device_token(role="totem", device_id="totem-csp")
+    for path in ("display?", f"totem?token={token}&", f"ticket/{ticket['id']}?"):
+        wait_live(open_page(f"{base}/t/{tenant}/{path}{FAST}"))
+    operator = open_page(f"{base}/t/{tenant}/operator?{FAST}")
+    sign_in(operator, "operator")
+    wait_live(operator)
+    admin = open_page(f"{base}/t/{tenant}/admin?{FAST}")
+    sign_in(admin, "admin")
+    wait_live(admin)
+    admin.page.click("#tab-stats")
+    admin.page.wait_for_function("() => document.querySelectorAll('canvas').length > 0")
+    superadmin = open_page(f"{base}/admin")
+    sign_in(superadmin, "root")
+    superadmin.page.wait_for_selector("#tenants-table")
+    for watched in (operator, admin, superadmin):
+        assert watched.errors == []
