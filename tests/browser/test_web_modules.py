@@ -18,7 +18,6 @@ from playwright.sync_api import Page
 from protocol import DevicePresence, ProtocolError, decode
 from protocol.topics import device_status_topic, device_status_wildcard
 from tests.browser.conftest import NewContext
-from tests.support.ports import free_port
 from tests.support.system import RunningSystem, start_system
 
 pytestmark = pytest.mark.browser
@@ -208,6 +207,11 @@ def test_chime_is_synthesised_and_audible(page: Page, output_dir: Path) -> None:
         out.writeframes(b"".join(struct.pack("<h", int(s * 32767)) for s in samples))
 
 
+def dead_broker(system: RunningSystem) -> str:
+    """A WebSocket URL the page's CSP allows (our own origin) where no broker answers."""
+    return system.ws_url.replace("/mqtt", "/no-broker-here")
+
+
 def test_live_connection_falls_back_to_polling_when_the_broker_is_unreachable(
     page: Page, system: RunningSystem
 ) -> None:
@@ -226,7 +230,7 @@ def test_live_connection_falls_back_to_polling_when_the_broker_is_unreachable(
       live.stop();
       return { statuses, docs: docs.slice(0, 2) };
     """
-    dead_ws = f"ws://127.0.0.1:{free_port()}/mqtt"
+    dead_ws = dead_broker(system)
     queue = f"/api/v1/tenants/{system.tenant}/queue"
     result = run(page, body, {"deadWs": dead_ws, "queue": queue})
     assert result["statuses"][0] == "connecting"
@@ -235,7 +239,9 @@ def test_live_connection_falls_back_to_polling_when_the_broker_is_unreachable(
     assert result["docs"] == [["queue_update", "http"], ["queue_update", "http"]]
 
 
-def test_live_connection_refreshes_expiring_credentials_ahead_of_time(page: Page) -> None:
+def test_live_connection_refreshes_expiring_credentials_ahead_of_time(
+    page: Page, system: RunningSystem
+) -> None:
     body = """
       const { LiveConnection } = await import("/web/js/live.js");
       let fetched = 0;
@@ -255,7 +261,7 @@ def test_live_connection_refreshes_expiring_credentials_ahead_of_time(page: Page
       live.stop();
       return fetched;
     """
-    fetched = run(page, body, {"deadWs": f"ws://127.0.0.1:{free_port()}/mqtt"})
+    fetched = run(page, body, {"deadWs": dead_broker(system)})
     assert fetched == 2  # the connect, then a refresh before the 6 s lifetime ends
 
 
