@@ -89,7 +89,7 @@ export function pageConnection({ state, el, i18n }) {
     },
     pollIntervalMs: numberParam("poll", 5) * 1000,
     reconnectMaxMs: numberParam("reconnect_max", 30) * 1000,
-    keepaliveS: Math.round(numberParam("keepalive", 30)),
+    keepaliveS: Math.max(1, Math.round(numberParam("keepalive", 30))), // 0 would turn pings off
   };
 }
 
