@@ -29,7 +29,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from config import Settings
 from protocol import topics as t
 from publisher_api.deps import PublicTenant, SettingsDep
-from publisher_api.routers.realtime import advertised_urls, reached_base
+from publisher_api.routers.realtime import advertised_urls, public_base
 
 router = APIRouter(include_in_schema=False)
 
@@ -125,7 +125,7 @@ def ticket_qr(
 ) -> Response:
     """QR code (SVG) that opens the follower page of a ticket on a phone."""
     ticket_id = _ticket_id_or_404(ticket_id)
-    url = f"{_public_base(request, settings)}/t/{tenant}/ticket/{ticket_id}"
+    url = f"{public_base(request, settings)}/t/{tenant}/ticket/{ticket_id}"
     return Response(
         content=qr_svg(url),
         media_type="image/svg+xml",
@@ -254,6 +254,11 @@ def _security_headers(ws_origin: str | None) -> dict[str, str]:
             "img-src 'self'",
             "font-src 'self'",
             "media-src 'self'",
+            # MQTT.js runs its keep-alive timers in a worker it builds from a blob: URL, so a
+            # background tab's throttled timers cannot starve the pings (without it the broker
+            # drops every page 1.5 keep-alives after it connects). Workers only: scripts stay
+            # 'self'.
+            "worker-src blob:",
             f"connect-src {connect}",
             "manifest-src 'self'",
             "base-uri 'none'",
@@ -283,15 +288,6 @@ def _broker_ws_origin(request: Request, settings: Settings) -> str | None:
     if same_scheme and ws.netloc == ours.netloc:
         return None  # 'self' already covers it
     return f"{ws.scheme}://{ws.netloc}"
-
-
-def _public_base(request: Request, settings: Settings) -> str:
-    """Where phones reach us: the configured public URL, else the address and port the
-    connection actually reached. Never the Host header: anyone can send any Host, and a QR
-    code or a cached page pointing elsewhere would send customers there."""
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    return reached_base(request)
 
 
 def _ticket_id_or_404(ticket_id: str) -> str:

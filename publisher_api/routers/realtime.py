@@ -34,6 +34,12 @@ class MqttCredentials(BaseModel):
     )
     topics: list[str] = Field(description="The filters this identity may subscribe to")
     expires_at: datetime
+    public_url: str = Field(
+        description="Base URL of the pages phones open (a ticket's QR code is "
+        "`{public_url}/t/{tenant}/ticket/{id}`): QUEUECAST_PUBLIC_URL, else the address this "
+        "request reached; never the Host header",
+        examples=["https://queue.example"],
+    )
 
 
 @router.get(
@@ -58,6 +64,7 @@ def mqtt_credentials(
         ws_url=ws_url,
         topics=list(public_topics(tenant)),
         expires_at=principal.expires_at,
+        public_url=public_base(request, settings),
     )
 
 
@@ -80,6 +87,15 @@ async def mqtt_over_websocket(websocket: WebSocket) -> None:
         await websocket.close(code=1008, reason="MQTT is not served on this path")
         return
     await realtime.broker.serve_websocket(websocket)
+
+
+def public_base(request: Request, settings: Settings) -> str:
+    """Where phones reach us (QR codes, follow links): the configured public URL, else the
+    address and port the connection actually reached. Never the Host header: anyone can send
+    any Host, and a QR code or a cached page pointing elsewhere would send customers there."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return reached_base(request)
 
 
 def reached_base(request: Request) -> str:

@@ -62,6 +62,8 @@ def test_pages_are_served_with_a_strict_content_security_policy(
     for kind in ("script-src", "style-src", "img-src", "connect-src", "font-src"):
         assert directives[kind] == "'self'", kind  # nothing from anywhere else
     assert directives["frame-ancestors"] == "'none'"
+    # MQTT.js's keep-alive timers run in a worker built from a blob: URL (test_keepalive.py).
+    assert directives["worker-src"] == "blob:"
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-content-type-options"] == "nosniff"
     # Nothing inline that the policy would have to allow, and no absolute URLs to elsewhere.

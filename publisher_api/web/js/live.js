@@ -60,6 +60,7 @@ export class LiveConnection {
    *   (where = "credentials"); the page may show it.
    * onRefused(error): the broker refused the credentials at CONNECT.
    * presence: {topic, online, offline} for devices: retained offline Will + retained online.
+ * keepaliveS: MQTT keep-alive; the broker drops a client silent for 1.5 times it.
    */
   constructor(options) {
     this.options = {
@@ -67,6 +68,7 @@ export class LiveConnection {
       reconnectMinMs: 1000,
       reconnectMaxMs: 30000,
       reconnectSpreadMs: 5000,
+      keepaliveS: 30,
       onStatus: () => {},
       onError: () => {},
       onRefused: () => {},
@@ -166,7 +168,9 @@ export class LiveConnection {
       clientId: `web-${Math.random().toString(16).slice(2, 14)}`,
       protocolVersion: 4, // the embedded broker speaks MQTT 3.1.1
       clean: true,
-      keepalive: 30,
+      // Pings run on MQTT.js's worker timers (a blob: worker the pages' CSP allows), which a
+      // background tab does not throttle the way it throttles the page's own timers.
+      keepalive: this.options.keepaliveS,
       connectTimeout: 8000,
       reconnectPeriod: 0, // we reconnect ourselves, with backoff and fresh credentials
       resubscribe: false,
