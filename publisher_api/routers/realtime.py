@@ -4,19 +4,36 @@ pages reach the broker on the same origin they were loaded from)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, WebSocket
 from pydantic import BaseModel, Field
 
 from config import Settings
-from protocol import Role, issue_token
+from protocol import DEVICE_ROLES, Role, issue_token
 from protocol.asyncapi import asyncapi_document
-from protocol.topics import public_topics
-from publisher_api.deps import PublicTenant, SettingsDep
+from protocol.topics import public_topics, tenant_wildcard
+from publisher_api.deps import (
+    STAFF_ROLES,
+    BearerToken,
+    PublicTenant,
+    RuntimeDep,
+    SettingsDep,
+    authorize,
+)
+from publisher_api.dynsec.model import (
+    DeviceGrant,
+    Login,
+    UserGrant,
+    device_login,
+    epoch_of,
+    public_login,
+    user_login,
+)
 from publisher_api.realtime import Realtime
+from publisher_api.runtime import Runtime
 
 router = APIRouter(tags=["realtime"])
 
@@ -25,7 +42,19 @@ MQTT_WS_PATH = "/mqtt"
 
 class MqttCredentials(BaseModel):
     username: str
-    password: str = Field(description="A read-only `public` token; fetch a new one before expiry")
+    password: str = Field(
+        description="`login: token`: a read-only `public` token. `login: password`: the broker "
+        "password of whoever asked (public when no bearer token was sent). Fetch a new one "
+        "before `expires_at`"
+    )
+    login: Literal["token", "password"] = Field(
+        default="token",
+        description="`token`: the broker takes QueueCast tokens as passwords, so a device or "
+        "user logs in with its own token (username: its id) and these are the public "
+        "read-only login. `password`: the broker keeps its own accounts (Mosquitto with "
+        "dynamic security); send your bearer token here and log in with this username and "
+        "password (devices: the username as client id too)",
+    )
     mqtt_url: str = Field(examples=["mqtt://queue.example:1883"])
     ws_url: str | None = Field(
         description="MQTT over WebSocket; null when an external broker's WebSocket address is "
@@ -33,7 +62,9 @@ class MqttCredentials(BaseModel):
         examples=["ws://queue.example:8000/mqtt"],
     )
     topics: list[str] = Field(description="The filters this identity may subscribe to")
-    expires_at: datetime
+    expires_at: datetime | None = Field(
+        description="null: a device's or user's broker password, valid until revoked"
+    )
 
 
 @router.get(
@@ -41,8 +72,24 @@ class MqttCredentials(BaseModel):
     summary="Short-lived read-only MQTT credentials for a tenant's public topics",
 )
 def mqtt_credentials(
-    tenant: PublicTenant, request: Request, settings: SettingsDep
+    tenant: PublicTenant,
+    request: Request,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+    bearer: BearerToken,
 ) -> MqttCredentials:
+    mqtt_url, ws_url = advertised_urls(settings, _realtime(request), request)
+    if settings.mqtt_dynsec:
+        login, topics = _broker_login(tenant, settings, runtime, bearer)
+        return MqttCredentials(
+            username=login.username,
+            password=login.password,
+            login="password",
+            mqtt_url=mqtt_url,
+            ws_url=ws_url,
+            topics=topics,
+            expires_at=login.expires_at,
+        )
     token, principal = issue_token(
         secret=settings.secret_key.get_secret_value(),
         subject="public",
@@ -50,7 +97,6 @@ def mqtt_credentials(
         tenant=tenant,
         ttl=timedelta(seconds=settings.public_token_ttl_s),
     )
-    mqtt_url, ws_url = advertised_urls(settings, _realtime(request), request)
     return MqttCredentials(
         username=f"public-{principal.token_id[:8]}",
         password=token,
@@ -59,6 +105,26 @@ def mqtt_credentials(
         topics=list(public_topics(tenant)),
         expires_at=principal.expires_at,
     )
+
+
+def _broker_login(
+    tenant: str, settings: Settings, runtime: Runtime, bearer: str | None
+) -> tuple[Login, list[str]]:
+    """The broker login of the caller (its token verified and still active), or the tenant's
+    public one for the current rotation period. Derived, never stored: see dynsec.model."""
+    secret = settings.secret_key.get_secret_value()
+    if not bearer:
+        epoch = epoch_of(datetime.now(UTC), settings.mqtt_dynsec_public_rotation_s)
+        login = public_login(
+            secret, tenant, epoch=epoch, period_s=settings.mqtt_dynsec_public_rotation_s
+        )
+        return login, list(public_topics(tenant))
+    principal = authorize(tenant, bearer, runtime, STAFF_ROLES | DEVICE_ROLES).principal
+    if principal.is_device:
+        device = DeviceGrant(tenant, principal.subject, principal.role, principal.token_id)
+        return device_login(secret, device), [tenant_wildcard(tenant)]
+    user = UserGrant(principal.subject, principal.role, principal.tenant, principal.token_version)
+    return user_login(secret, user), [tenant_wildcard(tenant)]
 
 
 @router.get("/asyncapi.json", summary="AsyncAPI description of the MQTT topics and payloads")
