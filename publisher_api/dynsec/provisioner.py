@@ -60,6 +60,10 @@ class Provisioner:
         self._done = 0  # the start number of the last sync that completed
         self._thread = threading.Thread(target=self._run, name="dynsec-provisioner", daemon=True)
 
+    @property
+    def control(self) -> DynsecControl:
+        return self._control
+
     def start(self) -> None:
         self._thread.start()
 
