@@ -58,6 +58,7 @@ class Provisioner:
         self._synced = threading.Condition()
         self._started = 0  # syncs started
         self._done = 0  # the start number of the last sync that completed
+        self._wanted = 0  # a sync numbered above this one must complete for requests so far
         self._thread = threading.Thread(target=self._run, name="dynsec-provisioner", daemon=True)
 
     @property
@@ -74,7 +75,22 @@ class Provisioner:
 
     def request_sync(self) -> None:
         """Never blocks: the worker syncs as soon as it can (requests coalesce)."""
+        with self._synced:
+            self._wanted = self._started
         self._wake.set()
+
+    def wait_settled(self, timeout: float) -> bool:
+        """Until every change requested so far is in the broker, or ``timeout``. Returns at
+        once when nothing is pending: what hands out a login calls it, so a device created a
+        moment ago does not get a login the broker refuses for a few milliseconds."""
+        deadline = time.monotonic() + timeout
+        with self._synced:
+            while self._done <= self._wanted:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._synced.wait(remaining)
+        return True
 
     def wait_synced(self, timeout: float) -> bool:
         """Until a sync that started after this call has completed (tests, start-up)."""

@@ -38,6 +38,8 @@ from publisher_api.runtime import Runtime
 router = APIRouter(tags=["realtime"])
 
 MQTT_WS_PATH = "/mqtt"
+SETTLE_S = 2.0
+"""How long /mqtt-credentials waits for a pending broker sync (usually milliseconds)."""
 
 
 class MqttCredentials(BaseModel):
@@ -78,9 +80,13 @@ def mqtt_credentials(
     runtime: RuntimeDep,
     bearer: BearerToken,
 ) -> MqttCredentials:
-    mqtt_url, ws_url = advertised_urls(settings, _realtime(request), request)
+    realtime = _realtime(request)
+    mqtt_url, ws_url = advertised_urls(settings, realtime, request)
     if settings.mqtt_dynsec:
         login, topics = _broker_login(tenant, settings, runtime, bearer)
+        if realtime is not None and realtime.provisioner is not None:
+            # A device or user created (or re-paired) a moment ago: its login one sync later.
+            realtime.provisioner.wait_settled(SETTLE_S)
         return MqttCredentials(
             username=login.username,
             password=login.password,
