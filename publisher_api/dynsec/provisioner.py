@@ -107,15 +107,19 @@ class Provisioner:
         return True
 
     def sync_once(self) -> int:
-        """One full sync; returns how many commands it sent. Raises ControlError."""
-        grants = self._grants()
-        desired = desired_state(
-            grants, secret=self._secret, now=self._clock(), period_s=self._period_s
-        )
+        """One full sync; returns how many commands it sent. Raises ControlError.
+
+        The broker is listed *before* the database is read: a change another replica's sync
+        already put in the broker was committed before that, so this read sees it too and this
+        sync never puts the old state back (at worst it repeats the change)."""
         listed = self._control.run(LIST_ALL)
         for response in listed:
             if "error" in response:
                 raise ControlError(f"{response.get('command')}: {response['error']}")
+        grants = self._grants()
+        desired = desired_state(
+            grants, secret=self._secret, now=self._clock(), period_s=self._period_s
+        )
         clients = listed[0].get("data", {}).get("clients", [])
         roles = listed[1].get("data", {}).get("roles", [])
         commands = plan(desired, parse_actual(clients, roles))

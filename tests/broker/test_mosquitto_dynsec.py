@@ -11,6 +11,7 @@ disconnects the older connection instead of keeping two sessions.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,9 +22,19 @@ import pytest
 
 from protocol import Role
 from protocol.topics import device_status_topic, queue_topic
+from publisher_api.dynsec.control import DynsecControl
 from publisher_api.dynsec.model import PUBLIC_SLOTS, device_login, public_login
+from publisher_api.dynsec.provisioner import Provisioner
+from publisher_api.publishing.connection import BrokerAddress
 from tests.broker.harness import token
-from tests.support.dynsec import PERIOD_S, Provisioned, provisioned, requires_dynsec
+from tests.support.dynsec import (
+    PERIOD_S,
+    SECRET,
+    START_MOSQUITTO,
+    Provisioned,
+    provisioned,
+    requires_dynsec,
+)
 from tests.support.mqtt import ConnectRefused, Recorder
 
 pytestmark = [requires_dynsec, pytest.mark.external_broker]
@@ -109,7 +120,7 @@ def test_a_rotated_device_is_cut_off_and_its_old_login_refused(
     with pytest.raises(ConnectRefused, match=REFUSED_AT_CONNECT):
         client(mosquitto, old.username, old.password, transport).connect()
     new = device_login(
-        "dynsec-tests-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+        SECRET,
         mosquitto.grants.devices[("a", "totem-1")],
     )
     assert new.username == old.username
@@ -191,7 +202,7 @@ def test_public_logins_rotate_and_a_deleted_tenant_leaves_nothing(
 def test_a_public_login_of_one_tenant_is_nobody_in_another(mosquitto: Provisioned) -> None:
     epoch = int(mosquitto.clock().timestamp()) // PERIOD_S
     a = public_login(
-        "dynsec-tests-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+        SECRET,
         "a",
         epoch=epoch,
         period_s=PERIOD_S,
@@ -268,3 +279,74 @@ def test_a_client_id_shared_across_tenants_carries_no_message(
     assert a_screen.subscribe(queue_topic("a")) == [1]
     a_screen.wait_for(lambda m: m.payload == b"A-state")
     assert [m.payload for m in a_screen.drain(0.5) if m.topic.startswith("tenant/b/")] == []
+
+
+def test_another_replica_computes_the_same_state_and_changes_nothing(
+    mosquitto: Provisioned,
+) -> None:
+    """Replicas share no state but the database and the key: a second provisioner (another
+    API process) finds the broker already as it would make it, and a revocation synced by one
+    is not undone by the other."""
+    mosquitto.login(Role.TOTEM, "a", "totem-1")
+    mosquitto.login(Role.OPERATOR, "b", "op-b")
+    env = mosquitto.broker.env
+    control = DynsecControl(
+        BrokerAddress("127.0.0.1", mosquitto.broker.tcp_port),
+        username=env["QUEUECAST_MQTT_DYNSEC_ADMIN_USERNAME"],
+        password=env["QUEUECAST_MQTT_DYNSEC_ADMIN_PASSWORD"],
+    )
+    other = Provisioner(
+        control,
+        mosquitto.grants.snapshot,
+        secret=SECRET,
+        period_s=PERIOD_S,
+        interval_s=3600,
+        clock=mosquitto.clock,
+    )
+    control.start()
+    try:
+        assert control.wait_connected(10)
+        assert other.sync_once() == 0
+        old = mosquitto.login(Role.TOTEM, "a", "totem-1")
+        mosquitto.rotate_device("a", "totem-1")
+        assert other.sync_once() == 0
+        with pytest.raises(ConnectRefused, match=REFUSED_AT_CONNECT):
+            client(mosquitto, old.username, old.password).connect()
+    finally:
+        control.stop()
+
+
+def test_start_mosquitto_keeps_the_admin_to_administration_and_its_secrets_private(
+    mosquitto: Provisioned, clients: list[Recorder]
+) -> None:
+    env = mosquitto.broker.env
+    assert env["QUEUECAST_MQTT_EXTERNAL_URL"] == f"mqtt://127.0.0.1:{mosquitto.broker.tcp_port}"
+    assert env["QUEUECAST_MQTT_PUBLIC_WS_URL"].endswith(f":{mosquitto.broker.ws_port}/mqtt")
+    assert (mosquitto.broker.vardir / "mosquitto.env").stat().st_mode & 0o077 == 0
+    folder = mosquitto.broker.vardir / "mosquitto"
+    assert (folder / "dynamic-security.json").stat().st_mode & 0o077 == 0
+    admin = client(
+        mosquitto,
+        env["QUEUECAST_MQTT_DYNSEC_ADMIN_USERNAME"],
+        env["QUEUECAST_MQTT_DYNSEC_ADMIN_PASSWORD"],
+    ).connect()
+    clients.append(admin)
+    for topic_filter in ("#", "tenant/#", "tenant/a/queue", "$SYS/#"):
+        assert admin.subscribe(topic_filter) == [0x80]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["only-a-dir"], ["dir", "1883", "1883"], ["dir", "x", "8083"], ["dir", "0", "8083"]],
+)
+def test_start_mosquitto_refuses_bad_arguments(tmp_path: Path, argv: list[str]) -> None:
+    done = subprocess.run(
+        [str(START_MOSQUITTO), *[str(tmp_path / a) if a == "dir" else a for a in argv]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "TCP_PORT" in done.stderr
+    assert not (tmp_path / "dir" / "mosquitto.env").exists()
