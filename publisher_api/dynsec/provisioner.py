@@ -58,7 +58,7 @@ class Provisioner:
         self._synced = threading.Condition()
         self._started = 0  # syncs started
         self._done = 0  # the start number of the last sync that completed
-        self._wanted = 0  # a sync numbered above this one must complete for requests so far
+        self._wanted = -1  # a sync numbered above this one must complete for requests so far
         self._thread = threading.Thread(target=self._run, name="dynsec-provisioner", daemon=True)
 
     @property
