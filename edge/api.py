@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -33,6 +33,10 @@ class MqttEndpoint:
     host: str
     port: int
     tls: bool
+    username: str | None = None
+    """With a broker that keeps its own accounts (``login: password`` in the credentials
+    document): this device's broker login, used instead of its token."""
+    password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_url(cls, url: str) -> MqttEndpoint:
@@ -108,11 +112,21 @@ class ApiClient:
         )
         return self._ticket(response)
 
-    def mqtt_url(self) -> str:
-        """Where the broker is, from ``GET /mqtt-credentials`` (devices log in with their own
-        id and token; the public password in that document is not used)."""
+    def mqtt_endpoint(self) -> MqttEndpoint:
+        """Where the broker is and how to log in, from ``GET /mqtt-credentials`` (asked with
+        this device's token). ``login: token`` (our brokers): the device logs in with its own
+        id and token and the public password in that document is not used. ``login:
+        password`` (Mosquitto with dynamic security): the document carries this device's own
+        broker login."""
         response = self._request("GET", f"{self._tenant_path}/mqtt-credentials")
-        return _text_field(response, "mqtt_url", "credentials document")
+        endpoint = MqttEndpoint.from_url(_text_field(response, "mqtt_url", "credentials document"))
+        if response.json().get("login") != "password":
+            return endpoint
+        return replace(
+            endpoint,
+            username=_text_field(response, "username", "credentials document"),
+            password=_text_field(response, "password", "credentials document"),
+        )
 
     def public_url(self) -> object:
         """``public_url`` of ``GET /mqtt-credentials``: the tenant's base URL for phones (for

@@ -161,7 +161,7 @@ class AgentRuntime(Generic[S, V]):
             endpoint = MqttEndpoint.from_url(configured)
             return lambda: endpoint
         api = self._endpoint_api = self.make_api()  # used by the link thread only
-        return lambda: MqttEndpoint.from_url(api.mqtt_url())
+        return api.mqtt_endpoint
 
     # --- life cycle ------------------------------------------------------------------------
     def __enter__(self) -> Self:

@@ -25,6 +25,7 @@ from config.faultlog import FaultLog
 from protocol import TicketStatus
 from publisher_api.auth import TokenVerifier
 from publisher_api.deps import TOKEN_URL
+from publisher_api.dynsec.grants import load_grants
 from publisher_api.errors import install as install_error_handlers
 from publisher_api.issue_limit import IssueLimit
 from publisher_api.limits import BodyLimit, StrictTransport
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                     settings,
                     StoreStateSource(database, snapshots),
                     token_active=directory.token_active,
+                    grants=lambda: load_grants(database),
                 )
             )
             writer = Writer(database, sink, snapshots=snapshots, directory=directory)

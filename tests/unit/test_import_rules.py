@@ -35,6 +35,7 @@ RANKS: dict[str, int] = {
     "publisher_api.store": 60,
     "publisher_api.services": 70,
     "publisher_api.publishing": 80,
+    "publisher_api.dynsec": 85,  # an external broker's accounts kept in step with our grants
     "publisher_api.realtime": 90,
     "publisher_api.login_guard": 95,  # password checks off the loop, login limits
     "publisher_api.runtime": 100,

@@ -36,14 +36,19 @@ export function publicCredentials(api) {
 
 /**
  * Credentials for a holder of its own token (a device or a signed-in operator): username and
- * token as password; the API's credentials endpoint is asked only for the broker's address.
+ * token as password, the API's credentials endpoint asked only for the broker's address; or,
+ * when that endpoint says `login: "password"` (a broker with its own accounts: Mosquitto with
+ * dynamic security), the holder's own broker login it gives for the token sent.
  * Nothing to refresh: when such a token expires its holder must get a new one (sign in again).
  */
 export function tokenCredentials(api, username, token) {
   return async () => {
-    const c = await request(`${api}/mqtt-credentials`);
     // A function gives the token current at each connection (a kiosk renews its token).
     const password = typeof token === "function" ? token() : token;
+    const c = await request(`${api}/mqtt-credentials`, { token: password });
+    if (c.login === "password") {
+      return { wsUrl: c.ws_url, username: c.username, password: c.password, expiresAt: null };
+    }
     return { wsUrl: c.ws_url, username, password, expiresAt: null };
   };
 }
