@@ -75,7 +75,7 @@ def test_every_api_answer_sets_the_agents_clock(ahead_server: str) -> None:
         ahead_server, tenant="default", credential=DeviceCredential(token(days=30)), clock=clock
     )
     try:
-        api.mqtt_url()
+        api.mqtt_endpoint()
     finally:
         api.close()
     offset = clock.now() - datetime.now(UTC)
