@@ -97,6 +97,7 @@ from broker.stats import BrokerSnapshot, BrokerStats
 from broker.subscriptions import SubscriptionTree
 from broker.tcp import TcpReader
 from broker.transport import GuardedReader, PacketTooLarge, StarletteReader
+from broker.ws_stream import WsReader
 from config.faultlog import FaultLog, printable
 from protocol.server_status import SERVER_STATUS_TOPIC
 from protocol.topics import filter_matches
@@ -1009,10 +1010,10 @@ def connect_timeout(waiting: int) -> float:
 
 def _listener_of(reader: ReaderAdapter | None) -> str:
     """The listener a connection came through, told by its transport (names as in embedded)."""
+    if isinstance(reader, (WsReader, StarletteReader)):  # WsReader is a TcpReader: first
+        return "http-ws"
     if isinstance(reader, TcpReader):
         return "tcp"
-    if isinstance(reader, StarletteReader):
-        return "http-ws"
     return "ws"
 
 
