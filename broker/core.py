@@ -847,43 +847,25 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         handler: BrokerProtocolHandler,
         wait_deliver: asyncio.Future[Any],
     ) -> bool:
-        """Replaces amqtt's: the grant decides (O(1)), a refused publish is dropped and logged
-        without closing anything, and the publish QoS reaches the fan-out (amqtt dropped it
-        and delivered at each subscriber's QoS, against §3.8.4)."""
+        """amqtt's message loop calls this when its delivery waiter ends. Since the reader
+        handles every PUBLISH itself (:meth:`accept_publish`, :mod:`broker.inbound`), nothing
+        puts a message on ``session.delivered_message_queue`` (only amqtt's ``handle_publish``
+        and its incoming QoS flows did, and they never run), so the waiter ends only with None:
+        its handler was detached, the connection is ending. The old delivery code here (grant
+        check, presence check, fan-out) was unreachable and is gone; a message arriving anyway
+        would have skipped the reader's checks, so it closes the connection instead of being
+        delivered (amqtt's own version would fan it out without the presence check)."""
         del handler
-        app_message = wait_deliver.result()
-        if app_message is None:
+        message = wait_deliver.result()
+        if message is None:
             return True
-        topic = app_message.topic
-        if not topic or "#" in topic or "+" in topic or topic.startswith("$"):
-            logger.warning(
-                "%s published to invalid topic %r: closing", describe(client_session), topic
-            )
-            return False
-        grant = grant_of(client_session)
-        if grant is None or not grant.may_publish(topic):
-            self.faults.warning(
-                f"publish:{describe(client_session)}",
-                "dropped PUBLISH to %r from %s: not a topic it may publish",
-                topic,
-                describe(client_session),
-            )
-            return True
-        if not grant.may_publish_payload(topic, bytes(app_message.data)):
-            self.faults.warning(
-                f"document:{describe(client_session)}",
-                "dropped PUBLISH to %r from %s: a presence document must name its own device",
-                topic,
-                describe(client_session),
-            )
-            return True
-        await self.plugins_manager.fire_event(
-            BrokerEvents.MESSAGE_BROADCAST, client_id=client_session.client_id, message=app_message
+        logger.error(
+            "%s: a PUBLISH reached amqtt's delivery queue (a path around the reader's checks): "
+            "dropped, closing the connection",
+            describe(client_session),
         )
-        self._fan_out(topic, bytes(app_message.data), app_message.qos or 0)
-        if app_message.publish_packet is not None and app_message.publish_packet.retain_flag:
-            await self.retain_message(client_session, topic, app_message.data, app_message.qos)
-        return True
+        self.stats.drop("bypassed_reader")
+        return False
 
     async def _broadcast_message(
         self,
