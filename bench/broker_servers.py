@@ -117,15 +117,22 @@ def api_with_embedded_broker() -> Iterator[RunningBroker]:
 
 
 @contextmanager
-def mosquitto_broker() -> Iterator[RunningBroker]:
+def mosquitto_broker(*, ws: bool = False) -> Iterator[RunningBroker]:
+    """``ws``: a WebSocket listener too (``protocol websockets``, libwebsockets inside Debian's
+    build). Mosquitto 2.0.x refuses to start with a WebSocket listener alone ("Unable to start
+    any listening sockets", eclipse-mosquitto/mosquitto#2284 and #2578: libwebsockets keeps its
+    socket outside Mosquitto's own list), so the TCP listener always comes first; and 2.0.11
+    binds the WebSocket listener to every address whatever the configuration says (#3045)."""
     if not shutil.which(MOSQUITTO) and not Path(MOSQUITTO).exists():
         raise RuntimeError(f"{MOSQUITTO} not found: install Debian's mosquitto (make system-deps)")
     tcp_port = free_port()
+    ws_port = free_port() if ws else None
     with tempfile.TemporaryDirectory(prefix="bench-mosquitto-") as folder:
         config = Path(folder) / "mosquitto.conf"
         config.write_text(
             f"listener {tcp_port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            + (f"listener {ws_port} 127.0.0.1\nprotocol websockets\n" if ws_port else "")
+            + "allow_anonymous true\n"
             "persistence false\n"
             "log_dest none\n"
             "max_queued_messages 1000\n"
@@ -133,7 +140,9 @@ def mosquitto_broker() -> Iterator[RunningBroker]:
         process = subprocess.Popen([MOSQUITTO, "-c", str(config)])
         try:
             wait_for_port("127.0.0.1", tcp_port, timeout=30)
-            yield RunningBroker("mosquitto", process.pid, tcp_port, None, needs_token=False)
+            if ws_port is not None:
+                wait_for_port("127.0.0.1", ws_port, timeout=30)
+            yield RunningBroker("mosquitto", process.pid, tcp_port, ws_port, needs_token=False)
         finally:
             _stop(process)
 
