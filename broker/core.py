@@ -748,6 +748,48 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             if timer is not None:
                 timer.cancel()
 
+    async def _client_message_loop(
+        self, client_session: Session, handler: BrokerProtocolHandler
+    ) -> None:
+        """Replaces amqtt's: the same loop over DISCONNECT, SUBSCRIBE and UNSUBSCRIBE, without
+        its fourth waiter, a task per connection blocked on ``session.delivered_message_queue``
+        for ``_handle_message_delivery``. Since the reader handles every PUBLISH itself
+        (:meth:`accept_publish`, :mod:`broker.inbound`), only amqtt's ``handle_publish`` and its
+        incoming QoS flows put messages there, and they never run: the waiter never got a
+        message, and the delivery code behind it (grant and presence checks, fan-out) was
+        unreachable. One task and one wake-up fewer per connection in a reconnect storm; and
+        a message that reached that queue some other way would sit there, never delivered
+        around the reader's checks (amqtt's delivery skipped the presence check)."""
+        disconnect_waiter = asyncio.ensure_future(handler.wait_disconnect())
+        subscribe_waiter = asyncio.ensure_future(handler.get_next_pending_subscription())
+        unsubscribe_waiter = asyncio.ensure_future(handler.get_next_pending_unsubscription())
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    (disconnect_waiter, subscribe_waiter, unsubscribe_waiter),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if subscribe_waiter in done:
+                    await self._handle_subscription(client_session, handler, subscribe_waiter)
+                    subscribe_waiter = asyncio.ensure_future(
+                        handler.get_next_pending_subscription()
+                    )
+                if unsubscribe_waiter in done:
+                    await self._handle_unsubscription(client_session, handler, unsubscribe_waiter)
+                    unsubscribe_waiter = asyncio.ensure_future(
+                        handler.get_next_pending_unsubscription()
+                    )
+                if disconnect_waiter in done:
+                    await self._handle_disconnect(client_session, handler, disconnect_waiter)
+                    break
+        except asyncio.CancelledError:
+            pass
+        finally:
+            waiters = (disconnect_waiter, subscribe_waiter, unsubscribe_waiter)
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
     def _schedule_token_expiry(self, session: Session, handler: BrokerProtocolHandler) -> None:
         grant = grant_of(session)
         if grant is None or not isinstance(handler, TenantProtocolHandler) or not session.client_id:
@@ -840,32 +882,6 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             handler.send_nowait(encoded, message.qos or 0)
 
     # --- publishing ---------------------------------------------------------------------
-
-    async def _handle_message_delivery(
-        self,
-        client_session: Session,
-        handler: BrokerProtocolHandler,
-        wait_deliver: asyncio.Future[Any],
-    ) -> bool:
-        """amqtt's message loop calls this when its delivery waiter ends. Since the reader
-        handles every PUBLISH itself (:meth:`accept_publish`, :mod:`broker.inbound`), nothing
-        puts a message on ``session.delivered_message_queue`` (only amqtt's ``handle_publish``
-        and its incoming QoS flows did, and they never run), so the waiter ends only with None:
-        its handler was detached, the connection is ending. The old delivery code here (grant
-        check, presence check, fan-out) was unreachable and is gone; a message arriving anyway
-        would have skipped the reader's checks, so it closes the connection instead of being
-        delivered (amqtt's own version would fan it out without the presence check)."""
-        del handler
-        message = wait_deliver.result()
-        if message is None:
-            return True
-        logger.error(
-            "%s: a PUBLISH reached amqtt's delivery queue (a path around the reader's checks): "
-            "dropped, closing the connection",
-            describe(client_session),
-        )
-        self.stats.drop("bypassed_reader")
-        return False
 
     async def _broadcast_message(
         self,

@@ -1,12 +1,13 @@
 """Client PUBLISHes are delivered by the reader (broker/inbound.py), never through amqtt's
-delivery queue: the broker's ``_handle_message_delivery`` override lost its delivery code
-(unreachable since the inbound path) and now only guards that queue. These tests prove both
-halves: delivery at every QoS, retained included, with that queue never used; and a message
-that did reach the queue is not delivered (it would have skipped the reader's checks)."""
+delivery queue (``session.delivered_message_queue``, read by amqtt's message loop for
+``_handle_message_delivery``). The broker's override of that method was unreachable since the
+inbound path and is gone, with the loop's waiter on that queue (TenantBroker's own
+``_client_message_loop``). These tests prove both halves: delivery at every QoS, retained
+included, with that queue never used and that method never called; and a message put on the
+queue anyway is not delivered (it would skip the reader's checks)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,12 +30,11 @@ def running() -> Iterator[BrokerThread]:
 def test_publishes_at_every_qos_are_delivered_without_amqtts_queue(
     running: BrokerThread, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handed: list[object] = []
-    original = TenantBroker._handle_message_delivery
+    called: list[object] = []
 
     async def spy(self: TenantBroker, session: Session, handler: Any, waiter: Any) -> bool:
-        handed.append(waiter.result())
-        return await original(self, session, handler, waiter)
+        called.append(waiter.result())
+        return True
 
     monkeypatch.setattr(TenantBroker, "_handle_message_delivery", spy)
     topic = queue_topic("a")
@@ -60,23 +60,27 @@ def test_publishes_at_every_qos_are_delivered_without_amqtts_queue(
     finally:
         publisher.close()
         screen.close()
-    assert [m for m in handed if m is not None] == []  # the override never saw a message
+    assert called == []  # amqtt's delivery hook is not even waited on any more
 
 
-def test_a_message_on_amqtts_queue_is_refused_not_delivered(running: BrokerThread) -> None:
-    async def hand_over() -> tuple[bool, int]:
-        core = running.broker.core
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        future.set_result(ApplicationMessage(1, queue_topic("a"), 1, b"sneaked", False))
-        session = Session()
-        session.client_id = "bypass"
-        result = await core._handle_message_delivery(session, None, future)
-        return result, core.stats.dropped["bypassed_reader"]
-
+def test_a_message_on_amqtts_queue_is_not_delivered(running: BrokerThread) -> None:
     screen = running.client(token(Role.DISPLAY, "a", "disp-a")).connect()
+    publisher = running.client(token(Role.PUBLISHER, None, "publisher")).connect()
     try:
         assert screen.subscribe(queue_topic("a")) == [1]
-        assert running.call(hand_over()) == (False, 1)  # False: the connection is closed
-        assert screen.drain(0.3) == []
+
+        async def sneak() -> None:  # where amqtt's own handle_publish would have put it
+            for session, _ in running.broker.core.connected_handlers():
+                if "publisher" in str(session.client_id):
+                    message = ApplicationMessage(1, queue_topic("a"), 1, b"sneaked", False)
+                    session.delivered_message_queue.put_nowait(message)
+                    return
+            raise AssertionError("the publisher is not connected")
+
+        running.call(sneak())
+        assert screen.drain(0.5) == []
+        publisher.publish(queue_topic("a"), b"through the reader")
+        assert screen.wait_for(payload_is(b"through the reader")).topic == queue_topic("a")
     finally:
+        publisher.close()
         screen.close()
