@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _OP_CONT, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_BIG, CLOSE_RESTART = 1000, 1002, 1009, 1012
+CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_BIG = 1000, 1002, 1009
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,7 @@ class WsWriter(TcpWriter):
 
 
 Serve = Callable[[WsReader, WsWriter], Awaitable[None]]
+_running: set[asyncio.Task[None]] = set()
 
 
 class MqttWebSocketStream:
@@ -182,6 +183,8 @@ class MqttWebSocketStream:
         self._message_size = 0  # data bytes of the message being received (across fragments)
         self._closing = False
         self.task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._run(serve))
+        _running.add(self.task)  # held until done: nothing else awaits it
+        self.task.add_done_callback(_running.discard)
 
     async def _run(self, serve: Serve) -> None:
         try:
@@ -266,13 +269,6 @@ class MqttWebSocketStream:
         self.reader.feed_eof()
         self._transport.close()
         return 0
-
-    def shutdown(self) -> None:
-        """The server is stopping: close 1012 (service restart), then the socket."""
-        self._closing = True
-        self.writer.send_close(struct.pack("!H", CLOSE_RESTART))
-        self.reader.feed_eof()
-        self._transport.close()
 
     def eof_received(self) -> None:
         self.reader.feed_eof()

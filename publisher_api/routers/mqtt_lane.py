@@ -53,8 +53,13 @@ class MqttLaneWebSocket(asyncio.Protocol):
     handshake, no embedded broker) goes to uvicorn's usual protocol, which runs the app (the
     lane above, then FastAPI) and answers exactly as before.
 
-    The upgraded connection stays in the server's connection set (the HTTP connection cap
-    counts it, and shutdown closes it with 1012) and its task in the server's task set."""
+    Once upgraded, the connection is an MQTT connection and counts where MQTT connections do:
+    against the broker's ``http-ws`` listener cap and its total, the MQTT share of the
+    open-files budget (:func:`broker.embedded.mqtt_connection_caps`; beyond it, CONNACK 3). It
+    leaves uvicorn's connection set, which the HTTP connection cap counts: in it, every screen
+    was counted twice in that budget and the HTTP share (6,624 at a 20,000-file limit) refused
+    the 6,625th screen of a 10,000-screen storm, again and again. The broker closes these
+    connections when it stops (the lifespan's shutdown), as it does its TCP ones."""
 
     owner: ClassVar[Any] = None
     """The FastAPI app, whose state holds the running broker (set by :func:`websocket_protocol`)."""
@@ -109,12 +114,7 @@ class MqttLaneWebSocket(asyncio.Protocol):
             other.data_received(request)
             return
         transport.write(accept_response(upgrade, self._server_state.default_headers))
-        stream = broker.websocket_stream(transport, max_message=self._config.ws_max_size)
-        self._stream = stream
-        self._server_state.connections.add(cast(Any, self))
-        tasks = self._server_state.tasks
-        tasks.add(stream.task)
-        stream.task.add_done_callback(tasks.discard)
+        self._stream = broker.websocket_stream(transport, max_message=self._config.ws_max_size)
 
     def eof_received(self) -> bool | None:
         if self._stream is not None:
@@ -125,7 +125,6 @@ class MqttLaneWebSocket(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._stream is not None:
-            self._server_state.connections.discard(cast(Any, self))
             self._stream.connection_lost()
         elif self._other is not None:
             self._other.connection_lost(exc)
@@ -141,12 +140,6 @@ class MqttLaneWebSocket(asyncio.Protocol):
             self._stream.resume_writing()
         elif self._other is not None:
             self._other.resume_writing()
-
-    def shutdown(self) -> None:
-        """Called by uvicorn on the connections it holds when it stops (only upgraded ones are
-        held as this object; uvicorn's own protocol registers itself)."""
-        if self._stream is not None:
-            self._stream.shutdown()
 
 
 def websocket_protocol(owner: Any) -> type[MqttLaneWebSocket]:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -31,8 +32,9 @@ from broker.ws_stream import Upgrade, accept_response, parse_upgrade
 from protocol import Role
 from protocol.topics import queue_topic
 from publisher_api.routers.mqtt_lane import MqttLaneWebSocket, websocket_protocol
+from publisher_api.server import GuardedHttpProtocol
 from tests.broker.harness import BrokerThread, broker_settings, payload_is, token
-from tests.support.mqtt import Recorder
+from tests.support.mqtt import ConnectRefused, Recorder
 from tests.support.ports import free_port, wait_for_port
 
 MAX_PAYLOAD = 4096
@@ -43,9 +45,13 @@ SUBPROTOCOLS = ("mqtt", "mqttv3.1")
 class LaneServer:
     """uvicorn as ``publisher_api.server`` configures its WebSocket side, in the broker's loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, http_cap: int = 100, mqtt_cap: int = 100) -> None:
         self.broker = BrokerThread(
-            broker_settings(mqtt_ws_port=None, mqtt_max_payload_bytes=MAX_PAYLOAD)
+            broker_settings(
+                mqtt_ws_port=None,
+                mqtt_max_payload_bytes=MAX_PAYLOAD,
+                mqtt_max_connections=mqtt_cap,
+            )
         )
         self.broker.start()
         self.route_calls: list[str] = []
@@ -68,6 +74,7 @@ class LaneServer:
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
+            http=type("CappedHttp", (GuardedHttpProtocol,), {"max_connections": http_cap}),
             ws=websocket_protocol(app),
             ws_max_size=MAX_MESSAGE,
             ws_per_message_deflate=False,
@@ -135,11 +142,32 @@ def test_mqtt_upgrades_reach_the_broker_without_the_app(lane: LaneServer) -> Non
         finally:
             late.close()
         assert lane.http_ws_connections() == 2
-        assert lane.lane_connections() == 2  # counted by the HTTP server's connection cap
         assert lane.route_calls == []  # no ASGI: the app's /mqtt route never ran
     finally:
         screen.close()
         publisher.close()
+
+
+def test_upgraded_screens_count_against_the_mqtt_cap_not_the_http_one() -> None:
+    """Once upgraded, a screen is an MQTT connection: the broker's http-ws cap (its share of the
+    open-files budget) applies, with a CONNACK 3 past it; the HTTP cap counts HTTP connections
+    only (counting screens there too booked each one twice and refused them at the HTTP share)."""
+    lane = LaneServer(http_cap=2, mqtt_cap=4)
+    screens: list[Recorder] = []
+    try:
+        for _ in range(4):  # twice the HTTP cap
+            screens.append(lane.client(token(Role.PUBLIC, "a")).connect())
+        assert lane.http_ws_connections() == 4
+        assert lane.lane_connections() == 0
+        refused = lane.client(token(Role.PUBLIC, "a"))
+        with pytest.raises(ConnectRefused, match=r"(?i)unavailable"):  # CONNACK 3
+            refused.connect(timeout=5)
+        with httpx.Client(base_url=f"http://127.0.0.1:{lane.port}") as http:  # HTTP still served
+            assert http.get("/nothing-here").status_code == 404
+    finally:
+        for screen in screens:
+            screen.close()
+        lane.close()
 
 
 def test_isolation_holds_on_the_lane(lane: LaneServer) -> None:
