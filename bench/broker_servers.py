@@ -90,13 +90,17 @@ def embedded_broker(*, ws: bool = False, profile_to: Path | None = None) -> Iter
 
 
 @contextmanager
-def api_with_embedded_broker() -> Iterator[RunningBroker]:
+def api_with_embedded_broker(
+    env_overrides: dict[str, str] | None = None,
+) -> Iterator[RunningBroker]:
     """The whole API process (``python -m publisher_api``, production mode, empty database) with
-    its embedded broker: ``ws_port`` is the HTTP port, whose ``/mqtt`` route browsers use."""
+    its embedded broker: ``ws_port`` is the HTTP port, whose ``/mqtt`` route browsers use.
+    ``env_overrides``: more QUEUECAST_* settings for that process."""
     http_port, tcp_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
         env = {
             **os.environ,
+            **(env_overrides or {}),
             "QUEUECAST_ENV": "production",
             "QUEUECAST_SECRET_KEY": SECRET,
             "QUEUECAST_VAR_DIR": folder,
