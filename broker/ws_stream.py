@@ -174,10 +174,10 @@ class MqttWebSocketStream:
     ) -> None:
         self._transport = transport
         self._max_message = max_message
-        peer = transport.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if peer and len(peer) >= 2 else "unknown peer"
-        self.reader = WsReader(transport, max_read, self.peer)
         self.writer = WsWriter(transport)
+        peer = self.writer.get_peer_info()
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "unknown peer"
+        self.reader = WsReader(transport, max_read, self.peer)
         self._pending = bytearray()  # an incomplete frame
         self._needed = 0  # bytes it takes to complete it (or to learn its length)
         self._message_size = 0  # data bytes of the message being received (across fragments)
