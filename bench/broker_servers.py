@@ -90,13 +90,17 @@ def embedded_broker(*, ws: bool = False, profile_to: Path | None = None) -> Iter
 
 
 @contextmanager
-def api_with_embedded_broker() -> Iterator[RunningBroker]:
+def api_with_embedded_broker(
+    env_overrides: dict[str, str] | None = None,
+) -> Iterator[RunningBroker]:
     """The whole API process (``python -m publisher_api``, production mode, empty database) with
-    its embedded broker: ``ws_port`` is the HTTP port, whose ``/mqtt`` route browsers use."""
+    its embedded broker: ``ws_port`` is the HTTP port, whose ``/mqtt`` route browsers use.
+    ``env_overrides``: more QUEUECAST_* settings for that process."""
     http_port, tcp_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
         env = {
             **os.environ,
+            **(env_overrides or {}),
             "QUEUECAST_ENV": "production",
             "QUEUECAST_SECRET_KEY": SECRET,
             "QUEUECAST_VAR_DIR": folder,
@@ -117,15 +121,22 @@ def api_with_embedded_broker() -> Iterator[RunningBroker]:
 
 
 @contextmanager
-def mosquitto_broker() -> Iterator[RunningBroker]:
+def mosquitto_broker(*, ws: bool = False) -> Iterator[RunningBroker]:
+    """``ws``: a WebSocket listener too (``protocol websockets``, libwebsockets inside Debian's
+    build). Mosquitto 2.0.x refuses to start with a WebSocket listener alone ("Unable to start
+    any listening sockets", eclipse-mosquitto/mosquitto#2284 and #2578: libwebsockets keeps its
+    socket outside Mosquitto's own list), so the TCP listener always comes first; and 2.0.11
+    binds the WebSocket listener to every address whatever the configuration says (#3045)."""
     if not shutil.which(MOSQUITTO) and not Path(MOSQUITTO).exists():
         raise RuntimeError(f"{MOSQUITTO} not found: install Debian's mosquitto (make system-deps)")
     tcp_port = free_port()
+    ws_port = free_port() if ws else None
     with tempfile.TemporaryDirectory(prefix="bench-mosquitto-") as folder:
         config = Path(folder) / "mosquitto.conf"
         config.write_text(
             f"listener {tcp_port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            + (f"listener {ws_port} 127.0.0.1\nprotocol websockets\n" if ws_port else "")
+            + "allow_anonymous true\n"
             "persistence false\n"
             "log_dest none\n"
             "max_queued_messages 1000\n"
@@ -133,7 +144,9 @@ def mosquitto_broker() -> Iterator[RunningBroker]:
         process = subprocess.Popen([MOSQUITTO, "-c", str(config)])
         try:
             wait_for_port("127.0.0.1", tcp_port, timeout=30)
-            yield RunningBroker("mosquitto", process.pid, tcp_port, None, needs_token=False)
+            if ws_port is not None:
+                wait_for_port("127.0.0.1", ws_port, timeout=30)
+            yield RunningBroker("mosquitto", process.pid, tcp_port, ws_port, needs_token=False)
         finally:
             _stop(process)
 

@@ -97,6 +97,7 @@ from broker.stats import BrokerSnapshot, BrokerStats
 from broker.subscriptions import SubscriptionTree
 from broker.tcp import TcpReader
 from broker.transport import GuardedReader, PacketTooLarge, StarletteReader
+from broker.ws_stream import WsReader
 from config.faultlog import FaultLog, printable
 from protocol.server_status import SERVER_STATUS_TOPIC
 from protocol.topics import filter_matches
@@ -747,6 +748,48 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             if timer is not None:
                 timer.cancel()
 
+    async def _client_message_loop(
+        self, client_session: Session, handler: BrokerProtocolHandler
+    ) -> None:
+        """Replaces amqtt's: the same loop over DISCONNECT, SUBSCRIBE and UNSUBSCRIBE, without
+        its fourth waiter, a task per connection blocked on ``session.delivered_message_queue``
+        for ``_handle_message_delivery``. Since the reader handles every PUBLISH itself
+        (:meth:`accept_publish`, :mod:`broker.inbound`), only amqtt's ``handle_publish`` and its
+        incoming QoS flows put messages there, and they never run: the waiter never got a
+        message, and the delivery code behind it (grant and presence checks, fan-out) was
+        unreachable. One task and one wake-up fewer per connection in a reconnect storm; and
+        a message that reached that queue some other way would sit there, never delivered
+        around the reader's checks (amqtt's delivery skipped the presence check)."""
+        disconnect_waiter = asyncio.ensure_future(handler.wait_disconnect())
+        subscribe_waiter = asyncio.ensure_future(handler.get_next_pending_subscription())
+        unsubscribe_waiter = asyncio.ensure_future(handler.get_next_pending_unsubscription())
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    (disconnect_waiter, subscribe_waiter, unsubscribe_waiter),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if subscribe_waiter in done:
+                    await self._handle_subscription(client_session, handler, subscribe_waiter)
+                    subscribe_waiter = asyncio.ensure_future(
+                        handler.get_next_pending_subscription()
+                    )
+                if unsubscribe_waiter in done:
+                    await self._handle_unsubscription(client_session, handler, unsubscribe_waiter)
+                    unsubscribe_waiter = asyncio.ensure_future(
+                        handler.get_next_pending_unsubscription()
+                    )
+                if disconnect_waiter in done:
+                    await self._handle_disconnect(client_session, handler, disconnect_waiter)
+                    break
+        except asyncio.CancelledError:
+            pass
+        finally:
+            waiters = (disconnect_waiter, subscribe_waiter, unsubscribe_waiter)
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
     def _schedule_token_expiry(self, session: Session, handler: BrokerProtocolHandler) -> None:
         grant = grant_of(session)
         if grant is None or not isinstance(handler, TenantProtocolHandler) or not session.client_id:
@@ -839,50 +882,6 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             handler.send_nowait(encoded, message.qos or 0)
 
     # --- publishing ---------------------------------------------------------------------
-
-    async def _handle_message_delivery(
-        self,
-        client_session: Session,
-        handler: BrokerProtocolHandler,
-        wait_deliver: asyncio.Future[Any],
-    ) -> bool:
-        """Replaces amqtt's: the grant decides (O(1)), a refused publish is dropped and logged
-        without closing anything, and the publish QoS reaches the fan-out (amqtt dropped it
-        and delivered at each subscriber's QoS, against §3.8.4)."""
-        del handler
-        app_message = wait_deliver.result()
-        if app_message is None:
-            return True
-        topic = app_message.topic
-        if not topic or "#" in topic or "+" in topic or topic.startswith("$"):
-            logger.warning(
-                "%s published to invalid topic %r: closing", describe(client_session), topic
-            )
-            return False
-        grant = grant_of(client_session)
-        if grant is None or not grant.may_publish(topic):
-            self.faults.warning(
-                f"publish:{describe(client_session)}",
-                "dropped PUBLISH to %r from %s: not a topic it may publish",
-                topic,
-                describe(client_session),
-            )
-            return True
-        if not grant.may_publish_payload(topic, bytes(app_message.data)):
-            self.faults.warning(
-                f"document:{describe(client_session)}",
-                "dropped PUBLISH to %r from %s: a presence document must name its own device",
-                topic,
-                describe(client_session),
-            )
-            return True
-        await self.plugins_manager.fire_event(
-            BrokerEvents.MESSAGE_BROADCAST, client_id=client_session.client_id, message=app_message
-        )
-        self._fan_out(topic, bytes(app_message.data), app_message.qos or 0)
-        if app_message.publish_packet is not None and app_message.publish_packet.retain_flag:
-            await self.retain_message(client_session, topic, app_message.data, app_message.qos)
-        return True
 
     async def _broadcast_message(
         self,
@@ -1009,10 +1008,10 @@ def connect_timeout(waiting: int) -> float:
 
 def _listener_of(reader: ReaderAdapter | None) -> str:
     """The listener a connection came through, told by its transport (names as in embedded)."""
+    if isinstance(reader, (WsReader, StarletteReader)):  # WsReader is a TcpReader: first
+        return "http-ws"
     if isinstance(reader, TcpReader):
         return "tcp"
-    if isinstance(reader, StarletteReader):
-        return "http-ws"
     return "ws"
 
 

@@ -8,8 +8,9 @@
   TLS when ``mqtt_tls_cert`` and ``mqtt_tls_key`` are set;
 - ``ws``: MQTT over WebSocket on ``settings.mqtt_ws_port`` at path ``/mqtt`` (TLS likewise),
   only when that port is set;
-- ``http-ws``: :meth:`EmbeddedBroker.serve_websocket`, for the HTTP app's own ``/mqtt`` route,
-  so browsers reach MQTT on the same origin and port as the pages.
+- ``http-ws``: the HTTP server's own ``/mqtt`` route, so browsers reach MQTT on the same origin
+  and port as the pages: :meth:`EmbeddedBroker.websocket_stream` for connections the server
+  upgrades itself (the usual way), :meth:`EmbeddedBroker.serve_websocket` for the ASGI route.
 
 Each listener refuses connections beyond ``mqtt_max_connections`` with CONNACK 3. ``stop()``
 then ``start()`` works on the same ports; the retained store starts empty each time (the
@@ -40,6 +41,7 @@ from broker.transport import (
     WebSocketsReader,
     WebSocketsWriter,
 )
+from broker.ws_stream import MqttWebSocketStream, WsReader, WsWriter
 from config import Settings
 from config.fd_budget import connection_budget
 from protocol import Principal
@@ -200,6 +202,23 @@ class EmbeddedBroker:
             await broker.external_connected(reader, writer, HTTP_WS)
         finally:
             await writer.close()
+
+    def websocket_stream(
+        self, transport: asyncio.Transport, *, max_message: int
+    ) -> MqttWebSocketStream:
+        """MQTT over a WebSocket the HTTP server has just upgraded at ``/mqtt``, served without
+        the ASGI WebSocket in between (see :mod:`broker.ws_stream`); counted, capped and
+        reported as the ``http-ws`` listener like :meth:`serve_websocket`."""
+        if self._broker is None:
+            raise BrokerNotRunning("the broker is not running")
+        return MqttWebSocketStream(
+            transport, max_message=max_message, max_read=self._max_read, serve=self._on_http_ws
+        )
+
+    async def _on_http_ws(self, reader: WsReader, writer: WsWriter) -> None:
+        broker = self._broker
+        if broker is not None:
+            await broker.external_connected(reader, writer, HTTP_WS)
 
     async def _on_tcp(self, reader: TcpReader, writer: TcpWriter) -> None:
         broker = self._broker

@@ -114,6 +114,11 @@ class TcpWriter(WriterAdapter):  # type: ignore[misc]  # amqtt ships no types
         self._writable = asyncio.Event()
         self._writable.set()
         self._lost = asyncio.Event()
+        # Read now, while the socket is open: the session starts later, and uvloop raises
+        # (ValueError, negative file descriptor) for a peer that has reset by then, as
+        # screens that give up do by the thousand in a storm.
+        peer = transport.get_extra_info("peername")
+        self._peer = (str(peer[0]), int(peer[1])) if peer and len(peer) >= 2 else None
 
     def write(self, data: bytes) -> None:
         if not self._closed:
@@ -127,10 +132,7 @@ class TcpWriter(WriterAdapter):  # type: ignore[misc]  # amqtt ships no types
         return self._transport.get_write_buffer_size()
 
     def get_peer_info(self) -> tuple[str, int] | None:
-        peer = self._transport.get_extra_info("peername")
-        if not peer or len(peer) < 2:
-            return None
-        return str(peer[0]), int(peer[1])
+        return self._peer
 
     def get_ssl_info(self) -> ssl.SSLObject | None:
         return cast("ssl.SSLObject | None", self._transport.get_extra_info("ssl_object"))

@@ -30,6 +30,7 @@ from broker.embedded import LISTEN_BACKLOG
 from config import Settings
 from config.faultlog import FaultLog
 from config.fd_budget import connection_budget
+from publisher_api.routers.mqtt_lane import websocket_protocol
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,8 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
         "access_log": False,  # per-request lines cost more than the request at high rates
         "loop": settings.http_event_loop,
         "timeout_keep_alive": settings.http_keepalive_timeout_s,
+        # MQTT upgrades of /mqtt are served without ASGI in between (the rest as uvicorn would).
+        "ws": websocket_protocol(app),
         # One MQTT packet per WebSocket message: refuse bigger ones before buffering them.
         "ws_max_size": settings.mqtt_max_payload_bytes + _WS_PACKET_OVERHEAD,
         # MQTT payloads are small JSON; per-connection deflate state (~256 KiB of zlib window)

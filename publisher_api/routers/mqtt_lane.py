@@ -14,10 +14,21 @@ have built; any other scope or path goes to FastAPI untouched.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
+from uvicorn.config import Config
+from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+from uvicorn.server import ServerState
 
 from publisher_api.routers.realtime import MQTT_WS_PATH, mqtt_over_websocket
+
+if TYPE_CHECKING:
+    from broker.embedded import EmbeddedBroker
+    from broker.ws_stream import MqttWebSocketStream
 
 
 class MqttLane:
@@ -31,3 +42,112 @@ class MqttLane:
             await mqtt_over_websocket(WebSocket(scope, receive, send))
             return
         await self.app(scope, receive, send)
+
+
+class MqttLaneWebSocket(asyncio.Protocol):
+    """uvicorn's WebSocket protocol for this server (``ws=`` in
+    :func:`publisher_api.server.server_config`): a valid MQTT upgrade of ``/mqtt`` is answered
+    here and its connection handed to the broker's :class:`~broker.ws_stream.MqttWebSocketStream`,
+    with no ASGI in between (0.9 -> ~0.5 ms of CPU per screen in a reconnect storm,
+    docs/benchmarks.md). Anything else (another path, no MQTT subprotocol, a malformed
+    handshake, no embedded broker) goes to uvicorn's usual protocol, which runs the app (the
+    lane above, then FastAPI) and answers exactly as before.
+
+    Once upgraded, the connection is an MQTT connection and counts where MQTT connections do:
+    against the broker's ``http-ws`` listener cap and its total, the MQTT share of the
+    open-files budget (:func:`broker.embedded.mqtt_connection_caps`; beyond it, CONNACK 3). It
+    leaves uvicorn's connection set, which the HTTP connection cap counts: in it, every screen
+    was counted twice in that budget and the HTTP share (6,624 at a 20,000-file limit) refused
+    the 6,625th screen of a 10,000-screen storm, again and again. The broker closes these
+    connections when it stops (the lifespan's shutdown), as it does its TCP ones."""
+
+    owner: ClassVar[Any] = None
+    """The FastAPI app, whose state holds the running broker (set by :func:`websocket_protocol`)."""
+    fallback: ClassVar[Callable[..., asyncio.Protocol] | None] = AutoWebSocketsProtocol
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._config = config
+        self._server_state = server_state
+        self._app_state = app_state
+        self._transport: asyncio.Transport | None = None
+        self._stream: MqttWebSocketStream | None = None
+        self._other: asyncio.Protocol | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._stream is not None:
+            self._stream.data_received(data)
+        elif self._other is not None:
+            self._other.data_received(data)
+        else:
+            self._upgrade(data)  # the first call: uvicorn hands over the request it parsed
+
+    def _upgrade(self, request: bytes) -> None:
+        transport = self._transport
+        assert transport is not None
+        broker = _running_broker(self.owner)
+        upgrade = None
+        if broker is not None:
+            # Only with the embedded broker running (and so imported): deployments on an
+            # external broker never load amqtt.
+            from broker.embedded import MQTT_SUBPROTOCOLS
+            from broker.ws_stream import accept_response, parse_upgrade
+
+            upgrade = parse_upgrade(request, MQTT_WS_PATH, MQTT_SUBPROTOCOLS)
+        if broker is None or upgrade is None:
+            if self.fallback is None:
+                transport.close()
+                return
+            other = self.fallback(
+                config=self._config, server_state=self._server_state, app_state=self._app_state
+            )
+            self._other = other
+            other.connection_made(transport)
+            other.data_received(request)
+            return
+        transport.write(accept_response(upgrade, self._server_state.default_headers))
+        self._stream = broker.websocket_stream(transport, max_message=self._config.ws_max_size)
+
+    def eof_received(self) -> bool | None:
+        if self._stream is not None:
+            self._stream.eof_received()
+        elif self._other is not None:
+            return self._other.eof_received()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._stream is not None:
+            self._stream.connection_lost()
+        elif self._other is not None:
+            self._other.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self._stream is not None:
+            self._stream.pause_writing()
+        elif self._other is not None:
+            self._other.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._stream is not None:
+            self._stream.resume_writing()
+        elif self._other is not None:
+            self._other.resume_writing()
+
+
+def websocket_protocol(owner: Any) -> type[MqttLaneWebSocket]:
+    """The WebSocket protocol class for a server running ``owner`` (the FastAPI app)."""
+    return type("MqttLaneWebSocketFor", (MqttLaneWebSocket,), {"owner": owner})
+
+
+def _running_broker(owner: Any) -> EmbeddedBroker | None:
+    realtime = getattr(getattr(owner, "state", None), "realtime", None)
+    broker = getattr(realtime, "broker", None)
+    return broker if broker is not None and broker.running else None
