@@ -9,7 +9,7 @@ export const LANGUAGES = ["pt-BR", "en", "es"];
 export const ERROR_CODES = new Set([
   "unauthorized", "forbidden", "not_found", "validation_error", "invalid", "conflict",
   "illegal_transition", "counter_busy", "counter_closed", "counter_paused", "counter_held",
-  "internal_error", "too_many_requests", "payload_too_large",
+  "internal_error", "too_many_requests", "payload_too_large", "user_disabled", "tenant_suspended",
 ]);
 
 const TABLES = {
@@ -126,6 +126,8 @@ const TABLES = {
     "error.internal_error": "Erro no servidor. Tente novamente; se continuar, avise o suporte.",
     "error.too_many_requests": "Muitas tentativas seguidas. Aguarde um momento e tente de novo.",
     "error.payload_too_large": "Pedido grande demais.",
+    "error.user_disabled": "Este usuário está desativado. Fale com o administrador.",
+    "error.tenant_suspended": "Esta unidade está suspensa.",
     "op.login.failed": "Usuário ou senha incorretos.",
     "op.desk": "Meu guichê",
     "op.counter.closed": "Guichê fechado: abra para chamar.",
@@ -281,6 +283,8 @@ const TABLES = {
     "error.internal_error": "Server error. Please try again; if it persists, tell support.",
     "error.too_many_requests": "Too many attempts. Wait a moment and try again.",
     "error.payload_too_large": "The request is too large.",
+    "error.user_disabled": "This user is disabled. Ask your administrator.",
+    "error.tenant_suspended": "This site is suspended.",
     "op.login.failed": "Wrong username or password.",
     "op.desk": "My counter",
     "op.counter.closed": "Counter closed: open it to call.",
@@ -436,6 +440,8 @@ const TABLES = {
     "error.internal_error": "Error del servidor. Inténtelo de nuevo; si continúa, avise a soporte.",
     "error.too_many_requests": "Demasiados intentos. Espere un momento e inténtelo de nuevo.",
     "error.payload_too_large": "La solicitud es demasiado grande.",
+    "error.user_disabled": "Este usuario está desactivado. Hable con el administrador.",
+    "error.tenant_suspended": "Esta unidad está suspendida.",
     "op.login.failed": "Usuario o contraseña incorrectos.",
     "op.desk": "Mi ventanilla",
     "op.counter.closed": "Ventanilla cerrada: ábrala para llamar.",
