@@ -100,8 +100,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     # the 413. A moment's wait lets it read the answer, and costs a flooding client that
     # moment per attempt (its sends block), at no CPU cost here.
     linger_s = 1.0
+    # A refused sign-in is answered after this delay, its connection unread meanwhile: an honest
+    # client was refused anyway (Retry-After says at least a second), while a flooding one gets
+    # one answer per connection per delay instead of as many as this loop can write (~1,700 a
+    # second from 60 client threads, measured).
+    refusal_delay_s = 1.0
     # A connection whose requests keep being refused is closed: each further attempt then
-    # costs the client a new connection rather than costing this loop another answer.
+    # costs the client a new connection.
     refusals_before_close = 3
     login_path = TOKEN_URL.encode()
     logins: ClassVar[AppLogins | None] = None
@@ -119,7 +124,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._skipping = False  # the current request was answered here: its body is skipped
         self._body_bytes = 0
         self._refusals = 0
-        self._linger: asyncio.TimerHandle | None = None
+        self._linger: asyncio.TimerHandle | None = None  # a refusal's delay, or a close's
+        self._close_after_refusal = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.max_connections:
@@ -177,8 +183,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_headers = False
-        if self.transport.is_closing():  # a request pipelined behind a refusal: not served
+        if self.transport.is_closing() or self._linger is not None:
+            # A request pipelined behind a refusal: not served, and the connection closes
+            # once the refusal is out (answers must go out in order).
             self._skipping = True
+            self._close_after_refusal = True
             return
         if self.cycle is None or self.cycle.response_complete:  # answers go out in order
             if self._declared_too_large():
@@ -212,13 +221,24 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._skipping:
             self._skipping = False
             if self._linger is None and not self.transport.is_closing():
-                # What uvicorn does after a response: idle keep-alive connections time out.
-                self._unset_keepalive_if_required()
-                self.timeout_keep_alive_task = self.loop.call_later(
-                    self.timeout_keep_alive, self.timeout_keep_alive_handler
-                )
+                self._idle()
             return
         super().on_message_complete()
+
+    def _idle(self) -> None:
+        """What uvicorn does after a response: an idle keep-alive connection times out."""
+        self._unset_keepalive_if_required()
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+    def shutdown(self) -> None:
+        if self._linger is not None:  # a refusal pending, or a close after one: close now
+            self._linger.cancel()
+            self._linger = None
+            self.transport.close()
+            return
+        super().shutdown()
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()  # from here MQTT's own CONNECT timeout and keepalive apply
@@ -273,14 +293,27 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._linger = self.loop.call_later(self.linger_s, self.transport.close)
 
     def _answer(self, refusal: ApiError) -> None:
-        """A refusal for a request whose body (if any) is then skipped, never buffered."""
+        """A refusal for a request whose body (if any) is then skipped, never buffered, sent
+        after :attr:`refusal_delay_s` with the connection not read meanwhile."""
         self._skipping = True
         self._refusals += 1
         close = self._refusals >= self.refusals_before_close or not self.parser.should_keep_alive()
-        self.transport.write(self._encode(refusal, close=close))
-        if close:
-            self.flow.pause_reading()
+        self.flow.pause_reading()
+        self._linger = self.loop.call_later(
+            self.refusal_delay_s, self._send_refusal, self._encode(refusal, close=close), close
+        )
+
+    def _send_refusal(self, response: bytes, close: bool) -> None:
+        self._linger = None
+        if self.transport.is_closing():
+            return
+        self.transport.write(response)
+        if close or self._close_after_refusal:
             self.transport.close()
+            return
+        self.flow.resume_reading()
+        if not self._skipping:  # the request is whole: idle from here, as after any response
+            self._idle()
 
     @classmethod
     def _encode(cls, refusal: ApiError, *, close: bool) -> bytes:

@@ -372,6 +372,11 @@ def test_refused_sign_ins_are_answered_by_the_server_and_a_refused_connection_is
         assert last.headers["connection"] == "close"  # the third refusal closes it
         assert reader.read() == b""
     assert seen == ["GET /healthz"]  # no refused sign-in reached the app
+    with _raw(api) as sock:  # a request pipelined behind a refusal is not answered first
+        reader = sock.makefile("rb")
+        sock.sendall(request + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_response(reader).status == 429
+        assert reader.read() == b""  # closed after the refusal: answers never go out of order
 
 
 def test_early_refusals_use_the_address_a_trusted_proxy_forwards(
