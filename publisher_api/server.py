@@ -206,7 +206,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._body_bytes += len(body)
         if self._body_bytes > self.max_body_bytes:  # chunked, or more than it declared
             cycle = self.cycle
-            if cycle.response_started:
+            if cycle.response_started or self.pipeline:
+                # Too late for a 413 (an answer started, or one still owed to an earlier
+                # pipelined request): only closing is left.
                 self.transport.close()
                 return
             # The app's receive() now sees a disconnect and its answer goes nowhere.
