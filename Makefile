@@ -28,8 +28,10 @@ $(STAMP): requirements.txt requirements-agent.txt requirements-dev.txt
 
 npm-deps: node_modules/.package-lock.json
 
+# --ignore-scripts: our browser packages are plain files; swagger-ui-dist's dependency
+# @scarf/scarf would otherwise report the install to its vendor from a postinstall script.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
 
 # Installs the Debian packages when we are root and one is missing; otherwise says what to install
 # (the tests that need a missing one are skipped with that reason, never silently passed).

@@ -4,6 +4,7 @@ client floods logins, holds 2,000 idle connections, or sends 100 MB bodies.
     .venv/bin/python -m bench.abuse            # quiet, then each attack
     .venv/bin/python -m bench.abuse --quick    # fewer calls per phase
     .venv/bin/python -m bench.abuse --attacker-cpu 1   # the attacker on core 1, the rest on others
+    .venv/bin/python -m bench.abuse --attacker-cpu 1 --paired   # a quiet phase before each attack
 
 The whole system runs for real (``python -m publisher_api``, dev mode, embedded broker). The
 honest side, in this process: a paho subscriber of the tenant's queue topic, and an operator
@@ -25,6 +26,10 @@ server. ``--attacker-cpu N`` pins the attacker's process to core N and the API s
 thread) and this process to the other cores, in every phase, quiet included: what is left is the
 cost the attack causes inside the server, as with an attacker on another machine.
 
+On a machine shared with other work the load changes within minutes, and a quiet phase
+measured once at the start stops being a fair baseline for the last attack. ``--paired``
+measures a quiet phase right before each attack and gives each attack's ratio against its own.
+
 Reported per phase: p50/p99 call -> screen, how many honest requests failed (5xx or transport
 errors), and what the attack got back. Goal: p99 <= 3 x quiet, zero 5xx.
 """
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import itertools
 import json
 import multiprocessing
@@ -236,6 +242,7 @@ class Phase:
     honest_failures: dict[str, int]
     attack_saw: dict[str, int] = field(default_factory=dict)
     server_cpu_pct: int = 0
+    load_1min: float = 0.0  # the machine's load average when the phase ended
 
 
 def measure(system: RunningSystem, screen: Screen, token: str, name: str, calls: int) -> Phase:
@@ -276,6 +283,7 @@ def measure(system: RunningSystem, screen: Screen, token: str, name: str, calls:
         p99_ms=round(percentile(ordered, 99), 2),
         max_ms=round(max(ordered), 2) if ordered else float("nan"),
         honest_failures=dict(failures),
+        load_1min=round(os.getloadavg()[0], 1),
     )
 
 
@@ -288,6 +296,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=None)
     parser.add_argument(
         "--attacker-cpu", type=int, default=None, help="pin the attacker to this core alone"
+    )
+    parser.add_argument(
+        "--paired", action="store_true", help="a quiet phase right before each attack"
     )
     args = parser.parse_args()
     calls = args.calls or (30 if args.quick else 100)
@@ -304,13 +315,13 @@ def main() -> None:
         screen = Screen(system)
         try:
             time.sleep(1)
-            measure(system, screen, operator, "warm-up", 10)
-            cpu_before, started = _cpu_s(system), time.monotonic()
-            phases.append(measure(system, screen, operator, "quiet", calls))
-            phases[0].server_cpu_pct = round(
-                100 * (_cpu_s(system) - cpu_before) / (time.monotonic() - started)
-            )
-            for attack in ATTACKS:
+            honest = (system, screen, operator)
+            measure(*honest, "warm-up", 10)
+            for n, attack in enumerate(ATTACKS):
+                if n == 0 or args.paired:
+                    phase = _timed(system, functools.partial(measure, *honest, "quiet", calls))
+                    phases.append(phase)
+                    print(_row(phase, phase), flush=True)
                 stop = multiprocessing.Event()
                 receive, send = multiprocessing.Pipe(duplex=False)
                 process = multiprocessing.Process(
@@ -320,16 +331,12 @@ def main() -> None:
                 )
                 process.start()
                 time.sleep(5)  # let the attack reach full strength
-                cpu_before, started = _cpu_s(system), time.monotonic()
-                phase = measure(system, screen, operator, attack, calls)
-                phase.server_cpu_pct = round(
-                    100 * (_cpu_s(system) - cpu_before) / (time.monotonic() - started)
-                )
+                phase = _timed(system, functools.partial(measure, *honest, attack, calls))
                 stop.set()
                 phase.attack_saw = receive.recv() if receive.poll(120) else {"no report": 1}
                 process.join(30)
                 phases.append(phase)
-                print(_row(phase, phases[0]), flush=True)
+                print(_row(phase, _baseline(phases)), flush=True)
                 time.sleep(3)
             server_errors = _server_errors(system)
         finally:
@@ -350,6 +357,19 @@ def main() -> None:
         )
     )
     print(f"raw results: {out}")
+
+
+def _timed(system: RunningSystem, run: Callable[[], Phase]) -> Phase:
+    """``run()``'s phase, with the API process's CPU use (% of one core) while it ran."""
+    cpu_before, started = _cpu_s(system), time.monotonic()
+    phase = run()
+    phase.server_cpu_pct = round(100 * (_cpu_s(system) - cpu_before) / (time.monotonic() - started))
+    return phase
+
+
+def _baseline(phases: list[Phase]) -> Phase:
+    """The latest quiet phase: what the last of ``phases`` compares with."""
+    return next(p for p in reversed(phases) if p.name == "quiet")
 
 
 def _pin(pid: int, cpus: set[int]) -> None:
@@ -377,7 +397,7 @@ def _row(phase: Phase, quiet: Phase) -> str:
     return (
         f"| {phase.name} | {phase.calls} | {phase.p50_ms:.1f} | {phase.p99_ms:.1f} | "
         f"{ratio:.2f}x | {phase.max_ms:.1f} | {_counts(phase.honest_failures) or '0'} | "
-        f"{phase.server_cpu_pct} | {_counts(phase.attack_saw)} |"
+        f"{phase.server_cpu_pct} | {phase.load_1min} | {_counts(phase.attack_saw)} |"
     )
 
 
@@ -388,9 +408,9 @@ def _counts(counts: dict[str, int]) -> str:
 def _table(phases: list[Phase], server_errors: int) -> str:
     head = (
         "| phase | calls | p50 ms | p99 ms | p99 / quiet | max ms | honest failures | "
-        "server CPU % | what the attack got |\n|---|---|---|---|---|---|---|---|---|"
+        "server CPU % | load | what the attack got |\n|---|---|---|---|---|---|---|---|---|---|"
     )
-    rows = [_row(p, phases[0]) for p in phases]
+    rows = [_row(p, _baseline(phases[: n + 1])) for n, p in enumerate(phases)]
     return "\n".join([head, *rows, "", f"ERROR lines / tracebacks in the API log: {server_errors}"])
 
 

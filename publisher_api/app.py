@@ -14,9 +14,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import func, select
 
 import config
@@ -150,9 +153,9 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         summary="Multi-tenant queue calling: tickets, operators, screens over MQTT",
         description=API_DESCRIPTION,
         lifespan=lifespan,
-        # FastAPI's UI loads its scripts from a CDN: off in production unless asked for.
-        docs_url="/docs" if settings.docs_enabled else None,
-        redoc_url="/redoc" if settings.docs_enabled else None,
+        # FastAPI's own /docs and /redoc load their scripts from a CDN: see _serve_docs.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     if explicit:
@@ -202,7 +205,53 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         app.include_router(module.router)
     for module in (pairing, branding, suspension, user_access, kiosk):  # the admin console's
         app.include_router(module.router)
+    if settings.docs_enabled:  # dev only, unless QUEUECAST_API_DOCS says otherwise
+        _serve_docs(app)
     return app
+
+
+SWAGGER_UI_DIR = Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
+"""Swagger UI from npm (package.json pins it): /docs loads nothing from another host."""
+_SWAGGER_FILES = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI for ``/openapi.json``, its files served from ``node_modules``."""
+    assert app.openapi_url is not None
+    openapi_url = app.openapi_url
+    redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url="/docs/swagger-ui-bundle.js",
+            swagger_css_url="/docs/swagger-ui.css",
+            swagger_favicon_url="/docs/favicon-32x32.png",
+            oauth2_redirect_url=redirect_url,
+        )
+
+    @app.get(redirect_url, include_in_schema=False)
+    def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/docs/{name}", include_in_schema=False)
+    def swagger_file(name: str) -> Response:
+        media_type = _SWAGGER_FILES.get(name)
+        if media_type is None:
+            raise HTTPException(status_code=404, detail=f"no such file: {name}")
+        file = SWAGGER_UI_DIR / name
+        if not file.is_file():
+            raise HTTPException(
+                status_code=503,
+                detail="Swagger UI is not installed: run `make setup` (npm ci) for node_modules",
+            )
+        return FileResponse(file, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
 def prepare_database(database: Database, settings: Settings) -> list[SeededDevice] | None:

@@ -3,7 +3,10 @@
 - :class:`BodyLimit`: a body larger than ``http_max_body_bytes`` gets 413
   ``payload_too_large`` before it is read: at once when ``Content-Length`` says so, and as soon
   as a streamed (chunked) body passes the limit. Without it a 100 MB JSON body without a token
-  was read whole before the 401 (4 such requests: +670 MB).
+  was read whole before the 401 (4 such requests: +670 MB). The server's HTTP protocol
+  (:mod:`publisher_api.server`) answers these itself, before any ASGI call; this middleware
+  is the backstop for what reaches the app anyway (a request pipelined behind another, an
+  app served some other way).
 - :class:`StrictTransport`: ``Strict-Transport-Security`` on every response served over HTTPS.
 """
 

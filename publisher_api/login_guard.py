@@ -201,7 +201,9 @@ class LoginGuard:
 
 class LoginGate:
     """ASGI middleware: sign-ins that :meth:`LoginGuard.early_refusal` refuses are answered
-    429 before anything else runs (body, form parsing, dependencies)."""
+    429 before anything else runs (body, form parsing, dependencies). The server's HTTP
+    protocol asks the same question before making an ASGI call at all (see
+    :mod:`publisher_api.server`); this is the backstop for what it leaves to the app."""
 
     def __init__(self, app: ASGIApp, *, path: str) -> None:
         self.app = app

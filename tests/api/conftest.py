@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from config import Settings
 from publisher_api.app import create_app
@@ -144,10 +145,11 @@ class ServerThread:
         self.thread.join(timeout=30)
 
 
-def serve(settings: Settings) -> ServerThread:
-    # The very configuration python -m publisher_api runs (limits, timeouts, connection cap).
+def serve(settings: Settings, app: FastAPI | None = None) -> ServerThread:
+    """``app`` (default: ``create_app(settings)``) served as python -m publisher_api serves it
+    (the same limits, timeouts and connection cap)."""
     config = server_config(
-        create_app(settings), settings, host="127.0.0.1", log_level="warning", loop="asyncio"
+        app or create_app(settings), settings, host="127.0.0.1", log_level="warning", loop="asyncio"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

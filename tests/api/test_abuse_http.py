@@ -4,15 +4,20 @@ paths that used to crash a handler. Each test runs a real server with short limi
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import httpx
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Subprotocol
@@ -21,7 +26,7 @@ import config.fd_budget
 from config.fd_budget import connection_budget
 from publisher_api.app import create_app
 from publisher_api.server import GuardedHttpProtocol, server_config
-from tests.api.conftest import TENANT, Api, StartApi, api_settings
+from tests.api.conftest import TENANT, Api, ServerThread, StartApi, api_settings, serve
 
 
 def _login(api: Api, username: str, password: str) -> httpx.Response:
@@ -242,3 +247,185 @@ def test_the_http_cap_is_derived_from_the_open_files_limit(
     ).mqtt
     assert protocol.max_connections + mqtt_cap <= 1024 - config.fd_budget.RESERVE
     assert any("HTTP connections capped" in r.getMessage() for r in caplog.records)
+
+
+# --- refusals answered by the HTTP protocol, never by the app ------------------------------------
+
+
+class _Seen:
+    """ASGI middleware (outermost in the app) recording each HTTP request the app was given."""
+
+    def __init__(self, app: ASGIApp, *, seen: list[str]) -> None:
+        self.app = app
+        self.seen = seen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen.append(f"{scope['method']} {scope['path']}")
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[Callable[..., tuple[Api, list[str]]]]:
+    """A server (as ``start_api``) whose app records every HTTP request that reaches it."""
+    running: list[tuple[ServerThread, httpx.Client]] = []
+
+    def start(**overrides: Any) -> tuple[Api, list[str]]:
+        settings = api_settings(tmp_path / f"api{len(running)}", **overrides)
+        seen: list[str] = []
+        app = create_app(settings)
+        app.add_middleware(_Seen, seen=seen)
+        server = serve(settings, app)
+        http = httpx.Client(base_url=server.base_url, timeout=20)
+        running.append((server, http))
+        return Api(settings, http), seen
+
+    yield start
+    for server, http in running:
+        http.close()
+        server.stop()
+
+
+def test_a_declared_oversized_body_never_reaches_the_app_and_is_not_read(
+    watched: Callable[..., tuple[Api, list[str]]], caplog: pytest.LogCaptureFixture
+) -> None:
+    api, seen = watched(http_max_body_bytes=1024)
+    caplog.set_level(logging.WARNING)
+    with _raw(api) as sock:
+        sock.sendall(
+            b"POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n"
+            b"Content-Type: application/json\r\n\r\n{"
+        )
+        head = _read_head(sock)
+        assert head.startswith(b"HTTP/1.1 413 ")
+        assert b"connection: close" in head
+        # The server stopped reading: what we push now fills the buffers and stays there,
+        # far short of the 100 MB promised (a server reading it would take it all).
+        sock.setblocking(False)
+        pushed = 0
+        with contextlib.suppress(BlockingIOError, ConnectionError):
+            for _ in range(2_000):
+                pushed += sock.send(b"1" * 65_536)
+        assert pushed < 50_000_000
+        sock.settimeout(10)
+        assert _drain_until_closed(sock)  # then closed by the server (after the linger)
+    assert seen == []
+    assert any("413" in r.getMessage() for r in caplog.records)
+    assert api.http.get("/healthz").status_code == 200
+
+
+def test_a_chunked_body_over_the_limit_gets_413_from_the_server_without_errors(
+    watched: Callable[..., tuple[Api, list[str]]], caplog: pytest.LogCaptureFixture
+) -> None:
+    api, _ = watched(http_max_body_bytes=1024)
+    caplog.set_level(logging.WARNING)
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(8):
+            yield b"username=u&password=" + b"p" * 512
+
+    for path in ("/api/v1/auth/token", f"/api/v1/tenants/{TENANT}/tickets"):
+        r = api.http.post(
+            path,
+            content=chunks(),
+            headers={**api.auth("operator"), "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == 413, (path, r.text)
+        assert r.json() == {
+            "error": "payload_too_large",
+            "message": "request body larger than 1024 bytes",
+            "limit": 1024,
+        }
+    time.sleep(0.3)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert api.http.get("/healthz").status_code == 200
+
+
+def test_refused_sign_ins_are_answered_by_the_server_and_a_refused_connection_is_closed(
+    watched: Callable[..., tuple[Api, list[str]]],
+) -> None:
+    api, seen = watched(login_per_ip=2, login_window_s=600)
+    assert _login(api, "nobody", "guess").status_code == 401
+    assert _login(api, "nobody", "guess").status_code == 401
+    seen.clear()
+    form = b"username=operator&password=operator"
+    request = (
+        b"POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(form), form)
+    )
+    with _raw(api) as sock:
+        reader = sock.makefile("rb")
+        sock.sendall(request)
+        first = _read_response(reader)
+        assert first.status == 429
+        assert json.loads(first.body)["error"] == "too_many_requests"
+        assert int(first.headers["retry-after"]) >= 1
+        assert "connection" not in first.headers  # one refusal keeps the connection
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_response(reader).status == 200  # ...and it still serves
+        sock.sendall(request)
+        assert _read_response(reader).status == 429
+        sock.sendall(request)
+        last = _read_response(reader)
+        assert last.status == 429
+        assert last.headers["connection"] == "close"  # the third refusal closes it
+        assert reader.read() == b""
+    assert seen == ["GET /healthz"]  # no refused sign-in reached the app
+    with _raw(api) as sock:  # a request pipelined behind a refusal is not answered first
+        reader = sock.makefile("rb")
+        sock.sendall(request + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_response(reader).status == 429
+        assert reader.read() == b""  # closed after the refusal: answers never go out of order
+
+
+def test_early_refusals_use_the_address_a_trusted_proxy_forwards(
+    watched: Callable[..., tuple[Api, list[str]]],
+) -> None:
+    api, _ = watched(login_per_ip=2, login_window_s=600)
+
+    def login_from(address: str) -> int:
+        r = api.http.post(
+            "/api/v1/auth/token",
+            data={"username": "nobody", "password": "guess"},
+            headers={"X-Forwarded-For": address},
+        )
+        return r.status_code
+
+    assert [login_from("10.0.0.1") for _ in range(3)] == [401, 401, 429]
+    assert login_from("10.0.0.2") == 401  # another client behind the same proxy
+
+
+@dataclass
+class _Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _read_response(reader: BinaryIO) -> _Response:
+    status = int(reader.readline().split(b" ", 2)[1])
+    headers: dict[str, str] = {}
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return _Response(status, headers, reader.read(int(headers.get("content-length", "0"))))
+
+
+def _read_head(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _drain_until_closed(sock: socket.socket) -> bool:
+    try:
+        while sock.recv(65_536):
+            pass
+    except ConnectionResetError:
+        pass
+    return True

@@ -240,7 +240,9 @@ def test_https_with_hsts(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )  # fmt: skip
-    settings = api_settings(tmp_path, http_tls_cert=cert, http_tls_key=key)
+    settings = api_settings(
+        tmp_path, http_tls_cert=cert, http_tls_key=key, http_max_body_bytes=1024
+    )
     running = serve(settings)
     try:
         context = ssl.create_default_context(cafile=str(cert))
@@ -251,5 +253,9 @@ def test_https_with_hsts(tmp_path: Path) -> None:
             assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
             creds = http.get(f"{BASE}/mqtt-credentials").json()
             assert creds["ws_url"].startswith("wss://127.0.0.1:")
+            # Refusals written by the HTTP protocol itself carry it too.
+            big = http.post("/api/v1/auth/token", content=b"x" * 2048)
+            assert big.status_code == 413
+            assert big.headers["Strict-Transport-Security"] == "max-age=31536000"
     finally:
         running.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from tests.api.conftest import TENANT, Api
 
@@ -85,3 +86,21 @@ def test_openapi_and_docs_are_served(api: Api) -> None:
     assert api.http.get("/docs").status_code == 200
     spec = api.http.get("/openapi.json").json()
     assert "/api/v1/tenants/{tenant}/queue" in spec["paths"]
+
+
+def test_docs_load_nothing_from_another_host(api: Api) -> None:
+    page = api.http.get("/docs")
+    assert page.status_code == 200
+    urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", page.text)
+    assert urls, page.text
+    assert not [u for u in urls if "//" in u], urls  # no scheme, no host: our own origin
+    assert "cdn" not in page.text.lower()
+    for url in urls:
+        if url.startswith("/docs/"):
+            assert api.http.get(url).status_code == 200, url
+    assert (
+        api.http.get("/docs/swagger-ui-bundle.js")
+        .headers["content-type"]
+        .startswith("text/javascript")
+    )
+    assert api.http.get("/docs/package.json").status_code == 404  # only Swagger UI's own files

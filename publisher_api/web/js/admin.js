@@ -661,7 +661,10 @@ window.addEventListener("hashchange", () => {
   drawAll();
   el.section.focus({ preventScroll: true });
 });
-el.logout.addEventListener("click", () => signOut());
+el.logout.addEventListener("click", async () => {
+  await session.logOut(config.auth_url);
+  signOut();
+});
 
 i18n.apply();
 applyTexts(i18n);

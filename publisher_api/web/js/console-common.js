@@ -40,9 +40,31 @@ export class Session {
     return this.value;
   }
 
+  /** Forget the session here (it expired, or the server refused it already). */
   signOut() {
     this.value = null;
     sessionStorage.removeItem(this.key);
+  }
+
+  /** The user signs out: the server revokes the token first, then it is forgotten here. */
+  async logOut(authUrl) {
+    await revokeSession(authUrl, this.token);
+    this.signOut();
+  }
+}
+
+/**
+ * End a user's session on the server (POST /auth/logout, beside the sign-in URL `authUrl`):
+ * every token of the user stops working at once, on HTTP and on live MQTT, so a copy left in
+ * another tab or taken from this one is worthless too. Best effort: when the server cannot be
+ * reached the page still forgets the token.
+ */
+export async function revokeSession(authUrl, token) {
+  if (!token) return;
+  try {
+    await request(authUrl.replace(/\/token$/, "/logout"), { method: "POST", token, timeoutMs: 5000 });
+  } catch {
+    // Nothing more to do: the caller signs out here regardless.
   }
 }
 

@@ -11,7 +11,7 @@ export const LANGUAGES = ["pt-BR", "en", "es"];
 export const ERROR_CODES = new Set([
   "unauthorized", "forbidden", "not_found", "validation_error", "invalid", "conflict",
   "illegal_transition", "counter_busy", "counter_closed", "counter_paused", "counter_held",
-  "internal_error", "too_many_requests", "payload_too_large",
+  "internal_error", "too_many_requests", "payload_too_large", "user_disabled", "tenant_suspended",
 ]);
 
 // Every user-facing text of the pages and of the pygame agents, in one catalogue

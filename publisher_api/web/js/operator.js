@@ -7,6 +7,7 @@
 // GET /counters; this page only combines them. URL options: ?lang=  ?poll=5  ?reconnect_max=30
 
 import { ApiError, request, serverNow } from "./api.js";
+import { revokeSession } from "./console-common.js";
 import { expose, h, notice, numberParam, pageConnection, params, readConfig, render, setOptions, showConnection } from "./dom.js";
 import { I18n } from "./i18n.js";
 import { LiveConnection, tokenCredentials } from "./live.js";
@@ -803,7 +804,10 @@ function startConsole() {
 // --- wiring -------------------------------------------------------------------------------------
 
 el["login-form"].addEventListener("submit", login);
-el.logout.addEventListener("click", () => logout());
+el.logout.addEventListener("click", async () => {
+  await revokeSession(config.auth_url, state.session?.token);
+  logout();
+});
 el.counter.addEventListener("change", () => {
   state.counter = Number(el.counter.value) || null;
   localStorage.setItem(`${sessionKey}:counter`, String(state.counter ?? ""));

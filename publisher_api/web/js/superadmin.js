@@ -194,7 +194,10 @@ async function act(call) {
   }
 }
 
-el.logout.addEventListener("click", () => signOut());
+el.logout.addEventListener("click", async () => {
+  await session.logOut(config.auth_url);
+  signOut();
+});
 i18n.apply();
 applyTexts(i18n);
 expose({ state });
