@@ -82,8 +82,9 @@ def ticket_page(
 ) -> HTMLResponse:
     """Phone follower of one ticket: position, estimated wait, live status, the call."""
     ticket_id = _ticket_id_or_404(ticket_id)
+    # Its own ticket's topic only, never the queue document (kilobytes at every change of the
+    # tenant, times every phone): the tenant's name and branding are read once over HTTP.
     topics = {
-        "queue": t.queue_topic(tenant),
         "ticket": t.ticket_topic(tenant, ticket_id),
         # Fallback when the broker only grants the wildcard filter to public clients.
         "tickets": t.ticket_wildcard(tenant),
