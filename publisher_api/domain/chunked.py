@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
-from itertools import chain, islice
+from itertools import accumulate, chain, islice
 from typing import Any, Generic, TypeVar
 
 CHUNK = 256
@@ -40,7 +40,8 @@ class SortedChunks(Generic[K]):
         self._len = 0
 
     def copy(self) -> SortedChunks[K]:
-        other: SortedChunks[K] = SortedChunks(chunk=self._chunk)
+        other: SortedChunks[K] = SortedChunks.__new__(SortedChunks)
+        other._chunk = self._chunk
         other._chunks = list(self._chunks)
         other._maxes = list(self._maxes)
         other._offsets = list(self._offsets)
@@ -119,12 +120,9 @@ class SortedChunks(Generic[K]):
         return self._chunks[at]
 
     def _reindex(self) -> None:
-        # One entry per chunk (n / CHUNK): cheap next to the chunk the change touched.
-        total, offsets = 0, []
-        for chunk in self._chunks:
-            offsets.append(total)
-            total += len(chunk)
-        self._offsets = offsets
+        # One entry per chunk (n / CHUNK), summed in C: cheap next to the chunk the change
+        # touched.
+        self._offsets = list(accumulate(map(len, self._chunks), initial=0))[:-1]
 
 
 BUCKETS = 64
@@ -142,7 +140,7 @@ class SharedMap(Generic[V]):
         self._len = 0
 
     def copy(self) -> SharedMap[V]:
-        other: SharedMap[V] = SharedMap()
+        other: SharedMap[V] = SharedMap.__new__(SharedMap)
         other._buckets = list(self._buckets)
         other._owned = [False] * BUCKETS
         self._owned = [False] * BUCKETS

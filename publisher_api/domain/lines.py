@@ -142,7 +142,8 @@ class WaitingLines(Generic[L]):
         """An independent copy (a committed snapshot keeps one while writes go on). It shares
         the chunks of every list until either side changes one: the cost does not grow with
         the queue."""
-        other: WaitingLines[L] = WaitingLines(chunk=self._chunk)
+        other: WaitingLines[L] = WaitingLines.__new__(WaitingLines)
+        other._chunk = self._chunk
         other._tickets = self._tickets.copy()
         other._priority = self._priority.copy()
         other._normal = self._normal.copy()
