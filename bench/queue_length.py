@@ -9,11 +9,11 @@ stays at its level, and we report:
 
 * write p50 / p99 over those requests;
 * bytes per change delivered to one display and one kiosk (both subscribe to the retained
-  ``tenant/<t>/queue`` document) and to one phone follower: its own ticket topic only (the
-  bounded design: a phone never needs the queue document), and, for comparison, its ticket
-  topic plus the queue document (what the phone page of issue 9 subscribes to);
-* bytes leaving the broker per change with 1,000 followers + 10 displays subscribed (followers
-  on their ticket topic; and as the issue-9 phone page subscribes).
+  ``tenant/<t>/queue`` document) and to one phone follower: its own ticket topic only (what the
+  phone page subscribes to since issue 10: it announces its call from its ticket document), and,
+  for comparison, its ticket topic plus the queue document (the issue-9 phone page);
+* bytes leaving the broker per change with 1,000 followers + 10 displays subscribed (phones on
+  their ticket topic; and, for comparison, as the issue-9 phone page subscribed).
 
 How bytes are counted: one MQTT connection subscribed to the whole tenant (``tenant/<t>/#``)
 records every payload and topic the publisher sends during the measured writes (payload + topic +
