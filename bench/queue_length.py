@@ -9,11 +9,13 @@ stays at its level, and we report:
 
 * write p50 / p99 over those requests;
 * bytes per change delivered to one display and one kiosk (both subscribe to the retained
-  ``tenant/<t>/queue`` document) and to one phone follower: its own ticket topic only (the
-  bounded design: a phone never needs the queue document), and, for comparison, its ticket
-  topic plus the queue document (what the phone page of issue 9 subscribes to);
-* bytes leaving the broker per change with 1,000 followers + 10 displays subscribed (followers
-  on their ticket topic; and as the issue-9 phone page subscribes).
+  ``tenant/<t>/queue`` document) and to one phone follower: its own ticket topic only (what the
+  phone page subscribes to since issue 10: it announces its call from its ticket document), and,
+  for comparison, its ticket topic plus the queue document (the issue-9 phone page);
+* bytes leaving the broker per change with 1,000 followers + 10 displays subscribed (phones on
+  their ticket topic; and, for comparison, as the issue-9 phone page subscribed);
+* the API process's CPU time per change (writes, publishing, follower passes, the embedded
+  broker), the figure that stays readable when the shared machine is busy.
 
 How bytes are counted: one MQTT connection subscribed to the whole tenant (``tenant/<t>/#``)
 records every payload and topic the publisher sends during the measured writes (payload + topic +
@@ -66,6 +68,15 @@ class Level:
     largest_ticket_message: int
     total_bytes_per_change: float
     total_with_queue_followers_bytes_per_change: float
+    server_cpu_ms_per_change: float
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU time (user + system) the process has used: the API with its embedded broker and
+    publisher. Steadier than latency on a shared machine: other processes delay a request, they
+    do not make it cost more."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _size(topic: str, payload: bytes) -> int:
@@ -120,6 +131,8 @@ def measure(system: RunningSystem, recorder: Recorder, level: int, pairs: int) -
     time.sleep(1.5)  # let the fill's messages (and any coalesced follower updates) arrive
     _forget(recorder)
     latencies: list[float] = []
+    pid = system.api.proc.pid if system.api.proc is not None else None
+    cpu_before = _cpu_s(pid) if pid is not None else 0.0
     with httpx.Client(base_url=system.base_url, headers=system.auth(operator)) as http:
         for _ in range(pairs):
             started = time.perf_counter()
@@ -132,6 +145,8 @@ def measure(system: RunningSystem, recorder: Recorder, level: int, pairs: int) -
             assert called.status_code == 200, called.text
     changes = 2 * pairs
     received = recorder.drain(settle=2.0)
+    # Includes the follower passes the writes caused (the settle lets them finish).
+    cpu = (_cpu_s(pid) - cpu_before) if pid is not None else 0.0
     queue = queue_topic(system.tenant)
     queue_bytes = sum(_size(m.topic, m.payload) for m in received if m.topic == queue)
     tickets = [m for m in received if "/tickets/" in m.topic]
@@ -154,6 +169,7 @@ def measure(system: RunningSystem, recorder: Recorder, level: int, pairs: int) -
         total_with_queue_followers_bytes_per_change=round(
             DISPLAYS * display + FOLLOWERS * (follower + display)
         ),
+        server_cpu_ms_per_change=round(cpu * 1000 / changes, 3),
     )
 
 
@@ -199,8 +215,9 @@ def main() -> None:
     print(
         "| waiting | write p50 ms | write p99 ms | queue doc B (v) | display/kiosk B per change "
         "| follower B per change: ticket topic / + queue doc | largest ticket msg B "
-        "| total B per change, 1,000 followers + 10 displays: ticket topic / + queue doc |"
-        "\n|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| total B per change, 1,000 followers + 10 displays: ticket topic / + queue doc "
+        "| server CPU ms per change |"
+        "\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     for r in results:
         print(
@@ -209,7 +226,7 @@ def main() -> None:
             f"| {r.follower_bytes_per_change:,.1f} / {r.follower_with_queue_bytes_per_change:,.1f} "
             f"| {r.largest_ticket_message:,} "
             f"| {r.total_bytes_per_change:,.0f} / "
-            f"{r.total_with_queue_followers_bytes_per_change:,.0f} |"
+            f"{r.total_with_queue_followers_bytes_per_change:,.0f} | {r.server_cpu_ms_per_change} |"
         )
     print(f"load average: {os.getloadavg()}")
 

@@ -59,10 +59,11 @@ def asyncapi_document(*, servers: dict[str, dict[str, Any]] | None = None) -> di
                 "operator access token, or the short-lived public token from "
                 "GET /api/v1/tenants/{tenant}/mqtt-credentials). Every payload carries `type` and "
                 "`version`; receivers ignore unknown fields, whole documents of a version they "
-                "do not know (queue_update is at version 2, the others at 1), and snapshots whose "
-                "`seq` is lower than one already applied. Every document is bounded whatever the "
-                "queue length: staff read the ordered waiting list over HTTP "
-                "(GET /api/v1/tenants/{tenant}/waiting, paged)."
+                "do not know (queue_update and ticket_update are at version 2, the others at "
+                "1), and snapshots whose `seq` is lower than one already applied. Every "
+                "document is bounded whatever the queue length: staff read the ordered waiting "
+                "list over HTTP (GET /api/v1/tenants/{tenant}/waiting, paged); a phone follows "
+                "only its ticket's topic."
             ),
         },
         "servers": servers or {},
@@ -80,8 +81,11 @@ def asyncapi_document(*, servers: dict[str, dict[str, Any]] | None = None) -> di
                 },
             },
             "tenant/{tenant}/tickets/{ticketId}": {
-                "description": "Retained state of one ticket; cleared (empty retained payload) a "
-                "grace period after the ticket ends. What a phone follows: also published when "
+                "description": "Retained state of one ticket, version 2 (the ticket carries the "
+                "call_id of its latest call, new at every recall); cleared (empty retained "
+                "payload) a grace period after the ticket ends. All a phone follows (never the "
+                "queue document): position, people ahead, estimated wait, and the call to "
+                "announce (counter_name, called_at, call_id). Also published when "
                 "a waiting ticket's place moves, coalesced (one pass per tenant a second, at most "
                 "200 messages a pass, front first; the first 10 places hear of every move, the "
                 "others when they moved by a tenth or their last update is 30 s old).",

@@ -12,9 +12,12 @@ topic by a previous release, or a newer one, is skipped cleanly rather than misr
 
 Versions: ``queue_update`` is at 2 (its ``waiting`` list became the next few tickets only, with
 ``waiting_total``: the document stays small whatever the queue length; the ordered list is the
-staff endpoint's :class:`WaitingPage`). Every other document is at 1. Version-1 queue documents
-are still read (same fields): the API can label its bounded documents 1 for browser pages of an
-earlier release, which accept only 1.
+staff endpoint's :class:`WaitingPage`). ``ticket_update`` is at 2: its ticket carries the
+``call_id`` of its current call, because a phone announces the call (and every recall) from its
+ticket topic alone; a version-1 ticket document cannot tell a recall from the call before it, so
+it is ignored (the API publishes every ticket again on start-up). Every other document is at 1.
+Version-1 queue documents are still read (same fields): the API can label its bounded documents 1
+for browser pages of an earlier release, which accept only 1.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from protocol.identifiers import DeviceId, TenantId
 
 PROTOCOL_VERSION = 1
 QUEUE_UPDATE_VERSION = 2
+TICKET_UPDATE_VERSION = 2
 NEXT_UP = 10
 """How many of the next tickets a ``queue_update`` lists (``waiting``), whatever the queue."""
 
@@ -78,6 +82,11 @@ class Ticket(_Document):
         default=None,
         description="Why it ended when no operator ended it: call_timeout (called and never "
         "started in time -> no_show) or day_closed (still open at the tenant's local midnight)",
+    )
+    call_id: str | None = Field(
+        default=None,
+        description="While called or in service: the id of its latest call (new at every "
+        "recall, the same as in last_calls and the event), so a phone announces each call once",
     )
 
 
@@ -175,13 +184,14 @@ class WaitingPage(_Document):
 
 
 class TicketUpdate(_Document):
-    """Retained on ``tenant/<t>/tickets/<id>``: the current state of one ticket. Published when
-    the ticket changes and, while it waits, when its place moves (coalesced: a burst of calls
-    gives one update, and a ticket far back is told when it moved noticeably, exactly within
-    about half a minute)."""
+    """Retained on ``tenant/<t>/tickets/<id>``: the current state of one ticket, and all a phone
+    follows (a few hundred bytes whatever the queue length). Published when the ticket changes
+    (a recall included: new ``call_id`` and ``called_at``) and, while it waits, when its place
+    moves (coalesced: a burst of calls gives one update, and a ticket far back is told when it
+    moved noticeably, exactly within about half a minute)."""
 
     type: Literal["ticket_update"] = "ticket_update"
-    version: int = Field(default=PROTOCOL_VERSION, ge=1)
+    version: int = Field(default=TICKET_UPDATE_VERSION, ge=1)
     tenant: TenantId
     seq: int = Field(ge=0)
     ticket: Ticket
@@ -231,7 +241,8 @@ VERSIONS: dict[str, frozenset[int]] = {
     # 1 is still read: the same fields (only ``waiting`` got shorter); the API labels its
     # documents 1 (QUEUECAST_QUEUE_UPDATE_VERSION=1) while pages of an earlier release run.
     "queue_update": frozenset({1, QUEUE_UPDATE_VERSION}),
-    "ticket_update": frozenset({PROTOCOL_VERSION}),
+    # 1 is not read: without call_id a phone cannot announce a recall (see the module docstring).
+    "ticket_update": frozenset({TICKET_UPDATE_VERSION}),
     "ticket_status_changed": frozenset({PROTOCOL_VERSION}),
     "device_presence": frozenset({PROTOCOL_VERSION}),
 }

@@ -51,12 +51,14 @@ FOLLOWER_HEAD = 500
 FOLLOWER_FULL_S = 5.0
 """A pass walks a tenant's first FOLLOWER_HEAD tickets in call order (those about to be called,
 whose every move matters); the whole list at most every FOLLOWER_FULL_S."""
-FOLLOWER_SLICE = 500
+FOLLOWER_SLICE = 200
 FOLLOWER_SEND_COST = 25
 """A step of a pass looks at up to FOLLOWER_SLICE tickets, a message counting for
 FOLLOWER_SEND_COST of them (building, encoding and handing one to the broker costs about that
 many comparisons): the publisher shares the API's event loop, so a pass over 5,000 tickets is cut
-into steps of about a millisecond, with writes in between."""
+into steps of well under a millisecond of CPU (measured at 5,000 waiting: 0.1 ms typical, 0.6 ms
+at most; 1.1 ms with steps of 500), with writes in between. A write that arrives during a step
+waits for it: that wait is what the write p99 at 5,000 waiting has over the one at 10."""
 
 
 class Transport(Protocol):

@@ -86,8 +86,9 @@ def ticket_page(
 ) -> HTMLResponse:
     """Phone follower of one ticket: position, estimated wait, live status, the call."""
     ticket_id = _ticket_id_or_404(ticket_id)
+    # Its own ticket's topic only, never the queue document (kilobytes at every change of the
+    # tenant, times every phone): the tenant's name and branding are read once over HTTP.
     topics = {
-        "queue": t.queue_topic(tenant),
         "ticket": t.ticket_topic(tenant, ticket_id),
         # Fallback when the broker only grants the wildcard filter to public clients.
         "tickets": t.ticket_wildcard(tenant),
@@ -257,8 +258,9 @@ def _security_headers(ws_origin: str | None) -> dict[str, str]:
             # MQTT.js runs its keep-alive timers in a worker it builds from a blob: URL, so a
             # background tab's throttled timers cannot starve the pings (without it the broker
             # drops every page 1.5 keep-alives after it connects). Workers only: scripts stay
-            # 'self'.
-            "worker-src blob:",
+            # 'self'. 'self' for the phone page's notification service worker (Android Chrome
+            # shows page notifications only through one).
+            "worker-src 'self' blob:",
             f"connect-src {connect}",
             "manifest-src 'self'",
             "base-uri 'none'",

@@ -54,6 +54,7 @@ WAIT_MODEL_MAX_AGE_S = 5.0
 
 
 NO_ESTIMATE = WaitModel(mean_service_s=None, open_counters=1)
+_CALL_STANDS = frozenset({TicketStatus.CALLED.value, TicketStatus.IN_SERVICE.value})
 
 
 def policy_of(tenant: TenantRecord) -> PriorityPolicy:
@@ -132,6 +133,8 @@ class TicketFacts(Protocol):
     def started_at(self) -> datetime | None: ...
     @property
     def end_reason(self) -> str | None: ...
+    @property
+    def call_id(self) -> str | None: ...
 
 
 Lines = WaitingLines[WaitingRow]
@@ -160,6 +163,7 @@ class TicketCopy:
     called_at: datetime | None
     end_reason: str | None
     started_at: datetime | None = None
+    call_id: str | None = None
 
     @classmethod
     def of(cls, row: TicketFacts) -> TicketCopy:
@@ -174,6 +178,7 @@ class TicketCopy:
             row.called_at,
             row.end_reason,
             row.started_at,
+            row.call_id,
         )
 
 
@@ -259,6 +264,7 @@ class _Waiting:
     called_at: None = None
     started_at: None = None
     end_reason: None = None
+    call_id: None = None
 
     @property
     def id(self) -> str:
@@ -302,6 +308,8 @@ def ticket_document(
         counter_name=None if counter is None else counter_names.get(counter, str(counter)),
         people_ahead=None if position is None else position - 1,
         end_reason=row.end_reason,
+        # Only while the call stands: a phone announces each call id once, recalls included.
+        call_id=row.call_id if row.status in _CALL_STANDS else None,
     )
 
 

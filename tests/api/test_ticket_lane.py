@@ -25,7 +25,7 @@ VIA_FASTAPI = {"via": "fastapi"}
 # Differ between two tickets by nature, not by who answered.
 _VOLATILE = {
     "id", "number", "created_at", "called_at", "started_at", "position", "estimated_wait_s",
-    "people_ahead",
+    "people_ahead", "call_id",
 }  # fmt: skip
 _TRANSPORT_HEADERS = {"date", "server", "content-length"}
 

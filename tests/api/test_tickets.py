@@ -19,7 +19,7 @@ def test_issue_returns_the_ticket_document(api: Api) -> None:
     assert set(ticket) == {
         "id", "number", "service", "priority", "status", "counter", "position",
         "estimated_wait_s", "created_at", "called_at", "counter_name", "people_ahead",
-        "end_reason", "started_at",
+        "end_reason", "started_at", "call_id",
     }  # fmt: skip
     assert ticket["status"] == "waiting"
     assert ticket["people_ahead"] == ticket["position"] - 1

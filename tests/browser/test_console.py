@@ -201,6 +201,10 @@ def test_every_button_is_enabled_exactly_when_the_api_accepts_the_action(
     # The console agreed with the server's own table on all 48 pairs (and so with the API).
     assert seen == {(s, a): a in table[s] for s in STATES for a in ACTIONS}
     console.page.screenshot(path=output_dir / "console-search-card.png")
+    # Waiting tickets are searched in the bounded staff list; the table only for the others.
+    searches = [u for u in console.watched.requests if "number=" in u]
+    assert any("/waiting?number=" in u for u in searches)
+    assert all("/waiting?" in u or "status=" in u for u in searches)
     assert console.watched.errors == []
 
 

@@ -2,13 +2,16 @@
 // ignore everything else, and keep snapshots in order by their per-tenant "seq".
 
 export const PROTOCOL_VERSION = 1;
+// ticket_update 2: its ticket carries call_id (new at every recall), which the phone announces.
+export const TICKET_UPDATE_VERSION = 2;
 
 // The versions of each document this page understands (protocol.messages.VERSIONS): queue_update
 // 2 is the bounded document (the next tickets and waiting_total, not the whole list); 1 has the
 // same fields. A page takes a ticket's place from its ticket document, never from the list.
+// ticket_update 1 had no call_id, so a recall could not be told apart: ignored.
 const VERSIONS = {
   queue_update: [1, 2],
-  ticket_update: [PROTOCOL_VERSION],
+  ticket_update: [TICKET_UPDATE_VERSION],
   ticket_status_changed: [PROTOCOL_VERSION],
   device_presence: [PROTOCOL_VERSION],
 };
@@ -49,7 +52,7 @@ export function decode(payload) {
 
 /** A ticket fetched over HTTP, as the ticket_update it would have been over MQTT (no seq). */
 export function ticketDocument(tenant, ticket) {
-  return { type: "ticket_update", version: PROTOCOL_VERSION, tenant, seq: null, ticket };
+  return { type: "ticket_update", version: TICKET_UPDATE_VERSION, tenant, seq: null, ticket };
 }
 
 /**

@@ -218,13 +218,22 @@ async function loadFinished() {
   }
 }
 
+// A ticket the search finds that is not waiting: held at a counter or ended (to reactivate...).
+const NOT_WAITING = ["called", "in_service", "completed", "no_show", "cancelled"];
+
 async function runSearch(number) {
   state.searchNumber = number; // what a refresh re-reads, from now on
   const seq = ++searchSeq;
-  const query = new URLSearchParams({ number, limit: "5" });
+  // Waiting tickets from the bounded staff list (in memory, in call order); only the others
+  // (few: held or ended) from the ticket table.
+  const waiting = new URLSearchParams({ number, limit: "5" });
+  const others = new URLSearchParams({ number, limit: "5" });
+  for (const status of NOT_WAITING) others.append("status", status);
   let result;
   try {
-    result = { number, tickets: await authorized(`/tickets?${query}`), error: null };
+    const [page, rest] = await Promise.all([authorized(`/waiting?${waiting}`), authorized(`/tickets?${others}`)]);
+    const found = page.tickets.map((t) => ({ ...t, status: "waiting", counter: null, counter_name: null }));
+    result = { number, tickets: [...found, ...rest], error: null };
   } catch (error) {
     result = { number, tickets: [], error: i18n.error(error) };
   }

@@ -1,16 +1,19 @@
 """WaitingLines against the pure ordering: after any sequence of issues, calls (filtered by
 service or not), priority interleaving, transfers (front and back), cancellations and
 reactivations, every waiting ticket's place in its line, the head of the call order and the next
-ticket of any service filter are exactly what ``call_order`` over the whole list says."""
+ticket of any service filter are exactly what ``call_order`` over the whole list says, with and
+without overdue tickets; and a copy taken before a change never sees it."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from publisher_api.domain.chunked import SharedMap, SortedChunks
 from publisher_api.domain.lines import WaitingLines
 from publisher_api.domain.ordering import (
     PriorityMode,
@@ -59,6 +62,9 @@ steps = st.lists(
 def check(
     lines: WaitingLines[T], waiting: list[T], policy: PriorityPolicy, streak: int, now: datetime
 ) -> None:
+    # Ties (same order key and time: a front-of-line key can equal another line's) go by id,
+    # as the lines order them: call_order keeps its input's order for ties.
+    waiting = sorted(waiting, key=lambda t: t.id)
     order = call_order(waiting, policy, streak=streak, now=now)
     expected = dict(zip((t.id for t in order), positions_per_line(order), strict=True))
     assert len(lines) == len(waiting)
@@ -68,7 +74,7 @@ def check(
     assert lines.order(policy, streak=streak, now=now) == order
     for service in SERVICES:
         assert lines.count(service) == sum(t.service == service for t in waiting)
-        mine = [t for t in waiting if t.service in (service, "C")]
+        mine = [t for t in waiting if t.service in (service, "C")]  # sorted by id above
         head = lines.head(policy, streak=streak, now=now, count=1, services=(service, "C"))
         assert head == [choose_next(mine, policy, streak=streak, now=now)] if mine else head == []
 
@@ -78,12 +84,15 @@ def check(
 def test_positions_and_heads_match_the_pure_order(
     policy: PriorityPolicy, streak: int, script: list[tuple[object, ...]]
 ) -> None:
-    lines: WaitingLines[T] = WaitingLines()
+    # Chunks of 2: the shared, copied-on-write chunks split and empty all the time.
+    lines: WaitingLines[T] = WaitingLines(chunk=2)
     waiting: list[T] = []
     ended: list[T] = []
     now, counter = T0, 0
     for step in script:
         kind = step[0]
+        # A copy taken before the step (a committed snapshot) must not see the step.
+        before, before_waiting, before_streak = lines.copy(), list(waiting), streak
         if kind == "issue":
             counter += 1
             t = T(f"t{counter}", str(step[1]), bool(step[2]), counter, now)
@@ -91,7 +100,9 @@ def test_positions_and_heads_match_the_pure_order(
             lines.add(t)
         elif kind == "call":
             services = list(step[1])  # type: ignore[call-overload]
-            mine = [t for t in waiting if not services or t.service in services]
+            mine = sorted(
+                (t for t in waiting if not services or t.service in services), key=lambda t: t.id
+            )
             chosen = choose_next(mine, policy, streak=streak, now=now)
             head = lines.head(policy, streak=streak, now=now, count=1, services=services)
             assert head == ([] if chosen is None else [chosen])
@@ -123,3 +134,79 @@ def test_positions_and_heads_match_the_pure_order(
             now += timedelta(seconds=int(step[1]))  # type: ignore[call-overload]
         check(lines, waiting, policy, streak, now)
         check(lines.copy(), waiting, policy, streak, now)
+        check(before, before_waiting, policy, before_streak, now)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items=st.lists(st.tuples(st.integers(0, 40), st.text("ab", max_size=2)), max_size=80),
+    removals=st.lists(st.integers(0, 79), max_size=40),
+)
+def test_sorted_chunks_behave_as_a_sorted_list_and_copies_stay_apart(
+    items: list[tuple[int, str]], removals: list[int]
+) -> None:
+    chunks: SortedChunks[tuple[int, str]] = SortedChunks(chunk=3)
+    plain: list[tuple[int, str]] = []
+    for item in items:
+        if item not in plain:
+            chunks.add(item)
+            insort(plain, item)
+    frozen, frozen_plain = chunks.copy(), list(plain)
+    for index in removals:
+        if plain:
+            gone = plain.pop(index % len(plain))
+            chunks.discard(gone)
+    chunks.discard((99, "zz"))  # absent: nothing happens
+    for structure, expected in ((chunks, plain), (frozen, frozen_plain)):
+        assert list(structure) == expected
+        assert len(structure) == len(expected)
+        assert [structure[i] for i in range(len(expected))] == expected
+        for probe in [(n, "a") for n in range(-1, 42)]:
+            assert structure.bisect_left(probe) == bisect_left(expected, probe)
+            assert structure.bisect_right(probe) == bisect_right(expected, probe)
+
+
+def test_a_shared_map_copy_is_independent() -> None:
+    first: SharedMap[int] = SharedMap()
+    for n in range(300):
+        first.set(f"k{n}", n)
+    second = first.copy()
+    second.set("k1", -1)
+    second.pop("k2")
+    second.set("new", 7)
+    assert (first.get("k1"), first.get("k2"), first.get("new"), len(first)) == (1, 2, None, 300)
+    assert (second["k1"], second.get("k2"), second["new"], len(second)) == (-1, None, 7, 300)
+    assert sorted(first.values()) == list(range(300))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    policy=st.builds(
+        PriorityPolicy,
+        mode=st.sampled_from(list(PriorityMode)),
+        normal_per_priority=st.integers(1, 3),
+        aging_bound_s=st.integers(30, 120),
+    ),
+    streak=st.integers(0, 3),
+    tickets=st.lists(
+        st.tuples(st.sampled_from(SERVICES), st.booleans(), st.integers(0, 200)),
+        min_size=1,
+        max_size=40,
+    ),
+    later=st.integers(0, 200),
+)
+def test_with_some_tickets_overdue_the_places_match_the_pure_order(
+    policy: PriorityPolicy,
+    streak: int,
+    tickets: list[tuple[str, bool, int]],
+    later: int,
+) -> None:
+    """Order keys and waiting times disagree (transfers and reactivations re-key tickets), so
+    the overdue ones are scattered through both classes' lists."""
+    waiting = [
+        T(f"t{n:02}", service, priority, key, T0 + timedelta(seconds=at))
+        for n, (service, priority, at) in enumerate(tickets)
+        for key in [(n * 7919) % 101]  # distinct keys, unrelated to the times
+    ]
+    lines: WaitingLines[T] = WaitingLines(waiting, chunk=3)
+    check(lines, waiting, policy, streak, T0 + timedelta(seconds=later + 30))

@@ -118,7 +118,7 @@ def test_status_change_uses_the_wire_names_from_and_to() -> None:
 def test_every_message_carries_type_and_version() -> None:
     for message in MESSAGES:
         wire = json.loads(encode(message))  # type: ignore[arg-type]
-        assert wire["version"] == (2 if wire["type"] == "queue_update" else 1)
+        assert wire["version"] == (2 if wire["type"] in ("queue_update", "ticket_update") else 1)
         assert wire["type"] in {
             "queue_update",
             "ticket_update",
@@ -180,7 +180,24 @@ def test_a_document_of_a_version_this_code_does_not_know_is_skipped_cleanly() ->
             decode(json.dumps({**current, "version": version}))
     ticket = json.loads(encode(TicketUpdate(tenant="t", seq=1, ticket=_ticket())))
     with pytest.raises(ProtocolError):
-        decode(json.dumps({**ticket, "version": 2}))
+        decode(json.dumps({**ticket, "version": 3}))
+
+
+def test_a_ticket_update_carries_its_call_id_and_version_1_is_ignored() -> None:
+    """A phone announces the call, and every recall, from its ticket document alone: the call
+    id is in it (version 2). A version-1 document, retained from an earlier release, cannot
+    tell a recall from the call before it: skipped cleanly, like any unknown version."""
+    called = _ticket().model_copy(update={"call_id": "c-2"})
+    wire = json.loads(encode(TicketUpdate(tenant="t", seq=1, ticket=called)))
+    assert (wire["version"], wire["ticket"]["call_id"]) == (2, "c-2")
+    decoded = decode(json.dumps(wire))
+    assert isinstance(decoded, TicketUpdate)
+    assert decoded.ticket.call_id == "c-2"
+    with pytest.raises(UnsupportedVersion, match="ticket_update version 1"):
+        decode(json.dumps({**wire, "version": 1}))
+    schemas = asyncapi_document()["components"]["schemas"]
+    assert "call_id" in schemas["Ticket"]["properties"]
+    assert schemas["TicketUpdate"]["properties"]["version"]["default"] == 2
 
 
 def test_the_queue_document_is_bounded_and_the_staff_page_carries_the_list() -> None:
