@@ -27,7 +27,7 @@ from publisher_api.domain.lifecycle import IllegalTransition
 from publisher_api.domain.lines import WaitingLines
 from publisher_api.errors import ApiError, Conflict, NotFound
 from publisher_api.realtime import ChangeSink, TenantChanged
-from publisher_api.store import records
+from publisher_api.store import outbox, records
 from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
 from publisher_api.store.records import CounterRecord, ServiceRecord, TenantRecord, TicketRecord
@@ -293,6 +293,9 @@ class Writer:
         self.sink = sink
         self.snapshots = snapshots or SnapshotCache(database)
         self.directory = directory
+        self.outbox = not database.is_sqlite
+        """PostgreSQL: every change also writes its outbox row in its own transaction (see
+        ``store.outbox``); SQLite keeps publishing straight from ``sink.notify``."""
         # Per tenant, the working set as the last commit left it. Taken out at the start of a
         # transaction and put back only after a successful commit, so a failed transaction
         # (whose records may be half-changed) can never leave a stale one behind.
@@ -382,12 +385,15 @@ class Writer:
         connection, tenant = change.connection, change.tenant
         change.flush_session()  # administration's ORM changes, if any
         if not change.visible:
+            if self.outbox and change.directory:  # other replicas drop their cached identities
+                outbox.signal(connection, outbox.Signal(tenant.id, tenant.seq, directory=True))
             connection.commit()
             return None
         tenant.seq += 1
         seq = tenant.seq
         if change.deleted:
             records.delete_tenant(connection, tenant.id)
+            self._record(change, seq, ())
             connection.commit()
             self.snapshots.drop(tenant.id)
             return TenantChanged(tenant=tenant.id, seq=seq, deleted=True)
@@ -424,6 +430,7 @@ class Writer:
             )
             for e in change.events
         )
+        self._record(change, seq, events)
         connection.commit()
         snapshot = replace(snapshot, changed=tickets)
         change.snapshot = snapshot
@@ -436,6 +443,19 @@ class Writer:
             events=events,
             state=snapshot,
         )
+
+    def _record(self, change: Change, seq: int, events: Sequence[TicketStatusChanged]) -> None:
+        if self.outbox:
+            outbox.append(
+                change.connection,
+                tenant=change.tenant.id,
+                seq=seq,
+                ticket_ids=change.touched,
+                events=events,
+                deleted=change.deleted,
+                directory=change.directory,
+                now=change.now,
+            )
 
 
 def _write(change: Change) -> None:

@@ -50,8 +50,8 @@ World: TypeAlias = tuple[TicketService, RecordingSink, Database]
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    database = Database(f"sqlite:///{tmp_path / 'q.db'}")
+def world(tmp_path: Path, database_url: str) -> Iterator[World]:
+    database = Database(database_url)
     upgrade_to_head(database)
     sink = RecordingSink(database)
     writer = Writer(database, sink)
