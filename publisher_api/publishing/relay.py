@@ -26,6 +26,7 @@ row and reloads its working set whenever the row's ``seq`` is not the one it las
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -124,7 +125,10 @@ class OutboxRelay:
                 self._stop.wait(self._poll_s)
 
     def _serve(self) -> None:
-        with psycopg.connect(self._dsn, autocommit=True) as connection:
+        # The process id in the session's name: an operator (or a test) sees which replica
+        # leads in pg_stat_activity, joined with pg_locks.
+        name = f"queuecast-relay {os.getpid()}"
+        with psycopg.connect(self._dsn, autocommit=True, application_name=name) as connection:
             connection.execute(f"LISTEN {outbox.CHANNEL}")
             # Signals sent while we were not listening are lost: trust no cached state.
             self._snapshots.clear()
