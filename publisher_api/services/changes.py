@@ -385,6 +385,14 @@ class Writer:
         connection, tenant = change.connection, change.tenant
         change.flush_session()  # administration's ORM changes, if any
         if not change.visible:
+            if change.current is None and not change.deleted:
+                # Nothing cached at this seq (another replica committed it, or nothing was
+                # written since start-up): the documents the operation returns after the
+                # commit need the state it saw, read here inside the transaction.
+                change.snapshot = build_snapshot(
+                    connection, tenant, change.now, version=self.snapshots.version
+                )
+                self.snapshots.put(change.snapshot)
             if self.outbox and change.directory:  # other replicas drop their cached identities
                 outbox.signal(connection, outbox.Signal(tenant.id, tenant.seq, directory=True))
             connection.commit()
