@@ -9,17 +9,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeAlias
 
 import pytest
 from sqlalchemy import text
 
+from protocol import Role
+from protocol.auth import issue_token
 from publisher_api.changes import NullSink, TenantChanged
 from publisher_api.publishing.relay import OutboxRelay, RelayedSink
+from publisher_api.services import admin
 from publisher_api.services.changes import Writer
 from publisher_api.services.tickets import TicketService
 from publisher_api.store.database import Database
+from publisher_api.store.directory import Directory
 from publisher_api.store.migrate import upgrade_to_head
 from publisher_api.store.seed import seed_dev
 from publisher_api.store.snapshot import SnapshotCache
@@ -192,3 +197,35 @@ def test_a_replica_cache_follows_the_other_replica_commits(
 def _cached_seq(snapshots: SnapshotCache) -> int | None:
     cached = snapshots.peek(TENANT)
     return None if cached is None else cached.seq
+
+
+@pytest.mark.parametrize(
+    ("tenant", "username", "role"),
+    [(TENANT, "operator", Role.OPERATOR), (None, "root", Role.SUPERADMIN)],
+)
+def test_a_sign_out_on_one_replica_revokes_the_token_on_the_others(
+    replicas: Callable[[], Replica], tenant: str | None, username: str, role: Role
+) -> None:
+    (db_a, _, snaps_a), (_, service_b, _) = replicas(), replicas()
+    directory = Directory(db_a)
+    relay = OutboxRelay(db_a, RecordingPublisher(), snaps_a, directory, poll_s=0.2)
+    relay.start()
+    try:
+        wait_until(lambda: relay.is_leader)
+        with db_a.engine.connect() as connection:
+            version = connection.execute(
+                text("SELECT token_version FROM users WHERE username = :u"), {"u": username}
+            ).scalar_one()
+        _, principal = issue_token(
+            secret="x" * 32,
+            subject=username,
+            role=role,
+            tenant=tenant,
+            ttl=timedelta(hours=1),
+            token_version=version,
+        )
+        assert directory.token_active(principal)  # now cached on replica A
+        admin.sign_out(service_b.writer, tenant, username)  # on replica B
+        wait_until(lambda: not directory.token_active(principal), timeout=5.0)
+    finally:
+        relay.stop()
