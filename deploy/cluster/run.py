@@ -3,7 +3,8 @@
 PostgreSQL (Debian's, a cluster of its own in ``VAR/pgdata``), Mosquitto (``start-mosquitto``
 next to this file), N API replicas (``python -m publisher_api``, started one after the other so
 that only the first migrates and seeds) and nginx in front: HTTP round-robin to the replicas
-(a dead one is skipped: connection errors go to the next), and the WebSocket ``/mqtt`` to
+(a dead one is skipped: connection errors go to the next), each tenant's requests to one
+replica while it lives (consistent hashing on the tenant in the path), and the WebSocket ``/mqtt`` to
 Mosquitto's WebSocket listener, so pages keep reaching MQTT on their own origin. Ctrl-C (or
 SIGTERM) stops everything in reverse order.
 
@@ -264,7 +265,18 @@ http {{
     uwsgi_temp_path {temp}/uwsgi;
     scgi_temp_path {temp}/scgi;
     client_max_body_size 1m;
+    # Tenant affinity: a tenant's requests go to one replica (consistent hashing: when it dies
+    # only its tenants move). Correctness never depends on it (each write locks its tenant row
+    # in PostgreSQL); speed does: the replica that wrote last has the tenant's state in memory
+    # and batches its writes, where alternating replicas would each reload it and queue on the
+    # row lock. Requests naming no tenant (sign-in, health) spread at random.
+    map $uri $queuecast_tenant {{
+        ~^/api/v1/tenants/(?<api_tenant>[^/]+) $api_tenant;
+        ~^/t/(?<page_tenant>[^/]+) $page_tenant;
+        default $request_id;
+    }}
     upstream api {{
+        hash $queuecast_tenant consistent;
 {servers}
         keepalive 32;
     }}

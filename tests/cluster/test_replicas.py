@@ -1,10 +1,10 @@
 """The replicated deployment as ``make run-cluster`` starts it (``deploy/cluster/run.py``): a real
 PostgreSQL, Mosquitto, 3 API replicas (``python -m publisher_api``) and nginx in front, on free
-ports. Through nginx: operators racing call-next on every replica never get the same ticket and
-numbering stays gap-free; ``kill -9`` of the outbox relay's leader during load hands publishing to
-another replica, and a subscriber (over WebSocket, through nginx) sees the retained queue
-document's ``seq`` only grow and end at the database's; ``kill -9`` of a replica leaves its
-clients served by the others."""
+ports. Operators racing call-next on every replica (directly, and through nginx) never get the
+same ticket and numbering stays gap-free; ``kill -9`` of the outbox relay's leader during load
+hands publishing to another replica, and a subscriber (over WebSocket, through nginx) sees the
+retained queue document's ``seq`` only grow and end at the database's; ``kill -9`` of the replica
+nginx sends the tenant to leaves its clients served by the others."""
 
 from __future__ import annotations
 
@@ -191,18 +191,22 @@ def open_counters(cluster: Cluster, names: list[str]) -> dict[int, dict[str, str
 
 
 def test_racing_operators_on_three_replicas_never_share_a_ticket(cluster: Cluster) -> None:
-    # The issuing is spread over the replicas too (nginx round-robin), by several clients.
+    # nginx sends a tenant's requests to one replica (affinity, for speed): to race replicas
+    # against each other, clients also talk to each replica directly.
+    urls = [cluster.base_url, *(f"http://127.0.0.1:{r['port']}" for r in cluster.state["replicas"])]
     issued: list[dict[str, Any]] = []
     lock = threading.Lock()
 
-    def issuer(count: int, service: str) -> None:
-        with httpx.Client(base_url=cluster.base_url, timeout=30) as client:
+    def issuer(count: int, service: str, url: str) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
             for _ in range(count):
                 ticket = issue(cluster, client, service)
                 with lock:
                     issued.append(ticket)
 
-    issuers = [threading.Thread(target=issuer, args=(CALLS // 4, "AP"[i % 2])) for i in range(4)]
+    issuers = [
+        threading.Thread(target=issuer, args=(CALLS // 4, "AP"[i % 2], urls[i])) for i in range(4)
+    ]
     for thread in issuers:
         thread.start()
     for thread in issuers:
@@ -214,9 +218,9 @@ def test_racing_operators_on_three_replicas_never_share_a_ticket(cluster: Cluste
     errors: list[str] = []
     barrier = threading.Barrier(OPERATORS)
 
-    def operator(counter: int) -> None:
+    def operator(counter: int, base_url: str) -> None:
         url = f"/api/v1/tenants/{TENANT}/counters/{counter}/call-next?close=completed"
-        with httpx.Client(base_url=cluster.base_url, timeout=30) as client:
+        with httpx.Client(base_url=base_url, timeout=30) as client:
             barrier.wait()
             while True:
                 r = client.post(url, headers=holders[counter])
@@ -228,8 +232,10 @@ def test_racing_operators_on_three_replicas_never_share_a_ticket(cluster: Cluste
                 with lock:
                     called.append(r.json()["id"])
 
+    # Two operators per counter, each at a different replica (the counter's two racers always
+    # on different replicas).
     operators = [
-        threading.Thread(target=operator, args=(COUNTERS[i % len(COUNTERS)],))
+        threading.Thread(target=operator, args=(COUNTERS[i % len(COUNTERS)], urls[1 + i % 3]))
         for i in range(OPERATORS)
     ]
     for thread in operators:
@@ -253,10 +259,18 @@ def test_racing_operators_on_three_replicas_never_share_a_ticket(cluster: Cluste
 
 
 def called_by(cluster: Cluster, port: int) -> float:
+    return _counted(cluster, port, "queuecast_tickets_called_total")
+
+
+def issued_by(cluster: Cluster, port: int) -> float:
+    return _counted(cluster, port, "queuecast_tickets_issued_total")
+
+
+def _counted(cluster: Cluster, port: int, metric: str) -> float:
     text = httpx.get(
         f"http://127.0.0.1:{port}/metrics", headers=cluster.login("root"), timeout=10
     ).text
-    prefix = f'queuecast_tickets_called_total{{tenant="{TENANT}"}} '
+    prefix = f'{metric}{{tenant="{TENANT}"}} '
     return sum(float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix))
 
 
@@ -339,9 +353,20 @@ def test_kill_9_of_the_relay_leader_during_load_loses_no_published_state(
 
 
 def test_kill_9_of_a_replica_leaves_its_clients_served_by_the_others(cluster: Cluster) -> None:
-    alive = [pid for pid in cluster.replica_pids() if _alive(pid)]
+    alive = [r for r in cluster.state["replicas"] if _alive(int(r["pid"]))]
     assert len(alive) >= 2
-    os.kill(alive[0], signal.SIGKILL)
+    # The replica nginx sends this tenant to: the one whose issue count grows.
+    before = [issued_by(cluster, r["port"]) for r in alive]
+    r = cluster.http.post(
+        f"/api/v1/tenants/{TENANT}/tickets",
+        json={"service": "A"},
+        headers=cluster.login("operator"),
+    )
+    assert r.status_code == 201, r.text
+    after = [issued_by(cluster, r["port"]) for r in alive]
+    serving = [r for r, b, a in zip(alive, before, after, strict=True) if a > b]
+    assert len(serving) == 1
+    os.kill(int(serving[0]["pid"]), signal.SIGKILL)
     with httpx.Client(base_url=cluster.base_url, timeout=30) as client:
         for _ in range(30):
             r = client.post(
