@@ -60,7 +60,8 @@ pytest: $(STAMP)
 # The store and writer tests again, on a throwaway PostgreSQL server (the outbox and replica
 # tests run on PostgreSQL in the main run already).
 pytest-postgres: $(STAMP)
-	$(PY) -m pytest --database=postgresql tests/api/test_store.py tests/api/test_changes.py
+	$(PY) -m pytest --database=postgresql tests/api/test_store.py tests/api/test_changes.py \
+		tests/api/test_expiry.py tests/api/test_stats_and_start_up.py
 
 bench: setup system-deps
 	$(PY) -m bench
