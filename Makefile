@@ -18,8 +18,10 @@ run: setup
 	QUEUECAST_ENV=dev $(PY) -m publisher_api
 
 # PostgreSQL, Mosquitto, 3 API replicas and nginx on this box (state in var/cluster); Ctrl-C stops all.
+# Other ports or counts: make run-cluster CLUSTER_ARGS="--http-port 9000 --replicas 2" (see --help).
+CLUSTER_ARGS ?=
 run-cluster: setup system-deps
-	QUEUECAST_ENV=$${QUEUECAST_ENV:-dev} $(PY) deploy/cluster/run.py --var var/cluster
+	QUEUECAST_ENV=$${QUEUECAST_ENV:-dev} $(PY) deploy/cluster/run.py --var var/cluster $(CLUSTER_ARGS)
 
 test: setup system-deps lint typecheck pytest pytest-postgres
 
