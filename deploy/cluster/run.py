@@ -2,9 +2,9 @@
 
 PostgreSQL (Debian's, a cluster of its own in ``VAR/pgdata``), Mosquitto (``start-mosquitto``
 next to this file), N API replicas (``python -m publisher_api``, started one after the other so
-that only the first migrates and seeds) and nginx in front: HTTP round-robin to the replicas
-(a dead one is skipped: connection errors go to the next), each tenant's requests to one
-replica while it lives (consistent hashing on the tenant in the path), and the WebSocket ``/mqtt`` to
+that only the first migrates and seeds) and nginx in front: HTTP to the replicas, each
+tenant's requests to one replica while it lives (consistent hashing on the tenant in the path;
+a dead one is skipped: connection errors go to the next), and the WebSocket ``/mqtt`` to
 Mosquitto's WebSocket listener, so pages keep reaching MQTT on their own origin. Ctrl-C (or
 SIGTERM) stops everything in reverse order.
 

@@ -10,12 +10,12 @@ replica takes it (within ``poll_s``). A new leader first re-publishes every tena
 state from the database (what its predecessor may have left half-sent), then the pending rows.
 
 The leader, woken by each commit's ``NOTIFY`` (or by its poll), reads the pending rows in id
-order (per tenant, ``seq`` order), hands them to the publisher as ``TenantChanged`` with the
-tenant's *current* state (so a retained document is never older than the row: it is the
-database's latest) and the row's own events, then marks them published. Rows are marked after
-they are handed over: a leader that dies in between leaves them pending and its successor
-sends them again (at least once; the retained documents carry ``seq``, which screens use to
-ignore what they already have).
+order (per tenant, ``seq`` order), hands them to the publisher as ``TenantChanged`` carrying the
+documents each row committed (stamped with its ``seq``: the publishing rules never let an older
+``seq`` replace a newer retained one) and its events, then marks them published. Rows are
+marked after they are handed over: a leader that dies in between leaves them pending and its
+successor sends them again (at least once; the retained documents carry ``seq``, which
+screens use to ignore what they already have).
 
 Every replica, leader or not, reads the signals: a tenant whose ``seq`` moved past the cached
 snapshot is dropped from the cache (the next reader rebuilds it from the database), and a change
@@ -29,19 +29,17 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import psycopg
-from sqlalchemy import select
 
+from protocol import QueueUpdate, Ticket
 from publisher_api.changes import ChangeSink, TenantChanged
 from publisher_api.store import outbox
 from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
-from publisher_api.store.models import TicketRow
 from publisher_api.store.snapshot import Snapshot, SnapshotCache
 
 log = logging.getLogger(__name__)
@@ -188,15 +186,15 @@ class OutboxRelay:
 
     def _publish(self, rows: list[outbox.Pending]) -> None:
         last: dict[str, int] = {}  # tenant -> index of its newest row here
-        touched: dict[str, dict[str, None]] = {}
+        tickets: dict[str, dict[str, Ticket]] = {}
         for index, row in enumerate(rows):
             last[row.tenant] = index
-            touched.setdefault(row.tenant, {}).update(dict.fromkeys(row.ticket_ids))
+            tickets.setdefault(row.tenant, {}).update(row.tickets)
             self._snapshots.forget_older(row.tenant, row.seq)
         for index, row in enumerate(rows):
             state = None
-            if last[row.tenant] == index and not row.deleted:
-                state = self._state(row.tenant, list(touched[row.tenant]))
+            if last[row.tenant] == index and row.update is not None:
+                state = _Relayed(row.update, tickets[row.tenant], row.tenant, self._snapshots)
             self._publisher.notify(
                 TenantChanged(
                     tenant=row.tenant,
@@ -208,19 +206,6 @@ class OutboxRelay:
                 )
             )
 
-    def _state(self, tenant: str, ticket_ids: list[str]) -> Snapshot | None:
-        """The tenant's current state (at least as new as its rows) with the documents of the
-        tickets its rows touched."""
-        snapshot = self._snapshots.current(tenant)
-        if snapshot is None:
-            return None  # deleted since: its deletion row follows
-        with self._database.session() as session:
-            found = session.scalars(
-                select(TicketRow).where(TicketRow.tenant_id == tenant, TicketRow.id.in_(ticket_ids))
-            ).all()
-            changed = {row.id: snapshot.ticket(row) for row in found}
-        return replace(snapshot, changed=changed)
-
     def _prune(self) -> None:
         now = time.monotonic()
         if now - self._pruned_at < PRUNE_EVERY_S:
@@ -230,3 +215,45 @@ class OutboxRelay:
             gone = outbox.prune(connection, datetime.now(UTC) - KEEP_PUBLISHED)
         if gone:
             log.debug("outbox relay: pruned %d published rows", gone)
+
+
+class _Relayed:
+    """A change's committed state as its outbox row carries it: the queue document and the
+    touched tickets' documents, exactly as committed. Followers' places (a walk of every waiting
+    ticket, at most once a second per tenant) come from the tenant's snapshot, read when first
+    asked for."""
+
+    def __init__(
+        self,
+        update: QueueUpdate,
+        changed: Mapping[str, Ticket],
+        tenant: str,
+        snapshots: SnapshotCache,
+    ) -> None:
+        self._update = update
+        self._changed = changed
+        self._tenant = tenant
+        self._snapshots = snapshots
+        self._snapshot: Snapshot | None = None
+
+    @property
+    def update(self) -> QueueUpdate:
+        return self._update
+
+    @property
+    def changed(self) -> Mapping[str, Ticket]:
+        return self._changed
+
+    def waiting_places(self) -> Iterator[tuple[str, int]]:
+        snapshot = self._current()
+        return iter(()) if snapshot is None else snapshot.waiting_places()
+
+    def waiting_document(self, ticket_id: str, position: int) -> Ticket:
+        snapshot = self._current()
+        assert snapshot is not None, "only asked for tickets waiting_places gave"
+        return snapshot.waiting_document(ticket_id, position)
+
+    def _current(self) -> Snapshot | None:
+        if self._snapshot is None:
+            self._snapshot = self._snapshots.current(self._tenant)
+        return self._snapshot

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -22,7 +22,7 @@ from typing import Any, TypeAlias, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from protocol import CallRecord, Ticket, TicketStatus, TicketStatusChanged
+from protocol import CallRecord, QueueUpdate, Ticket, TicketStatus, TicketStatusChanged
 from publisher_api.domain.lifecycle import IllegalTransition
 from publisher_api.domain.lines import WaitingLines
 from publisher_api.errors import ApiError, Conflict, NotFound
@@ -438,7 +438,7 @@ class Writer:
             )
             for e in change.events
         )
-        self._record(change, seq, events)
+        self._record(change, seq, events, snapshot.update, tickets)
         connection.commit()
         snapshot = replace(snapshot, changed=tickets)
         change.snapshot = snapshot
@@ -452,7 +452,14 @@ class Writer:
             state=snapshot,
         )
 
-    def _record(self, change: Change, seq: int, events: Sequence[TicketStatusChanged]) -> None:
+    def _record(
+        self,
+        change: Change,
+        seq: int,
+        events: Sequence[TicketStatusChanged],
+        update: QueueUpdate | None = None,
+        tickets: Mapping[str, Ticket] | None = None,
+    ) -> None:
         if self.outbox:
             outbox.append(
                 change.connection,
@@ -460,6 +467,8 @@ class Writer:
                 seq=seq,
                 ticket_ids=change.touched,
                 events=events,
+                update=update,
+                tickets=tickets or {},
                 deleted=change.deleted,
                 directory=change.directory,
                 now=change.now,

@@ -2,10 +2,11 @@
 change's own transaction, so a change is published if and only if it was committed, even when
 the process that made it dies right after the commit.
 
-A row says which tenant changed, its new ``seq``, which tickets it touched and the events it
-made (their documents as they were at that change). It does not hold the retained documents:
-the relay publishes the tenant's *current* state for those (never older than the row), which
-is what a screen must end up showing, and the events one by one in ``seq`` order.
+A row says which tenant changed, its new ``seq``, which tickets it touched, the events it made
+and the documents it left (the queue document and the touched tickets', exactly as committed,
+stamped with the row's ``seq``), so the relay publishes without reading the tenant's state back:
+a replica other than the one that wrote would otherwise rebuild it from the database for every
+commit it relays.
 
 Every change also sends a ``NOTIFY`` on :data:`CHANNEL` (delivered at commit, never for a
 rolled-back transaction): it wakes the relay at once, and tells every other replica that its
@@ -18,9 +19,10 @@ directly (``changes.ChangeSink``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -38,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Mapped, mapped_column
 
-from protocol import TicketStatusChanged, encode
+from protocol import QueueUpdate, Ticket, TicketStatusChanged, TicketUpdate, decode, encode
 from publisher_api.store.models import Base, UTCDateTime
 
 CHANNEL = "queuecast_outbox"
@@ -56,6 +58,9 @@ class OutboxRow(Base):
     seq: Mapped[int] = mapped_column(Integer)
     ticket_ids: Mapped[str] = mapped_column(Text)  # JSON list
     events: Mapped[str] = mapped_column(Text)  # JSON list of encoded ticket_status_changed
+    # JSON {"queue": encoded queue_update, "tickets": [encoded ticket_update, ...]}; null for a
+    # deletion.
+    documents: Mapped[str | None] = mapped_column(Text, default=None)
     deleted: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -95,6 +100,10 @@ class Pending:
     ticket_ids: tuple[str, ...]
     events: tuple[TicketStatusChanged, ...]
     deleted: bool
+    update: QueueUpdate | None = None
+    """The queue document this change committed (``None``: a deletion)."""
+    tickets: Mapping[str, Ticket] = field(default_factory=dict)
+    """The documents of the tickets it touched, as committed."""
 
 
 def append(
@@ -107,8 +116,21 @@ def append(
     deleted: bool,
     directory: bool,
     now: datetime,
+    update: QueueUpdate | None = None,
+    tickets: Mapping[str, Ticket] | None = None,
 ) -> None:
     """Record a change in the caller's transaction, and signal it at commit."""
+    documents = None
+    if update is not None:
+        documents = json.dumps(
+            {
+                "queue": encode(update).decode(),
+                "tickets": [
+                    encode(TicketUpdate(tenant=tenant, seq=seq, ticket=ticket)).decode()
+                    for ticket in (tickets or {}).values()
+                ],
+            }
+        )
     connection.execute(
         _OUTBOX.insert(),
         {
@@ -117,6 +139,7 @@ def append(
             "ticket_ids": json.dumps(list(ticket_ids)),
             "events": json.dumps([encode(event).decode() for event in events]),
             "deleted": deleted,
+            "documents": documents,
             "created_at": now,
         },
     )
@@ -141,6 +164,7 @@ def pending(connection: Connection, limit: int) -> list[Pending]:
             OutboxRow.ticket_ids,
             OutboxRow.events,
             OutboxRow.deleted,
+            OutboxRow.documents,
         )
         .where(OutboxRow.published_at.is_(None))
         .order_by(OutboxRow.id)
@@ -156,9 +180,23 @@ def pending(connection: Connection, limit: int) -> list[Pending]:
                 TicketStatusChanged.model_validate_json(event) for event in json.loads(row.events)
             ),
             deleted=row.deleted,
+            **_documents(row.documents),
         )
         for row in rows
     ]
+
+
+def _documents(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    value = json.loads(text)
+    update = decode(value["queue"])
+    tickets = [decode(ticket) for ticket in value["tickets"]]
+    assert isinstance(update, QueueUpdate)
+    return {
+        "update": update,
+        "tickets": {t.ticket.id: t.ticket for t in tickets if isinstance(t, TicketUpdate)},
+    }
 
 
 def mark_published(connection: Connection, ids: Sequence[int], at: datetime) -> None:

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("ticket_ids", sa.Text(), nullable=False),
         sa.Column("events", sa.Text(), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.Column("documents", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("published_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
