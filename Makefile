@@ -8,15 +8,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages the tests use: a real browser, a reference MQTT broker, offline speech,
-# and a PostgreSQL server (the API supports it as well as SQLite).
-DEBIAN_PACKAGES := chromium mosquitto espeak-ng postgresql
+# a PostgreSQL server (the API supports it as well as SQLite), and for the replicated deployment
+# (make run-cluster and its tests) a load balancer and Mosquitto's command-line clients.
+DEBIAN_PACKAGES := chromium mosquitto mosquitto-clients espeak-ng postgresql nginx-light
 
-.PHONY: run test lint typecheck pytest bench setup system-deps npm-deps clean
+.PHONY: run run-cluster test lint typecheck pytest pytest-postgres bench setup system-deps npm-deps clean
 
 run: setup
 	QUEUECAST_ENV=dev $(PY) -m publisher_api
 
-test: setup system-deps lint typecheck pytest
+# PostgreSQL, Mosquitto, 3 API replicas and nginx on this box (state in var/cluster); Ctrl-C stops all.
+# Other ports or counts: make run-cluster CLUSTER_ARGS="--http-port 9000 --replicas 2" (see --help).
+CLUSTER_ARGS ?=
+run-cluster: setup system-deps
+	QUEUECAST_ENV=$${QUEUECAST_ENV:-dev} $(PY) deploy/cluster/run.py --var var/cluster $(CLUSTER_ARGS)
+
+test: setup system-deps lint typecheck pytest pytest-postgres
 
 setup: $(STAMP) npm-deps
 
@@ -53,6 +60,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(PY) -m pytest
+
+# The store and writer tests again, on a throwaway PostgreSQL server (the outbox and replica
+# tests run on PostgreSQL in the main run already).
+pytest-postgres: $(STAMP)
+	$(PY) -m pytest --database=postgresql tests/api/test_store.py tests/api/test_changes.py \
+		tests/api/test_expiry.py tests/api/test_stats_and_start_up.py
 
 bench: setup system-deps
 	$(PY) -m bench

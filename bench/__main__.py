@@ -22,6 +22,7 @@ BENCHMARKS = {
     "broker_flood": "one client floods QoS 0/1 while others carry normal traffic; and Mosquitto",
     "agent_footprint": "the pygame agents' idle CPU and memory",
     "abuse": "call -> screen while a login flood, a slowloris or huge bodies hit the API",
+    "replicas": "write throughput with 1, 2 and 3 API replicas on PostgreSQL behind nginx",
 }
 
 

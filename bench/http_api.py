@@ -97,8 +97,14 @@ class Connection:
         await self.writer.wait_closed()
 
 
-async def operator(conn: Connection, counter: int, recorder: Recorder, stop: asyncio.Event) -> None:
-    base = f"/api/v1/tenants/{TENANT}"
+async def operator(
+    conn: Connection,
+    counter: int,
+    recorder: Recorder,
+    stop: asyncio.Event,
+    tenant: str = TENANT,
+) -> None:
+    base = f"/api/v1/tenants/{tenant}"
     issue_body = json.dumps({"service": "A", "priority": False}).encode()
 
     async def timed(
@@ -137,14 +143,19 @@ async def drive(
     warmup: float,
     seconds: float,
     server: psutil.Process,
+    places: list[tuple[str, int]] | None = None,
 ) -> Recorder:
+    """``places``: each client's (tenant, counter); default: client i at counter i + 1 of the
+    dev tenant."""
     recorder = Recorder()
     stop = asyncio.Event()
     conns = [Connection("127.0.0.1", port, tokens[i]) for i in range(clients)]
     for conn in conns:
         await conn.open()
+    where = places or [(TENANT, 1 + i) for i in range(clients)]
     tasks = [
-        asyncio.create_task(operator(conn, 1 + i, recorder, stop)) for i, conn in enumerate(conns)
+        asyncio.create_task(operator(conn, where[i][1], recorder, stop, where[i][0]))
+        for i, conn in enumerate(conns)
     ]
     await asyncio.sleep(warmup)
     started = cpu_seconds(server)

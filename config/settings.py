@@ -188,6 +188,13 @@ class Settings(BaseSettings):
         description="ws(s):// URL advertised for MQTT over WebSocket; default: the HTTP server's "
         "own /mqtt (or the dedicated WebSocket port)",
     )
+    outbox_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="PostgreSQL: how often each replica's outbox relay tries to become the "
+        "publishing leader (the takeover time after a leader dies) and re-reads the outbox "
+        "without a NOTIFY",
+    )
 
     mqtt_dynsec_admin_username: str | None = Field(
         default=None,

@@ -34,6 +34,7 @@ from publisher_api.issue_limit import IssueLimit
 from publisher_api.limits import BodyLimit, StrictTransport
 from publisher_api.login_guard import LoginGate, LoginGuard
 from publisher_api.metrics import HttpLatencyMiddleware, Metrics
+from publisher_api.publishing.relay import OutboxRelay, RelayedSink
 from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import (
     admin,
@@ -103,15 +104,31 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                 _announce_dev(settings, devices)
             directory = Directory(database)
             snapshots = SnapshotCache(database, version=settings.queue_update_version)
+            relays: list[OutboxRelay] = []
             sink = await stack.enter_async_context(
                 realtime(
                     settings,
                     StoreStateSource(database, snapshots),
                     token_active=directory.token_active,
                     grants=lambda: load_grants(database),
+                    publishes=lambda: database.is_sqlite or any(r.is_leader for r in relays),
                 )
             )
             writer = Writer(database, sink, snapshots=snapshots, directory=directory)
+            if writer.outbox:
+                # PostgreSQL (replicas): the relay publishes every replica's commits.
+                writer.sink = RelayedSink(sink)
+                relay = OutboxRelay(
+                    database,
+                    sink.sink,
+                    snapshots,
+                    directory,
+                    credentials_changed=sink.credentials_changed,
+                    poll_s=settings.outbox_poll_s,
+                )
+                relays.append(relay)
+                relay.start()
+                stack.callback(relay.stop)
             batching = BatchingWriter(writer)
             stack.callback(batching.close)
             app.state.realtime = sink

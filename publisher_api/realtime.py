@@ -100,11 +100,14 @@ async def realtime(
     *,
     token_active: TokenActive,
     grants: Callable[[], Grants] | None = None,
+    publishes: Callable[[], bool] = lambda: True,
 ) -> AsyncIterator[Realtime]:
     """Start the embedded broker and publish straight into it on this event loop; or, with an
     external broker configured, publish to it over MQTT from a worker thread. Torn down in
     reverse. The external connection is made in the background, so the API keeps answering
-    while no broker is reachable."""
+    while no broker is reachable. ``publishes``: whether this process may re-publish the retained
+    state when it (re)connects to an external broker (with replicas, only the outbox relay's
+    leader: another replica's read could land after a newer state the leader sent)."""
     loop = asyncio.get_running_loop()
     grace = settings.ticket_clear_grace_s
     limit = settings.mqtt_max_payload_bytes  # the broker's: larger messages are skipped
@@ -123,7 +126,7 @@ async def realtime(
             connection = MqttConnection(
                 address,
                 secret=settings.secret_key.get_secret_value(),
-                on_connected=lambda: threaded.republish_all(),
+                on_connected=lambda: threaded.republish_all() if publishes() else None,
             )
             threaded = ThreadedPublisher(
                 PublishingRules(source, connection, clear_grace_s=grace, max_payload_bytes=limit)

@@ -2,10 +2,55 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database",
+        choices=DATABASES,
+        default=os.environ.get("QUEUECAST_TEST_DATABASE", "sqlite"),
+        help="the store the store/services tests (fixture database_url) run on; a throwaway "
+        "PostgreSQL server is started for the session (also: QUEUECAST_TEST_DATABASE)",
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One throwaway PostgreSQL server for the session (Debian's binaries): its URL."""
+    from tests.support.postgres import BIN, run_postgres
+
+    if BIN is None:
+        pytest.skip("Debian package postgresql is not installed (make system-deps)")
+    with run_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database for one test: a SQLite file, or with ``--database=postgresql`` a new
+    database on the session's PostgreSQL server."""
+    if request.config.getoption("--database") == "sqlite":
+        return f"sqlite:///{tmp_path / 'var' / 'q.db'}"
+    from tests.support.postgres import fresh_database
+
+    return fresh_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """An empty database on real PostgreSQL, whatever ``--database`` says (outbox, replicas)."""
+    from tests.support.postgres import fresh_database
+
+    return fresh_database(postgres_server)
+
 
 OUTPUT_ROOT = Path(__file__).resolve().parent.parent / "test-output"
 

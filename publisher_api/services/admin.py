@@ -24,6 +24,7 @@ from publisher_api.errors import Conflict, Forbidden, Invalid, NotFound
 from publisher_api.services import counters
 from publisher_api.services.changes import Change, Writer
 from publisher_api.site_errors import LastAdmin
+from publisher_api.store import outbox
 from publisher_api.store.models import (
     CounterRow,
     DeviceRow,
@@ -333,6 +334,8 @@ def sign_out(writer: Writer, tenant: str | None, username: str) -> None:
         with writer.database.writing(None) as session:
             row = session.scalars(select(UserRow).where(UserRow.username == username)).one()
             row.token_version = next_token_version(row.token_version)
+            if writer.outbox:  # other replicas drop their cached identities
+                outbox.signal(session.connection(), outbox.Signal("", 0, directory=True))
             session.commit()
         if writer.directory is not None:
             writer.directory.invalidate()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -22,12 +22,12 @@ from typing import Any, TypeAlias, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from protocol import CallRecord, Ticket, TicketStatus, TicketStatusChanged
+from protocol import CallRecord, QueueUpdate, Ticket, TicketStatus, TicketStatusChanged
 from publisher_api.domain.lifecycle import IllegalTransition
 from publisher_api.domain.lines import WaitingLines
 from publisher_api.errors import ApiError, Conflict, NotFound
 from publisher_api.realtime import ChangeSink, TenantChanged
-from publisher_api.store import records
+from publisher_api.store import outbox, records
 from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
 from publisher_api.store.records import CounterRecord, ServiceRecord, TenantRecord, TicketRecord
@@ -293,6 +293,9 @@ class Writer:
         self.sink = sink
         self.snapshots = snapshots or SnapshotCache(database)
         self.directory = directory
+        self.outbox = not database.is_sqlite
+        """PostgreSQL: every change also writes its outbox row in its own transaction (see
+        ``store.outbox``); SQLite keeps publishing straight from ``sink.notify``."""
         # Per tenant, the working set as the last commit left it. Taken out at the start of a
         # transaction and put back only after a successful commit, so a failed transaction
         # (whose records may be half-changed) can never leave a stale one behind.
@@ -382,12 +385,23 @@ class Writer:
         connection, tenant = change.connection, change.tenant
         change.flush_session()  # administration's ORM changes, if any
         if not change.visible:
+            if change.current is None and not change.deleted:
+                # Nothing cached at this seq (another replica committed it, or nothing was
+                # written since start-up): the documents the operation returns after the
+                # commit need the state it saw, read here inside the transaction.
+                change.snapshot = build_snapshot(
+                    connection, tenant, change.now, version=self.snapshots.version
+                )
+                self.snapshots.put(change.snapshot)
+            if self.outbox and change.directory:  # other replicas drop their cached identities
+                outbox.signal(connection, outbox.Signal(tenant.id, tenant.seq, directory=True))
             connection.commit()
             return None
         tenant.seq += 1
         seq = tenant.seq
         if change.deleted:
             records.delete_tenant(connection, tenant.id)
+            self._record(change, seq, ())
             connection.commit()
             self.snapshots.drop(tenant.id)
             return TenantChanged(tenant=tenant.id, seq=seq, deleted=True)
@@ -424,6 +438,7 @@ class Writer:
             )
             for e in change.events
         )
+        self._record(change, seq, events, snapshot.update, tickets)
         connection.commit()
         snapshot = replace(snapshot, changed=tickets)
         change.snapshot = snapshot
@@ -436,6 +451,28 @@ class Writer:
             events=events,
             state=snapshot,
         )
+
+    def _record(
+        self,
+        change: Change,
+        seq: int,
+        events: Sequence[TicketStatusChanged],
+        update: QueueUpdate | None = None,
+        tickets: Mapping[str, Ticket] | None = None,
+    ) -> None:
+        if self.outbox:
+            outbox.append(
+                change.connection,
+                tenant=change.tenant.id,
+                seq=seq,
+                ticket_ids=change.touched,
+                events=events,
+                update=update,
+                tickets=tickets or {},
+                deleted=change.deleted,
+                directory=change.directory,
+                now=change.now,
+            )
 
 
 def _write(change: Change) -> None:

@@ -514,6 +514,18 @@ class SnapshotCache:
         with self._lock:
             self._entries.pop(tenant, None)
 
+    def forget_older(self, tenant: str, seq: int) -> None:
+        """Another process committed ``seq``: a cached snapshot older than that is stale."""
+        with self._lock:
+            current = self._entries.get(tenant)
+            if current is not None and current.seq < seq:
+                del self._entries[tenant]
+
+    def clear(self) -> None:
+        """Forget everything (commits of other processes may have been missed)."""
+        with self._lock:
+            self._entries.clear()
+
     def current(self, tenant: str) -> Snapshot | None:
         """The tenant's snapshot (cached if fresh, else rebuilt); ``None`` if no such tenant."""
         with self._lock:

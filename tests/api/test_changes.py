@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeAlias
 
@@ -13,12 +14,14 @@ import pytest
 
 from protocol import QueueUpdate, TicketStatus
 from publisher_api import schemas
-from publisher_api.changes import TenantChanged
+from publisher_api.changes import NullSink, TenantChanged
+from publisher_api.domain import counters as cn
 from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import CommandKind, IllegalTransition, Placement
 from publisher_api.errors import CounterRefused, NotFound
 from publisher_api.services import admin
 from publisher_api.services.changes import Change, Writer
+from publisher_api.services.counters import command_op
 from publisher_api.services.tickets import Action, TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
@@ -50,8 +53,8 @@ World: TypeAlias = tuple[TicketService, RecordingSink, Database]
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    database = Database(f"sqlite:///{tmp_path / 'q.db'}")
+def world(tmp_path: Path, database_url: str) -> Iterator[World]:
+    database = Database(database_url)
     upgrade_to_head(database)
     sink = RecordingSink(database)
     writer = Writer(database, sink)
@@ -288,3 +291,17 @@ def test_revoking_credentials_is_announced_and_ticket_work_is_not(
     admin.rotate_device_token(writer, settings, "default", "totem-9")
     admin.delete_device(writer, "default", "totem-9")
     assert sink.credentials == ["default"] * 3
+
+
+def test_a_change_that_changes_nothing_answers_without_a_cached_snapshot(world: World) -> None:
+    """A process that has cached nothing at the tenant's seq (just restarted, or another
+    replica committed last) still answers an operation that changes nothing visible."""
+    tickets, _, database = world
+    open_counter(tickets.writer, 1, "ana")
+    issued = tickets.issue("default", service="A", priority=False).ticket
+    tickets.call_next("default", 1, by="ana")
+    fresh = Writer(database, NullSink())  # its own, empty snapshot cache
+    at = datetime.now(UTC)
+    counter = fresh.run("default", command_op(1, cn.Open(by="ana", at=at, takeover=True)), now=at)
+    assert counter.open_ticket is not None
+    assert counter.open_ticket.id == issued.id

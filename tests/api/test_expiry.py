@@ -41,8 +41,8 @@ class Sink:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[TicketService, Sink]]:
-    database = Database(f"sqlite:///{tmp_path / 'q.db'}")
+def world(tmp_path: Path, database_url: str) -> Iterator[tuple[TicketService, Sink]]:
+    database = Database(database_url)
     upgrade_to_head(database)
     sink = Sink()
     writer = Writer(database, sink)

@@ -31,8 +31,8 @@ T0 = datetime(2026, 11, 29, 13, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'q.db'}")
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
     upgrade_to_head(db)
     yield db
     db.dispose()

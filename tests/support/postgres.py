@@ -71,3 +71,22 @@ def _cluster(bin_dir: Path, data: Path) -> Iterator[str]:
         subprocess.run(
             _as_owner([*pg_ctl, "-m", "immediate", "stop"]), capture_output=True, check=False
         )
+
+
+_created = 0
+
+
+def fresh_database(server_url: str) -> str:
+    """A new, empty database on the server of ``server_url`` (one per test: quicker than a
+    server per test, and no test sees another's rows)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    global _created
+    _created += 1
+    name = f"t{os.getpid()}_{_created}"
+    url = make_url(server_url)
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
