@@ -73,7 +73,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("broker.__main__", "publisher_api.store"): "issue 16: a small module both processes share",
     ("config.dev_tenant", "publisher_api.schemas"): "issue 16: the dev tenant joins the bootstrap",
     ("publisher_api.store.seed", "publisher_api.services"): "issue 16: seeding moves up",
-    ("publisher_api.services.changes", "publisher_api.realtime"): "issue 16: services use ports",
     ("publisher_api.errors", "fastapi"): "issue 16: refusals stay; the HTTP mapping moves up",
     ("publisher_api.errors", "starlette"): "issue 16: refusals stay; the HTTP mapping moves up",
     ("publisher_api.metrics", "starlette"): "issue 16: the HTTP middleware moves up",
