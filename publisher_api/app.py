@@ -25,7 +25,7 @@ from config.faultlog import FaultLog
 from protocol import TicketStatus
 from publisher_api.auth import TokenVerifier
 from publisher_api.deps import TOKEN_URL
-from publisher_api.errors import install as install_error_handlers
+from publisher_api.http_errors import install as install_error_handlers
 from publisher_api.issue_limit import IssueLimit
 from publisher_api.limits import BodyLimit, StrictTransport
 from publisher_api.login_guard import LoginGate, LoginGuard

@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from protocol import Role
 from publisher_api.deps import BearerToken, RuntimeDep, authenticate
-from publisher_api.errors import Forbidden, Unauthorized, error_response
+from publisher_api.errors import Forbidden, Unauthorized
+from publisher_api.http_errors import error_response
 from publisher_api.metrics import MqttReading, mqtt_exposition
 from publisher_api.runtime import Runtime
 

@@ -14,7 +14,7 @@ It changes no behaviour because it only ever does the *same* thing on the *easy*
   an unusual content type — is handed to FastAPI untouched
   (the body it read is replayed), so every error keeps its exact FastAPI form.
 - A refusal from the write itself (404 ticket, 409 transition, ...) is rendered by
-  ``errors.refusal_response``, which the FastAPI exception handlers use too.
+  ``http_errors.refusal_response``, which the FastAPI exception handlers use too.
 
 Requests it serves carry the matching route in ``scope["route"]``, so HTTP metrics label them
 exactly as FastAPI-served ones, and count in ``queuecast_ticket_lane_requests`` (what proves, in
@@ -50,7 +50,8 @@ from protocol import Role
 from publisher_api.deps import ISSUER_ROLES, STAFF_ROLES, TENANT_PATTERN, TenantScope, authorize
 from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import IllegalTransition
-from publisher_api.errors import ApiError, refusal_response
+from publisher_api.errors import ApiError
+from publisher_api.http_errors import refusal_response
 from publisher_api.routers import tickets
 from publisher_api.routers.tickets import (
     COUNTER_RANGE,

@@ -36,6 +36,7 @@ RANKS: dict[str, int] = {
     "publisher_api.services": 70,
     "publisher_api.publishing": 80,
     "publisher_api.realtime": 90,
+    "publisher_api.http_errors": 92,  # refusals as JSON responses; the exception handlers
     "publisher_api.login_guard": 95,  # password checks off the loop, login limits
     "publisher_api.runtime": 100,
     "publisher_api.deps": 110,
@@ -73,8 +74,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("broker.__main__", "publisher_api.store"): "issue 16: a small module both processes share",
     ("config.dev_tenant", "publisher_api.schemas"): "issue 16: the dev tenant joins the bootstrap",
     ("publisher_api.store.seed", "publisher_api.services"): "issue 16: seeding moves up",
-    ("publisher_api.errors", "fastapi"): "issue 16: refusals stay; the HTTP mapping moves up",
-    ("publisher_api.errors", "starlette"): "issue 16: refusals stay; the HTTP mapping moves up",
     ("publisher_api.metrics", "starlette"): "issue 16: the HTTP middleware moves up",
 }
 
