@@ -26,10 +26,11 @@ from protocol import TicketStatus
 from publisher_api.auth import TokenVerifier
 from publisher_api.deps import TOKEN_URL
 from publisher_api.http_errors import install as install_error_handlers
+from publisher_api.http_latency import HttpLatencyMiddleware
 from publisher_api.issue_limit import IssueLimit
 from publisher_api.limits import BodyLimit, StrictTransport
 from publisher_api.login_guard import LoginGate, LoginGuard
-from publisher_api.metrics import HttpLatencyMiddleware, Metrics
+from publisher_api.metrics import Metrics
 from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import (
     admin,

@@ -43,6 +43,7 @@ RANKS: dict[str, int] = {
     "publisher_api.routers": 120,
     "publisher_api.limits": 125,  # ASGI middlewares: body and header limits
     "publisher_api.issue_limit": 125,  # ASGI middleware: tickets per device
+    "publisher_api.http_latency": 125,  # ASGI middleware: HTTP latency into the metrics
     "publisher_api.app": 130,
     "publisher_api.server": 135,  # uvicorn configured: TLS, timeouts, connection cap
     "publisher_api.__main__": 140,
@@ -74,7 +75,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("broker.__main__", "publisher_api.store"): "issue 16: a small module both processes share",
     ("config.dev_tenant", "publisher_api.schemas"): "issue 16: the dev tenant joins the bootstrap",
     ("publisher_api.store.seed", "publisher_api.services"): "issue 16: seeding moves up",
-    ("publisher_api.metrics", "starlette"): "issue 16: the HTTP middleware moves up",
 }
 
 
