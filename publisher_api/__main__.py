@@ -28,9 +28,9 @@ def main() -> int:
     # next to the lines that say which migrations ran.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     from publisher_api.app import create_app, prepare_database
+    from publisher_api.bootstrap.seed import UnsafeDefaults
     from publisher_api.server import server_config
     from publisher_api.store.database import Database
-    from publisher_api.store.seed import UnsafeDefaults
 
     if not settings.is_dev:
         # The lifespan checks this too; checking first gives a one-line message, not a traceback.

@@ -24,6 +24,12 @@ from config import Settings
 from config.faultlog import FaultLog
 from protocol import TicketStatus
 from publisher_api.auth import TokenVerifier
+from publisher_api.bootstrap.seed import (
+    SeededDevice,
+    ensure_bootstrap_superadmin,
+    refuse_dev_logins,
+    seed_dev,
+)
 from publisher_api.deps import TOKEN_URL
 from publisher_api.http_errors import install as install_error_handlers
 from publisher_api.http_latency import HttpLatencyMiddleware
@@ -60,12 +66,6 @@ from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
 from publisher_api.store.migrate import upgrade_to_head
 from publisher_api.store.models import TenantRow, TicketRow
-from publisher_api.store.seed import (
-    SeededDevice,
-    ensure_bootstrap_superadmin,
-    refuse_dev_logins,
-    seed_dev,
-)
 from publisher_api.store.snapshot import SnapshotCache
 from publisher_api.store.state_source import StoreStateSource
 

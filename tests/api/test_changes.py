@@ -13,6 +13,7 @@ import pytest
 
 from protocol import QueueUpdate, TicketStatus
 from publisher_api import schemas
+from publisher_api.bootstrap.seed import seed_dev
 from publisher_api.changes import TenantChanged
 from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import CommandKind, IllegalTransition, Placement
@@ -22,7 +23,6 @@ from publisher_api.services.changes import Change, Writer
 from publisher_api.services.tickets import Action, TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
-from publisher_api.store.seed import seed_dev
 from publisher_api.store.snapshot import SnapshotCache
 from publisher_api.store.state_source import StoreStateSource
 from tests.api.conftest import api_settings, open_counter
