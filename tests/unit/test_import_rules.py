@@ -56,6 +56,7 @@ WEB_FRAMEWORK = ("fastapi", "starlette")
 FRAMEWORK_FREE = {
     "protocol",
     "config",
+    "credentials",
     "publisher_api.domain",
     "edge",
     "totem_agent",
@@ -67,6 +68,7 @@ FRAMEWORK_FREE = {
     "publisher_api.metrics",
     "publisher_api.store",
     "publisher_api.services",
+    "publisher_api.bootstrap",
 }
 """Layers that must not import the web framework: use cases, storage and their seams raise plain
 refusals, and the web layer maps them to HTTP (the broker's WebSocket adapter is Starlette's by
