@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from protocol import InvalidToken, Principal, Role
-from protocol.identifiers import ID_RULE
+from protocol.identifiers import ID_PATTERN, ID_RULE
 from publisher_api.errors import Forbidden, NotFound, Unauthorized
 from publisher_api.runtime import Runtime
 
@@ -61,11 +61,10 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 BearerToken = Annotated[str | None, Depends(_bearer)]
 
-TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 TenantPath = Annotated[
     str,
     Path(
-        pattern=TENANT_PATTERN,
+        pattern=ID_PATTERN,
         description=f"Tenant id: {ID_RULE}",
         examples=["default"],
     ),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -28,6 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from config import Settings
 from protocol import topics as t
+from protocol.identifiers import ID_PATTERN, ID_RULE, TICKET_ID_PATTERN, is_ticket_id
 from publisher_api.deps import PublicTenant, SettingsDep
 from publisher_api.routers.realtime import advertised_urls, reached_base
 
@@ -43,6 +43,8 @@ MQTT_JS_URL = f"{ASSETS_URL}/vendor/mqtt.esm.js"
 CHART_JS = _REPO_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
 """Chart.js's self-contained browser build (the admin statistics), served at CHART_JS_URL."""
 CHART_JS_URL = f"{ASSETS_URL}/vendor/chart.umd.min.js"
+IDENTIFIERS_JS_URL = f"{ASSETS_URL}/js/identifiers.js"
+"""The id rules of protocol/identifiers.py as an ES module (the pages' only copy is this one)."""
 
 # Only these kinds of file are served from WEB_DIR (HTML pages go through the page routes).
 _ASSET_TYPES = {
@@ -50,9 +52,6 @@ _ASSET_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-# Ticket ids are unguessable tokens (UUID-like); anything else is refused before it reaches a
-# topic or a QR code.
-_TICKET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CONFIG_PLACEHOLDER = "__QUEUECAST_CONFIG__"
 
 PageName = Literal["display", "totem", "ticket", "operator", "admin", "superadmin"]
@@ -154,6 +153,27 @@ def chart_js(request: Request) -> Response:
             detail="Chart.js is not installed: run `make setup` (npm ci) to install node_modules",
         )
     return _file(request, CHART_JS, _ASSET_TYPES[".js"])
+
+
+@router.api_route(IDENTIFIERS_JS_URL, methods=["GET", "HEAD"])
+def identifiers_js() -> Response:
+    """protocol/identifiers.py's patterns for the pages, served from the one definition."""
+    return Response(
+        _IDENTIFIERS_JS,
+        media_type=_ASSET_TYPES[".js"],
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+_IDENTIFIERS_JS = "\n".join(
+    (
+        "// Served by publisher_api from protocol/identifiers.py: edit the rule there.",
+        f"export const ID_PATTERN = new RegExp({json.dumps(ID_PATTERN)});",
+        f"export const ID_RULE = {json.dumps(ID_RULE)};",
+        f"export const TICKET_ID_PATTERN = new RegExp({json.dumps(TICKET_ID_PATTERN)});",
+        "",
+    )
+)
 
 
 @router.api_route(ASSETS_URL + "/{path:path}", methods=["GET", "HEAD"])
@@ -284,6 +304,6 @@ def _public_base(request: Request, settings: Settings) -> str:
 
 
 def _ticket_id_or_404(ticket_id: str) -> str:
-    if not _TICKET_ID.fullmatch(ticket_id):
+    if not is_ticket_id(ticket_id):
         raise HTTPException(status_code=404, detail=f"invalid ticket id {ticket_id!r}")
     return ticket_id
