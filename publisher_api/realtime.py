@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from config import Settings
 from protocol import Principal
+from protocol.broker_url import BrokerAddress
 from publisher_api.changes import (
     ChangeSink,
     NullSink,
@@ -21,7 +22,7 @@ from publisher_api.changes import (
     TenantChanged,
     TokenActive,
 )
-from publisher_api.publishing.connection import BrokerAddress, MqttConnection
+from publisher_api.publishing.connection import MqttConnection
 from publisher_api.publishing.drivers import LoopPublisher, ThreadedPublisher
 from publisher_api.publishing.embedded_transport import EmbeddedTransport
 from publisher_api.publishing.rules import PublishingRules
