@@ -43,7 +43,6 @@ def main() -> int:
         finally:
             database.dispose()
     raise_open_files_limit()
-    # The same get_settings() object: no dependency override needed.
     uvicorn.Server(server_config(create_app(settle_heap=True), settings)).run()
     return 0
 

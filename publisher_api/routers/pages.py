@@ -28,7 +28,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from config import Settings
 from protocol import topics as t
 from protocol.identifiers import ID_PATTERN, ID_RULE, TICKET_ID_PATTERN, is_ticket_id
-from publisher_api.deps import PublicTenant, SettingsDep
+from publisher_api.deps import PublicTenant, SettingsDep, realtime_of
 from publisher_api.routers.realtime import advertised_urls, reached_base
 
 router = APIRouter(include_in_schema=False)
@@ -282,7 +282,7 @@ def _security_headers(ws_origin: str | None) -> dict[str, str]:
 def _broker_ws_origin(request: Request, settings: Settings) -> str | None:
     """The broker's WebSocket origin when it is not our own, exactly as ``mqtt-credentials``
     advertises it (a dedicated WebSocket port, a separate or external broker)."""
-    realtime = getattr(request.app.state, "realtime", None)
+    realtime = realtime_of(request.app)
     _, ws_url = advertised_urls(settings, realtime, request)
     if ws_url is None:
         return None
