@@ -189,6 +189,27 @@ class Settings(BaseSettings):
         "own /mqtt (or the dedicated WebSocket port)",
     )
 
+    mqtt_dynsec_admin_username: str | None = Field(
+        default=None,
+        description="External Mosquitto with the dynamic-security plugin: the admin login the "
+        "API provisions it with (deploy/cluster/start-mosquitto writes it to mosquitto.env). "
+        "Set: the broker enforces our grants itself and clients get broker passwords from "
+        "/mqtt-credentials",
+    )
+    mqtt_dynsec_admin_password: SecretStr | None = None
+    mqtt_dynsec_public_rotation_s: int = Field(
+        default=3600,
+        ge=60,
+        description="Dynamic security: how often each tenant's public password changes (a "
+        "password handed out works for one to two periods)",
+    )
+    mqtt_dynsec_sync_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Dynamic security: full re-sync of the broker's logins at least this often "
+        "(besides every change of who may connect and every reconnect)",
+    )
+
     # Behaviour
     ticket_clear_grace_s: int = Field(
         default=300, ge=0, description="Seconds a finished ticket stays retained before clearing"
@@ -234,7 +255,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 "set both QUEUECAST_MQTT_TLS_CERT and QUEUECAST_MQTT_TLS_KEY, or neither"
             )
+        if self.mqtt_dynsec_admin_username is not None and (
+            self.mqtt_dynsec_admin_password is None or not self.mqtt_external_url
+        ):
+            raise ValueError(
+                "QUEUECAST_MQTT_DYNSEC_ADMIN_USERNAME needs QUEUECAST_MQTT_DYNSEC_ADMIN_PASSWORD "
+                "and QUEUECAST_MQTT_EXTERNAL_URL (the Mosquitto it provisions)"
+            )
         return self
+
+    @property
+    def mqtt_dynsec(self) -> bool:
+        """An external Mosquitto whose dynamic-security plugin the API keeps in step."""
+        return self.mqtt_dynsec_admin_username is not None
 
     def _check_bootstrap_superadmin(self) -> None:
         if self.bootstrap_superadmin is None:

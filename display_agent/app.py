@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from display_agent.render import render
+from display_agent.render import animate, render
 from display_agent.settings import DisplaySettings
 from display_agent.state import DisplayConfig, DisplayState, reduce
 from display_agent.view import DisplayView, display_view
@@ -47,6 +47,11 @@ class DisplayProgram:
 
     def render(self, surface: pygame.Surface, fonts: Fonts, view: DisplayView) -> None:
         render(surface, fonts, view)
+
+    def animate(
+        self, surface: pygame.Surface, fonts: Fonts, view: DisplayView, elapsed_s: float
+    ) -> pygame.Rect | None:
+        return animate(surface, fonts, view, elapsed_s)
 
     def user_input(self, event: Any, view: DisplayView, size: tuple[int, int]) -> object | None:
         return None  # a public display takes no input; the window's close button still quits

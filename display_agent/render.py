@@ -1,4 +1,5 @@
-"""Draw a :class:`DisplayView`: header; the current call very large; the last calls; ticker.
+"""Draw a :class:`DisplayView`: header; the current call very large; the last calls; ticker
+(which scrolls when its text is longer than the screen is wide: :func:`animate`).
 
 Proportions, not pixels: the same code fills a 1920x1080 TV and a 1280x720 panel, and stacks
 the two areas on a portrait screen. At 1080 p the current number is ~330 px tall (legible well
@@ -14,7 +15,11 @@ from edge.pg import pygame
 from edge.ui import theme
 from edge.ui.fonts import Fonts
 from edge.ui.layout import Rect, columns, inset, rows
+from edge.ui.marquee import Marquee, draw_marquee
 from edge.ui.widgets import draw_header, draw_panel, draw_text, header_height
+
+# A width no text reaches: the ticker's size is set by the bar's height alone.
+_UNBOUNDED = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,7 @@ def render(surface: pygame.Surface, fonts: Fonts, view: DisplayView) -> None:
     _draw_current(surface, fonts, where.current, view)
     _draw_history(surface, fonts, where, view)
     if where.ticker is not None and view.ticker:
-        _draw_ticker(surface, fonts, where.ticker, view.ticker)
+        draw_ticker(surface, fonts, where.ticker, view.ticker)
 
 
 def _draw_current(surface: pygame.Surface, fonts: Fonts, rect: Rect, view: DisplayView) -> None:
@@ -112,22 +117,43 @@ def _draw_history(surface: pygame.Surface, fonts: Fonts, where: Regions, view: D
         draw_text(surface, fonts, line.counter, row.counter, theme.ACCENT, align="right")
 
 
-def _draw_ticker(surface: pygame.Surface, fonts: Fonts, rect: Rect, text: str) -> None:
+def draw_ticker(
+    surface: pygame.Surface, fonts: Fonts, rect: Rect, text: str, elapsed_s: float = 0.0
+) -> Rect:
+    """The ticker bar: the whole text at a readable size, still and centred when it fits,
+    scrolling through the bar when it does not (never cut). Returns the area it drew."""
     draw_panel(surface, rect, theme.HEADER)
-    inner = inset(rect, round(rect.height * 0.18))
-    draw_text(surface, fonts, _shorten(fonts, text, inner), inner, theme.TEXT, align="center")
+    inner = ticker_text_area(rect)
+    size = fonts.fit(text, _UNBOUNDED, inner.height)
+    rendered = fonts.render(text, size, theme.TEXT)
+    marquee = Marquee(rendered.get_width(), inner.width, inner.height)
+    if not marquee.scrolls:
+        surface.blit(rendered, rendered.get_rect(center=inner.center))
+    else:
+        draw_marquee(surface, rendered, inner, marquee, marquee.offset(elapsed_s))
+    return rect
 
 
-def _shorten(fonts: Fonts, text: str, rect: Rect) -> str:
-    """Keep the ticker at a readable size: drop words (with an ellipsis) rather than shrink
-    the text below 60 % of the bar height."""
-    smallest = round(rect.height * 0.6)
-    if fonts.fit(text, rect.width, rect.height) >= smallest:
-        return text
-    words = text.split()
-    while len(words) > 1:
-        words.pop()
-        candidate = " ".join(words) + " …"
-        if fonts.fit(candidate, rect.width, rect.height) >= smallest:
-            return candidate
-    return text
+def ticker_scrolls(fonts: Fonts, rect: Rect, text: str) -> bool:
+    inner = ticker_text_area(rect)
+    rendered = fonts.render(text, fonts.fit(text, _UNBOUNDED, inner.height), theme.TEXT)
+    return Marquee(rendered.get_width(), inner.width, inner.height).scrolls
+
+
+def ticker_text_area(rect: Rect) -> Rect:
+    return inset(rect, round(rect.height * 0.18))
+
+
+def animate(
+    surface: pygame.Surface, fonts: Fonts, view: DisplayView, elapsed_s: float
+) -> Rect | None:
+    """Redraw only what moves: the ticker, when it scrolls; ``None`` when nothing on screen
+    moves (the agent then sleeps between changes)."""
+    where = regions(surface.get_rect(), view)
+    if (
+        where.ticker is None
+        or not view.ticker
+        or not ticker_scrolls(fonts, where.ticker, view.ticker)
+    ):
+        return None
+    return draw_ticker(surface, fonts, where.ticker, view.ticker, elapsed_s)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
+from dataclasses import replace
 from urllib.parse import quote
 
 import httpx
 
+from edge.clock import ServerClock
 from edge.credential import DeviceCredential
 from protocol import ProtocolError, QueueUpdate, Ticket, decode
 from protocol.broker_url import BrokerAddress
@@ -44,10 +46,17 @@ class _Bearer(httpx.Auth):
 
 class ApiClient:
     def __init__(
-        self, base_url: str, *, tenant: str, credential: DeviceCredential, timeout_s: float = 5.0
+        self,
+        base_url: str,
+        *,
+        tenant: str,
+        credential: DeviceCredential,
+        timeout_s: float = 5.0,
+        clock: ServerClock | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tenant = tenant
+        self._clock = clock
         self._tenant_path = f"/api/v1/tenants/{quote(tenant, safe='')}"
         self._http = httpx.Client(
             base_url=self.base_url, timeout=timeout_s, auth=_Bearer(credential)
@@ -88,11 +97,31 @@ class ApiClient:
         )
         return self._ticket(response)
 
-    def mqtt_url(self) -> str:
-        """Where the broker is, from ``GET /mqtt-credentials`` (devices log in with their own
-        id and token; the public password in that document is not used)."""
+    def mqtt_endpoint(self) -> MqttEndpoint:
+        """Where the broker is and how to log in, from ``GET /mqtt-credentials`` (asked with
+        this device's token). ``login: token`` (our brokers): the device logs in with its own
+        id and token and the public password in that document is not used. ``login:
+        password`` (Mosquitto with dynamic security): the document carries this device's own
+        broker login."""
         response = self._request("GET", f"{self._tenant_path}/mqtt-credentials")
-        return _text_field(response, "mqtt_url", "credentials document")
+        endpoint = MqttEndpoint.from_url(_text_field(response, "mqtt_url", "credentials document"))
+        if response.json().get("login") != "password":
+            return endpoint
+        return replace(
+            endpoint,
+            username=_text_field(response, "username", "credentials document"),
+            password=_text_field(response, "password", "credentials document"),
+        )
+
+    def public_url(self) -> object:
+        """``public_url`` of ``GET /mqtt-credentials``: the tenant's base URL for phones (for
+        QR codes); ``None`` from a server that does not publish it."""
+        response = self._request("GET", f"{self._tenant_path}/mqtt-credentials")
+        try:
+            document = response.json()
+        except ValueError:
+            return None
+        return document.get("public_url") if isinstance(document, dict) else None
 
     def renewed_token(self) -> str:
         """``POST /auth/renew``: this device's token again, with a fresh expiry."""
@@ -121,10 +150,14 @@ class ApiClient:
         body: object = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
+        sent = self._clock.device_now() if self._clock is not None else None
         try:
             response = self._http.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise ApiError(f"API unreachable: {exc.__class__.__name__}", retryable=True) from None
+        if self._clock is not None and sent is not None:
+            received = self._clock.device_now()
+            self._clock.learn(response.headers.get("date"), sent=sent, received=received)
         if response.is_success:
             return response
         raise ApiError(

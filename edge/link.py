@@ -157,13 +157,19 @@ class MqttLink:
     def _new_client(self, endpoint: MqttEndpoint) -> mqtt.Client:
         # The device id as client id: a restarted device takes its old session over at once,
         # so the old connection's Will ("offline") fires before our new "online", never after.
+        # With the broker's own login (Mosquitto), that login instead: it names the tenant too,
+        # and Mosquitto closes the older of two connections sharing a client id, whoever they
+        # are, so two tenants' "totem-1" must not share one.
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=self._device_id,
+            client_id=endpoint.username or self._device_id,
             clean_session=True,
             protocol=mqtt.MQTTv311,
         )
-        client.username_pw_set(self._device_id, self._credential.current())
+        if endpoint.username is not None:
+            client.username_pw_set(endpoint.username, endpoint.password)
+        else:
+            client.username_pw_set(self._device_id, self._credential.current())
         client.will_set(
             self._presence_topic, self._presence[PresenceStatus.OFFLINE], qos=1, retain=True
         )

@@ -17,13 +17,14 @@ import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import FrameType, TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from edge import branding
 from edge.api import ApiClient, ApiError, MqttEndpoint
 from edge.backoff import Backoff
+from edge.clock import ServerClock
 from edge.credential import DeviceCredential
 from edge.inputs import Announce, Follow, LinkDown, LinkUp, SnapshotReceived, Tick, Unfollow
 from edge.jobs import Jobs
@@ -44,6 +45,7 @@ S = TypeVar("S")
 V = TypeVar("V")
 _MAX_INPUTS_PER_WAKE = 200  # a flood of messages must not starve touches and drawing
 _RENEWAL_CHECK_S = 3600.0  # renewal is due a month ahead: hourly looks are plenty
+_FRAME_S = 1 / 30  # while something moves: smooth enough to read, a strip redrawn, not a screen
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +75,18 @@ class Program(Protocol[S, V]):
 
     def render(self, surface: pygame.Surface, fonts: Fonts, view: V) -> None: ...
 
+    def animate(
+        self, surface: pygame.Surface, fonts: Fonts, view: V, elapsed_s: float
+    ) -> pygame.Rect | None:
+        """Redraw only what moves on the screen ``render`` drew (a scrolling ticker), as it is
+        ``elapsed_s`` after the agent started; the area drawn, or ``None`` when nothing moves:
+        the loop then sleeps until an input or the next minute, as an idle agent must."""
+
     def user_input(self, event: Any, view: V, size: tuple[int, int]) -> object | None:
         """A pygame event (touch, key) as an input of this agent, or ``None``."""
 
     def perform(self, effect: object, services: Services) -> None:
         """Carry out an effect the runtime does not know (issue a ticket, print)."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AgentRuntime(Generic[S, V]):
@@ -91,18 +96,25 @@ class AgentRuntime(Generic[S, V]):
         settings: AgentSettings,
         *,
         identity: Principal | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.program = program
         self.settings = settings
         self.identity = identity or settings.identity()
-        self._clock = clock
+        # Reducers see the server's clock (calls are stamped by it), learnt from every answer
+        # of the API; a test may pass its own clock instead.
+        self.server_clock = ServerClock()
+        self._clock = clock or self.server_clock.now
         self._inbox: queue.Queue[object] = queue.Queue()
         self._stopping = threading.Event()
         self._trace = Trace(settings.trace_file)
         self.state: S = program.initial_state()
         self.view: V | None = None
         self.frames = 0
+        self.moving_frames = 0
+        self._moving = False
+        self._next_frame = 0.0
+        self._origin = time.monotonic()
         self._viewed: tuple[object, int] = (None, -1)
         self.surface: pygame.Surface | None = None
         self.fonts: Fonts | None = None
@@ -136,7 +148,12 @@ class AgentRuntime(Generic[S, V]):
         branding.configure(branding.http_fetch(settings.api))  # the tenant's logo, on screen
 
     def make_api(self) -> ApiClient:
-        return ApiClient(self.settings.api, tenant=self.settings.tenant, credential=self.credential)
+        return ApiClient(
+            self.settings.api,
+            tenant=self.settings.tenant,
+            credential=self.credential,
+            clock=self.server_clock,
+        )
 
     def _mqtt_endpoint(self) -> Callable[[], MqttEndpoint]:
         configured = self.settings.mqtt_url
@@ -144,7 +161,7 @@ class AgentRuntime(Generic[S, V]):
             endpoint = MqttEndpoint.from_url(configured)
             return lambda: endpoint
         api = self._endpoint_api = self.make_api()  # used by the link thread only
-        return lambda: MqttEndpoint.from_url(api.mqtt_url())
+        return api.mqtt_endpoint
 
     # --- life cycle ------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -236,6 +253,8 @@ class AgentRuntime(Generic[S, V]):
                 self.jobs.submit(self._renew_token_if_due)
         self.player.pump()
         self._redraw()
+        if self._moving and time.monotonic() >= self._next_frame:
+            self._animate(flip=True)
         self.player.pump()  # synthesises queued speech after the frame, never before it
 
     def _renew_token_if_due(self) -> None:
@@ -259,7 +278,10 @@ class AgentRuntime(Generic[S, V]):
             log.info("device token renewed until %s (saved in %s)", expires, self.credential.file)
 
     def _drain_inbox(self) -> None:
-        timeout = max(0.0, min(self.program.wake_s, self._next_tick - time.monotonic()))
+        wake = min(self.program.wake_s, self._next_tick - time.monotonic())
+        if self._moving:
+            wake = min(wake, self._next_frame - time.monotonic())
+        timeout = max(0.0, wake)
         try:
             item = self._inbox.get(timeout=timeout)
             for _ in range(_MAX_INPUTS_PER_WAKE):
@@ -301,9 +323,21 @@ class AgentRuntime(Generic[S, V]):
             return
         self.view = view
         self.program.render(self.surface, self.fonts, view)
+        self._animate(flip=False)  # what moves is drawn where it is now, before it is shown
         pygame.display.flip()
         self.frames += 1
         self._trace("frame", n=self.frames)
+
+    def _animate(self, *, flip: bool) -> None:
+        if self.view is None or self.surface is None or self.fonts is None:
+            return
+        elapsed = time.monotonic() - self._origin
+        area = self.program.animate(self.surface, self.fonts, self.view, elapsed)
+        self._moving = area is not None
+        self._next_frame = time.monotonic() + _FRAME_S
+        if area is not None and flip:
+            pygame.display.update(area)
+            self.moving_frames += 1
 
     @property
     def followed(self) -> Collection[str]:

@@ -1,4 +1,8 @@
-"""Every user-facing word of both agents, in pt-BR, English and Spanish, in one table.
+"""Every user-facing word of both agents, in pt-BR, English and Spanish.
+
+The words live in one catalogue, ``protocol/texts.json``, which the browser pages load too
+(``publisher_api/web/js/i18n.js`` imports it from ``/web/texts.json``): a state or a service has
+one name on every screen. :class:`Texts` gives the agents that catalogue as named attributes.
 
 Screens pick a table with :func:`texts_for` (the ``--locale`` option, else the tenant's locale
 from the snapshot); speech uses :func:`call_speech`, which spells the ticket number so a synthetic
@@ -7,9 +11,70 @@ voice reads "A, 0 2 3" rather than "a twenty-three".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
 
 DEFAULT_LOCALE = "pt-BR"
+LANGUAGES = ("pt-BR", "en", "es")
+# espeak-ng's voice per language: not a text, so not in the shared catalogue.
+_VOICES = {"pt-BR": "pt-br", "en": "en-us", "es": "es-419"}
+
+# Each attribute of Texts and the catalogue key it reads.
+_KEYS = {
+    "ticket": "ticket",
+    "counter": "counter",
+    "live": "conn.live",
+    "polling": "conn.polling",
+    "reconnecting": "conn.reconnecting",
+    "now_calling": "display.current",
+    "last_calls": "display.history",
+    "waiting_for_calls": "display.none",
+    "welcome": "totem.welcome",
+    "choose_service": "totem.choose",
+    "waiting_count": "display.waiting",
+    "choose_priority": "totem.priority.title",
+    "normal": "totem.priority.no",
+    "priority": "totem.priority.yes",
+    "priority_hint": "totem.priority.help",
+    "back": "totem.back",
+    "issuing": "totem.issuing",
+    "your_ticket": "totem.your",
+    "position": "ticket.position",
+    "next_in_line": "ticket.next",
+    "estimated_wait": "ticket.wait",
+    "served_at": "ticket.served_at",
+    "follow_on_phone": "totem.scan",
+    "touch_to_finish": "totem.touch_to_finish",
+    "please_go_to": "call.go_to",
+    "issue_failed": "totem.issue_failed",
+    "server_unreachable": "error.network",
+    "no_services": "totem.no_services",
+    "ticket_status_ended": "follow.ended",
+}
+
+
+@cache
+def catalogue() -> Mapping[str, Mapping[str, str]]:
+    """``protocol/texts.json``: language -> key -> text, exactly what the pages load."""
+    raw: Any = json.loads(
+        resources.files("protocol").joinpath("texts.json").read_text(encoding="utf-8")
+    )
+    if not isinstance(raw, dict) or sorted(raw) != sorted(LANGUAGES):
+        raise ValueError(f"protocol/texts.json must hold exactly {LANGUAGES}")
+    tables: dict[str, Mapping[str, str]] = {}
+    for lang, table in raw.items():
+        if not isinstance(table, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in table.items()
+        ):
+            raise ValueError(f"protocol/texts.json: {lang} must map keys to strings")
+        tables[lang] = MappingProxyType(table)
+    return MappingProxyType(tables)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,8 +83,6 @@ class Texts:
     espeak_voice: str
     ticket: str  # "Senha": the word for a ticket number
     counter: str  # "Guichê"
-    spoken_ticket: str
-    spoken_counter: str
     # connection indicator
     live: str
     polling: str
@@ -31,8 +94,7 @@ class Texts:
     # totem
     welcome: str
     choose_service: str
-    waiting_count: str  # "{n} waiting"
-    wait_estimate: str  # "about {min} min"
+    waiting_count: str  # "{count} waiting"
     choose_priority: str
     normal: str
     priority: str
@@ -51,9 +113,18 @@ class Texts:
     server_unreachable: str
     no_services: str
     ticket_status_ended: str
+    table: Mapping[str, str] = field(repr=False, compare=False, hash=False)
+
+    def t(self, key: str, /, **values: object) -> str:
+        """The text of any catalogue key with its ``{name}`` placeholders filled, like the
+        pages' ``i18n.t``: a key this language misses reads in English, else as the key."""
+        text = self.table.get(key)
+        if text is None:
+            text = catalogue()["en"].get(key, key)
+        return text.format_map(_Blank(values))
 
     def counter_label(self, counter: int) -> str:
-        return f"{self.counter} {counter}"
+        return self.t("counter.n", counter=counter)
 
     def place(self, counter: int | None, name: str | None = None) -> str:
         """A counter as people know it: its name ("Sala de Coleta 4"), else "Guichê 3"."""
@@ -61,125 +132,34 @@ class Texts:
             return name.strip()
         return "" if counter is None else self.counter_label(counter)
 
-    def minutes(self, seconds: int | None) -> str:
-        """A rounded wait, never a false promise of "0 min"."""
-        if seconds is None:
-            return "—"
-        return self.wait_estimate.format(min=max(1, round(seconds / 60)))
+    def minutes(self, seconds: float | None) -> str:
+        """A rounded wait the way the pages say it ("~12 min", "menos de 1 min", "~1 h 5 min"),
+        never a false promise of "0 min"; a dash when unknown."""
+        if seconds is None or not math.isfinite(seconds) or seconds < 0:
+            return self.t("wait.unknown")
+        if seconds < 60:
+            return self.t("wait.less")
+        minutes = math.floor(seconds / 60 + 0.5)  # JavaScript's Math.round, as the pages
+        if minutes < 60:
+            return self.t("wait.min", minutes=minutes)
+        return self.t("wait.hours", hours=minutes // 60, minutes=minutes % 60)
 
 
-PT_BR = Texts(
-    locale="pt-BR",
-    espeak_voice="pt-br",
-    ticket="Senha",
-    counter="Guichê",
-    spoken_ticket="Senha",
-    spoken_counter="guichê",
-    live="Ao vivo",
-    polling="Modo de contingência",
-    reconnecting="Reconectando…",
-    now_calling="Chamando agora",
-    last_calls="Últimas chamadas",
-    waiting_for_calls="Aguardando chamadas",
-    welcome="Bem-vindo",
-    choose_service="Toque no serviço desejado para retirar sua senha",
-    waiting_count="{n} aguardando",
-    wait_estimate="cerca de {min} min",
-    choose_priority="Atendimento preferencial?",
-    normal="Normal",
-    priority="Preferencial",
-    priority_hint="Idosos, gestantes, pessoas com deficiência ou com criança de colo",
-    back="Voltar",
-    issuing="Emitindo sua senha…",
-    your_ticket="Sua senha",
-    position="Posição na fila: {n}",
-    next_in_line="Você é o próximo!",
-    estimated_wait="Espera estimada: {text}",
-    served_at="Atendimento em: {places}",
-    follow_on_phone="Acompanhe pelo celular",
-    touch_to_finish="Toque na tela para concluir",
-    please_go_to="Dirija-se a:",
-    issue_failed="Não foi possível emitir a senha",
-    server_unreachable="Sem conexão com o servidor. Tente novamente em instantes.",
-    no_services="Nenhum serviço disponível no momento",
-    ticket_status_ended="Atendimento encerrado",
-)
+class _Blank(dict[str, object]):
+    """Placeholders nobody filled read as nothing, as in the pages."""
 
-EN = Texts(
-    locale="en",
-    espeak_voice="en-us",
-    ticket="Ticket",
-    counter="Counter",
-    spoken_ticket="Ticket",
-    spoken_counter="counter",
-    live="Live",
-    polling="Fallback mode",
-    reconnecting="Reconnecting…",
-    now_calling="Now calling",
-    last_calls="Last calls",
-    waiting_for_calls="Waiting for calls",
-    welcome="Welcome",
-    choose_service="Touch a service to take your ticket",
-    waiting_count="{n} waiting",
-    wait_estimate="about {min} min",
-    choose_priority="Priority service?",
-    normal="Regular",
-    priority="Priority",
-    priority_hint="Seniors, pregnant women, people with disabilities or with infants",
-    back="Back",
-    issuing="Printing your ticket…",
-    your_ticket="Your ticket",
-    position="Position in line: {n}",
-    next_in_line="You are next!",
-    estimated_wait="Estimated wait: {text}",
-    served_at="Served at: {places}",
-    follow_on_phone="Follow it on your phone",
-    touch_to_finish="Touch the screen to finish",
-    please_go_to="Please go to:",
-    issue_failed="Could not issue your ticket",
-    server_unreachable="No connection to the server. Please try again shortly.",
-    no_services="No service available right now",
-    ticket_status_ended="Service finished",
-)
+    def __missing__(self, key: str) -> str:
+        return ""
 
-ES = Texts(
-    locale="es",
-    espeak_voice="es-419",
-    ticket="Turno",
-    counter="Ventanilla",
-    spoken_ticket="Turno",
-    spoken_counter="ventanilla",
-    live="En vivo",
-    polling="Modo de contingencia",
-    reconnecting="Reconectando…",
-    now_calling="Llamando ahora",
-    last_calls="Últimos llamados",
-    waiting_for_calls="Esperando llamados",
-    welcome="Bienvenido",
-    choose_service="Toque el servicio deseado para obtener su turno",
-    waiting_count="{n} en espera",
-    wait_estimate="unos {min} min",
-    choose_priority="¿Atención preferencial?",
-    normal="Normal",
-    priority="Preferencial",
-    priority_hint="Adultos mayores, embarazadas, personas con discapacidad o con bebés",
-    back="Volver",
-    issuing="Emitiendo su turno…",
-    your_ticket="Su turno",
-    position="Posición en la fila: {n}",
-    next_in_line="¡Usted es el siguiente!",
-    estimated_wait="Espera estimada: {text}",
-    served_at="Atención en: {places}",
-    follow_on_phone="Sígalo en su celular",
-    touch_to_finish="Toque la pantalla para terminar",
-    please_go_to="Diríjase a:",
-    issue_failed="No fue posible emitir su turno",
-    server_unreachable="Sin conexión con el servidor. Intente de nuevo en unos momentos.",
-    no_services="Ningún servicio disponible en este momento",
-    ticket_status_ended="Atención finalizada",
-)
 
-_TABLES = {"pt": PT_BR, "en": EN, "es": ES}
+@cache
+def _texts(lang: str) -> Texts:
+    table = catalogue()[lang]
+    missing = [key for key in _KEYS.values() if key not in table]
+    if missing:
+        raise ValueError(f"protocol/texts.json: {lang} misses {missing}")
+    words = {attribute: table[key] for attribute, key in _KEYS.items()}
+    return Texts(locale=lang, espeak_voice=_VOICES[lang], table=table, **words)
 
 
 def texts_for(*preferences: str | None) -> Texts:
@@ -187,21 +167,23 @@ def texts_for(*preferences: str | None) -> Texts:
     ``es``…), else pt-BR. Only the language part decides: every Portuguese is pt-BR here."""
     for tag in preferences:
         if tag:
-            table = _TABLES.get(tag.replace("_", "-").split("-")[0].lower())
-            if table is not None:
-                return table
-    return PT_BR
+            base = tag.replace("_", "-").split("-")[0].lower()
+            for lang in LANGUAGES:
+                if lang.lower().split("-")[0] == base:
+                    return _texts(lang)
+    return _texts(DEFAULT_LOCALE)
 
 
 def spell_number(number: str) -> str:
-    """``A023`` -> ``A, 0 2 3``: the prefix as a letter, then digit by digit."""
-    letters = "".join(c for c in number if not c.isdigit())
+    """``A023`` -> ``A, 0 2 3``: the prefix letter by letter, then digit by digit."""
+    letters = " ".join(c for c in number if not c.isdigit())
     digits = " ".join(c for c in number if c.isdigit())
     return f"{letters}, {digits}" if letters and digits else letters or digits
 
 
 def call_speech(texts: Texts, number: str, counter: int, counter_name: str = "") -> str:
-    """What the voice says for one call: the counter's name when it has one
-    (``Senha A, 0 2 3. Sala de Coleta 4.``), else ``Senha A, 0 2 3. guichê 3.``"""
-    place = counter_name.strip() or f"{texts.spoken_counter} {counter}"
-    return f"{texts.spoken_ticket} {spell_number(number)}. {place}."
+    """What the voice says for one call, as the pages say it: the counter's name when it has
+    one (``Senha A, 0 2 3. Sala de Coleta 4.``), else ``Senha A, 0 2 3. Guichê 3.``"""
+    return texts.t(
+        "spoken.call", code=spell_number(number), place=texts.place(counter, counter_name)
+    )

@@ -16,6 +16,8 @@ from typing import Any
 
 import jwt
 
+from protocol.broker_acl import emqx_acl
+
 ISSUER = "queuecast"
 _ALGORITHM = "HS256"
 # The broker decides at CONNECT; a clock a little off on an edge device must not lock it out.
@@ -102,6 +104,9 @@ def issue_token(
         "jti": principal.token_id,
         "iat": issued,
         "exp": principal.expires_at,
+        # What this token may publish and subscribe to, for an EMQX cluster that checks our
+        # tokens itself (docs/deploy-emqx.md); our brokers decide from role and tenant.
+        "acl": emqx_acl(role.value, tenant, subject),
     }
     if token_version:
         claims["ver"] = token_version

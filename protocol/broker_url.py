@@ -4,7 +4,7 @@ gives them, or their own setting)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 _TLS_SCHEMES = ("mqtts", "ssl")
@@ -17,7 +17,7 @@ class BrokerAddress:
     port: int
     tls: bool = False
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line
 
     @classmethod
     def from_url(cls, url: str) -> BrokerAddress:

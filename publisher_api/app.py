@@ -31,6 +31,7 @@ from publisher_api.bootstrap.seed import (
     seed_dev,
 )
 from publisher_api.deps import TOKEN_URL, running
+from publisher_api.dynsec.grants import load_grants
 from publisher_api.http_errors import install as install_error_handlers
 from publisher_api.http_latency import HttpLatencyMiddleware
 from publisher_api.issue_limit import IssueLimit
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                     settings,
                     StoreStateSource(database, snapshots),
                     token_active=directory.token_active,
+                    grants=lambda: load_grants(database),
                 )
             )
             writer = Writer(database, sink, snapshots=snapshots, directory=directory)

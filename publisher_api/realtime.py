@@ -7,9 +7,9 @@ imports everything it needs from one place.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from config import Settings
@@ -22,6 +22,9 @@ from publisher_api.changes import (
     TenantChanged,
     TokenActive,
 )
+from publisher_api.dynsec.control import DynsecControl
+from publisher_api.dynsec.model import Grants, publisher_login
+from publisher_api.dynsec.provisioner import Provisioner
 from publisher_api.publishing.connection import MqttConnection
 from publisher_api.publishing.drivers import LoopPublisher, ThreadedPublisher
 from publisher_api.publishing.embedded_transport import EmbeddedTransport
@@ -60,13 +63,19 @@ class Realtime:
     connection: MqttConnection | None
     token_active: TokenActive
     loop: asyncio.AbstractEventLoop
+    provisioner: Provisioner | None = None
+    """With Mosquitto's dynamic security: keeps the broker's logins in step with our grants."""
 
     def notify(self, change: TenantChanged) -> None:
         self.sink.notify(change)
 
     def credentials_changed(self, tenant: str) -> None:
         """Close the embedded broker's connections whose token was just revoked, at once rather
-        than at their next CONNECT. (An external broker keeps them until the token expires.)"""
+        than at their next CONNECT; with dynamic security, re-sync the broker's logins (which
+        deletes the revoked ones and so disconnects them). Another external broker keeps them
+        until the token expires."""
+        if self.provisioner is not None:
+            self.provisioner.request_sync()
         if self.broker is None:
             return
         from broker.revocation import close_revoked  # only with the embedded broker: amqtt
@@ -87,7 +96,11 @@ class Realtime:
 
 @asynccontextmanager
 async def realtime(
-    settings: Settings, source: StateSource, *, token_active: TokenActive
+    settings: Settings,
+    source: StateSource,
+    *,
+    token_active: TokenActive,
+    grants: Callable[[], Grants] | None = None,
 ) -> AsyncIterator[Realtime]:
     """Start the embedded broker and publish straight into it on this event loop; or, with an
     external broker configured, publish to it over MQTT from a worker thread. Torn down in
@@ -99,11 +112,17 @@ async def realtime(
     async with AsyncExitStack() as stack:
         broker: EmbeddedBroker | None = None
         connection: MqttConnection | None = None
+        provisioner: Provisioner | None = None
         publisher: Publisher
         if settings.mqtt_external_url:
+            address = BrokerAddress.from_url(settings.mqtt_external_url)
+            if settings.mqtt_dynsec:
+                provisioner = _start_provisioner(settings, address, grants, stack)
+                login = publisher_login(settings.secret_key.get_secret_value())
+                address = replace(address, username=login.username, password=login.password)
             threaded: ThreadedPublisher
             connection = MqttConnection(
-                BrokerAddress.from_url(settings.mqtt_external_url),
+                address,
                 secret=settings.secret_key.get_secret_value(),
                 on_connected=lambda: threaded.republish_all(),
             )
@@ -141,4 +160,40 @@ async def realtime(
             connection=connection,
             token_active=token_active,
             loop=loop,
+            provisioner=provisioner,
         )
+
+
+def _start_provisioner(
+    settings: Settings,
+    address: BrokerAddress,
+    grants: Callable[[], Grants] | None,
+    stack: AsyncExitStack,
+) -> Provisioner:
+    """The admin connection and the sync worker; the first sync runs at the first connect,
+    while the publisher's own login (created by that sync) retries with backoff."""
+    if grants is None:
+        raise ValueError("dynamic security needs the grants (the API's database)")
+    username = settings.mqtt_dynsec_admin_username
+    password = settings.mqtt_dynsec_admin_password
+    assert username is not None  # Settings checked both
+    assert password is not None
+    provisioner: Provisioner
+    control = DynsecControl(
+        replace(address, username=None, password=None),
+        username=username,
+        password=password.get_secret_value(),
+        on_connected=lambda: provisioner.request_sync(),
+    )
+    provisioner = Provisioner(
+        control,
+        grants,
+        secret=settings.secret_key.get_secret_value(),
+        period_s=settings.mqtt_dynsec_public_rotation_s,
+        interval_s=settings.mqtt_dynsec_sync_interval_s,
+    )
+    provisioner.start()
+    stack.callback(provisioner.stop)
+    control.start()
+    stack.callback(control.stop)
+    return provisioner

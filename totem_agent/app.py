@@ -8,15 +8,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from edge.api import ApiClient, ApiError
 from edge.backoff import Backoff
 from edge.pg import pygame
-from edge.runtime import Services, utc_now
+from edge.runtime import Services
 from edge.ui.fonts import Fonts
 from protocol.topics import queue_topic
 from totem_agent import layout
+from totem_agent.links import ticket_page_url
 from totem_agent.printer import print_job
 from totem_agent.render import render
 from totem_agent.settings import TotemSettings
@@ -24,8 +24,10 @@ from totem_agent.state import (
     BackTapped,
     IssueFailed,
     IssueTicket,
+    LearnPublicUrl,
     PrintTicket,
     PriorityTapped,
+    PublicUrlLearned,
     ServiceTapped,
     TicketIssued,
     TotemConfig,
@@ -67,7 +69,6 @@ class TotemProgram:
             recent=timedelta(seconds=settings.recent_call_s),
             locale=settings.locale,
         )
-        self.ticket_url = f"{settings.api}/t/{quote(settings.tenant, safe='')}/ticket/{{id}}"
 
     def initial_state(self) -> TotemState:
         return TotemState(config=self.config)
@@ -82,11 +83,20 @@ class TotemProgram:
 
     def view(self, state: TotemState, now: datetime) -> TotemView:
         return totem_view(
-            state, now, fallback_title=self.settings.tenant, ticket_url=self.ticket_url
+            state,
+            now,
+            fallback_title=self.settings.tenant,
+            api=self.settings.api,
+            tenant=self.settings.tenant,
         )
 
     def render(self, surface: pygame.Surface, fonts: Fonts, view: TotemView) -> None:
         render(surface, fonts, view)
+
+    def animate(
+        self, surface: pygame.Surface, fonts: Fonts, view: TotemView, elapsed_s: float
+    ) -> pygame.Rect | None:
+        return None  # nothing on the kiosk moves between changes
 
     def user_input(self, event: Any, view: TotemView, size: tuple[int, int]) -> object | None:
         if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
@@ -100,11 +110,16 @@ class TotemProgram:
             services.jobs.submit(
                 issue_job(services.api, effect, retry_for_s=self.settings.issue_retry_s)
             )
+        elif isinstance(effect, LearnPublicUrl):
+            services.jobs.submit(public_url_job(services.api))
         elif isinstance(effect, PrintTicket):
             spec = self.settings.printer
             if spec is not None:
-                url = self.ticket_url.format(id=effect.ticket.id)
-                services.jobs.submit(lambda: print_job(spec, effect, url=url, now=utc_now()))
+                # The tenant's public URL when the server published one, as on the screen.
+                url = ticket_page_url(
+                    effect.public_url, self.settings.api, self.settings.tenant, effect.ticket.id
+                )
+                services.jobs.submit(lambda: print_job(spec, effect, url=url))
         else:
             raise TypeError(f"the totem has no effect {effect!r}")
 
@@ -142,6 +157,16 @@ def key(view: TotemView, pressed: int) -> object | None:
     if pressed in (pygame.K_ESCAPE, pygame.K_BACKSPACE, pygame.K_RETURN, pygame.K_SPACE):
         return BackTapped()
     return None
+
+
+def public_url_job(api: ApiClient) -> Callable[[], object]:
+    def job() -> object:
+        try:
+            return PublicUrlLearned(api.public_url())
+        except ApiError:
+            return PublicUrlLearned(None)
+
+    return job
 
 
 def issue_job(

@@ -10,9 +10,9 @@ URL travels as text and prints crisp at any resolution.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
+from edge.clock import tenant_time
 from edge.texts import texts_for
 from totem_agent.state import PrintTicket
 
@@ -38,7 +38,7 @@ def open_printer(spec: str) -> Any:
     raise ValueError(f"unknown printer {spec!r}")
 
 
-def print_ticket(printer: Any, job: PrintTicket, *, url: str, now: datetime) -> None:
+def print_ticket(printer: Any, job: PrintTicket, *, url: str) -> None:
     texts = texts_for(job.locale)
     printer.hw("INIT")
     printer.set(align="center", bold=True)
@@ -55,18 +55,21 @@ def print_ticket(printer: Any, job: PrintTicket, *, url: str, now: datetime) -> 
         printer.text(f"{texts.position.format(n=position)}\n")
     if job.places:
         printer.text(f"{texts.served_at.format(places=', '.join(job.places))}\n")
-    printer.text(f"{now.strftime('%d/%m/%Y %H:%M')}\n\n")
+    # When the server issued it, on the tenant's wall clock (the one the kiosk's screen shows),
+    # never UTC nor the device's own zone.
+    issued = tenant_time(job.ticket.created_at, job.timezone)
+    printer.text(f"{issued.strftime('%d/%m/%Y %H:%M')}\n\n")
     printer.qr(url, native=True, size=6, center=False)
     printer.text(f"{texts.follow_on_phone}\n")
     printer.cut()
 
 
-def print_job(spec: str, job: PrintTicket, *, url: str, now: datetime) -> None:
+def print_job(spec: str, job: PrintTicket, *, url: str) -> None:
     """Open, print, close; failures are logged (a kiosk without paper still issues tickets)."""
     try:
         printer = open_printer(spec)
         try:
-            print_ticket(printer, job, url=url, now=now)
+            print_ticket(printer, job, url=url)
         finally:
             printer.close()
     except Exception as exc:

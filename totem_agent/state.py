@@ -11,9 +11,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from edge.feed import Feed, feed_step
-from edge.inputs import Announce, Follow, Tick, TicketCleared, TicketReceived, Unfollow
+from edge.inputs import (
+    Announce,
+    Follow,
+    LinkUp,
+    SnapshotReceived,
+    Tick,
+    TicketCleared,
+    TicketReceived,
+    Unfollow,
+)
 from edge.texts import texts_for
 from protocol import CallRecord, QueueUpdate, Ticket
+from totem_agent.links import usable_public_url
 
 
 # --- inputs of the totem ---------------------------------------------------------------------
@@ -47,7 +57,19 @@ class IssueFailed:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class PublicUrlLearned:
+    """What the API said the tenant's public URL is (``None``: it could not say)."""
+
+    url: object
+
+
 # --- effects ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LearnPublicUrl:
+    """Ask the API for the tenant's public URL (at each connection: it may have changed)."""
+
+
 @dataclass(frozen=True, slots=True)
 class IssueTicket:
     service: str
@@ -62,6 +84,8 @@ class PrintTicket:
     tenant_name: str
     locale: str
     places: tuple[str, ...] = ()  # the counters that serve this service, when not all do
+    timezone: str | None = None  # the tenant's: the paper shows the time the kiosk's clock shows
+    public_url: str | None = None  # the tenant's public base URL, for the QR (else --api)
 
 
 # --- screens ---------------------------------------------------------------------------------
@@ -130,6 +154,8 @@ class TotemState:
     feed: Feed = field(default_factory=Feed)
     screen: Screen = field(default_factory=Home)
     mine: tuple[Mine, ...] = ()
+    public_url: str | None = None  # for QR codes; None: --api
+    asked_public_url: bool = False
 
     def my_ticket(self, ticket_id: str) -> Mine | None:
         return next((m for m in self.mine if m.ticket.id == ticket_id), None)
@@ -166,7 +192,18 @@ def reduce(state: TotemState, event: object, now: datetime) -> Result:
             return _ticket_update(state, ticket, seq), []
         case TicketCleared():
             return state, []  # the screen keeps the last state it knew; the timeout clears it
-    return _network(state, event, now)
+        case PublicUrlLearned(url=url):
+            learnt = usable_public_url(url)
+            if learnt is None:  # a failed ask is asked again at the next connection
+                return replace(state, asked_public_url=False), []
+            return (state if learnt == state.public_url else replace(state, public_url=learnt)), []
+    state, effects = _network(state, event, now)
+    # At each connection (and once, should polling be the first to answer), as the snapshot.
+    if isinstance(event, LinkUp) or (
+        isinstance(event, SnapshotReceived) and not state.asked_public_url
+    ):
+        return replace(state, asked_public_url=True), [*effects, LearnPublicUrl()]
+    return state, effects
 
 
 def _tick(state: TotemState, now: datetime) -> Result:
@@ -211,7 +248,16 @@ def _issued(state: TotemState, key: str, ticket: Ticket, now: datetime) -> Resul
     )
     tenant_name = snapshot.tenant_name if snapshot else ""
     places = serving_counters(snapshot, ticket.service) if snapshot else ()
-    printing = PrintTicket(ticket, service_name, tenant_name, state.locale(), places)
+    timezone = snapshot.timezone if snapshot else None
+    printing = PrintTicket(
+        ticket,
+        service_name,
+        tenant_name,
+        state.locale(),
+        places,
+        timezone,
+        state.public_url,
+    )
     return new_state, [*effects, Follow(ticket.id), printing]
 
 

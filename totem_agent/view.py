@@ -3,13 +3,16 @@ already translated: the renderer and the touch handler only read it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from edge.clock import clock_text
 from edge.texts import Texts, texts_for
 from edge.ui.widgets import HeaderView, header_view
 from protocol import QueueUpdate, Ticket, TicketStatus
+from totem_agent.links import ticket_page_url
 from totem_agent.state import (
     ChoosingPriority,
     Home,
@@ -81,9 +84,10 @@ class TotemView:
 
 
 def totem_view(
-    state: TotemState, now: datetime, *, fallback_title: str, ticket_url: str
+    state: TotemState, now: datetime, *, fallback_title: str, api: str, tenant: str
 ) -> TotemView:
-    """``ticket_url`` is a template with ``{id}``: the phone follower page of a ticket."""
+    """``api`` and ``tenant`` locate the phone follower page of a ticket (its QR code) when the
+    server publishes no public URL for the tenant."""
     snapshot = state.feed.snapshot
     texts = texts_for(state.config.locale, snapshot.locale if snapshot else None)
     header = header_view(
@@ -94,10 +98,16 @@ def totem_view(
         logo_url=snapshot.logo_url if snapshot else None,
         accent=snapshot.accent_color if snapshot else None,
     )
+    ticket_url = partial(ticket_page_url, state.public_url, api, tenant)
     return TotemView(header, _body(state, texts, snapshot, ticket_url))
 
 
-def _body(state: TotemState, texts: Texts, snapshot: QueueUpdate | None, ticket_url: str) -> Body:
+def _body(
+    state: TotemState,
+    texts: Texts,
+    snapshot: QueueUpdate | None,
+    ticket_url: Callable[[str], str],
+) -> Body:
     screen = state.screen
     if isinstance(screen, ChoosingPriority):
         return PriorityView(
@@ -128,7 +138,7 @@ def _body(state: TotemState, texts: Texts, snapshot: QueueUpdate | None, ticket_
                 number=mine.ticket.number,
                 service_name=_service_name(snapshot, mine.ticket.service),
                 lines=_ticket_lines(mine.ticket, mine.seq, snapshot, texts),
-                qr_url=ticket_url.format(id=mine.ticket.id),
+                qr_url=ticket_url(mine.ticket.id),
                 qr_caption=texts.follow_on_phone,
                 footer=texts.touch_to_finish,
             )
@@ -147,7 +157,7 @@ def _home(texts: Texts, snapshot: QueueUpdate | None) -> HomeView:
                 part
                 for part in (
                     service.description or "",
-                    texts.waiting_count.format(n=service.waiting),
+                    texts.waiting_count.format(count=service.waiting),
                     texts.minutes(service.estimated_wait_s) if service.waiting else "",
                 )
                 if part

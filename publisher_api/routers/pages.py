@@ -29,7 +29,7 @@ from config import Settings
 from protocol import topics as t
 from protocol.identifiers import ID_PATTERN, ID_RULE, TICKET_ID_PATTERN, is_ticket_id
 from publisher_api.deps import PublicTenant, SettingsDep, realtime_of
-from publisher_api.routers.realtime import advertised_urls, reached_base
+from publisher_api.routers.realtime import advertised_urls, public_base
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,6 +43,10 @@ MQTT_JS_URL = f"{ASSETS_URL}/vendor/mqtt.esm.js"
 CHART_JS = _REPO_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
 """Chart.js's self-contained browser build (the admin statistics), served at CHART_JS_URL."""
 CHART_JS_URL = f"{ASSETS_URL}/vendor/chart.umd.min.js"
+TEXTS = _REPO_ROOT / "protocol" / "texts.json"
+"""The one catalogue of user-facing texts (pages and pygame agents alike), served as is at
+TEXTS_URL: i18n.js imports it as a JSON module, so nothing is generated or copied."""
+TEXTS_URL = f"{ASSETS_URL}/texts.json"
 IDENTIFIERS_JS_URL = f"{ASSETS_URL}/js/identifiers.js"
 """The id rules of protocol/identifiers.py as an ES module (the pages' only copy is this one)."""
 
@@ -120,7 +124,7 @@ def ticket_qr(
 ) -> Response:
     """QR code (SVG) that opens the follower page of a ticket on a phone."""
     ticket_id = _ticket_id_or_404(ticket_id)
-    url = f"{_public_base(request, settings)}/t/{tenant}/ticket/{ticket_id}"
+    url = f"{public_base(request, settings)}/t/{tenant}/ticket/{ticket_id}"
     return Response(
         content=qr_svg(url),
         media_type="image/svg+xml",
@@ -153,6 +157,13 @@ def chart_js(request: Request) -> Response:
             detail="Chart.js is not installed: run `make setup` (npm ci) to install node_modules",
         )
     return _file(request, CHART_JS, _ASSET_TYPES[".js"])
+
+
+@router.api_route(TEXTS_URL, methods=["GET", "HEAD"])
+def texts_catalogue(request: Request) -> Response:
+    """protocol/texts.json, the texts the pages share with the agents (declared before the
+    generic asset route, which serves nothing outside WEB_DIR)."""
+    return _file(request, TEXTS, "application/json; charset=utf-8")
 
 
 @router.api_route(IDENTIFIERS_JS_URL, methods=["GET", "HEAD"])
@@ -263,6 +274,11 @@ def _security_headers(ws_origin: str | None) -> dict[str, str]:
             "img-src 'self'",
             "font-src 'self'",
             "media-src 'self'",
+            # MQTT.js runs its keep-alive timers in a worker it builds from a blob: URL, so a
+            # background tab's throttled timers cannot starve the pings (without it the broker
+            # drops every page 1.5 keep-alives after it connects). Workers only: scripts stay
+            # 'self'.
+            "worker-src blob:",
             f"connect-src {connect}",
             "manifest-src 'self'",
             "base-uri 'none'",
@@ -292,15 +308,6 @@ def _broker_ws_origin(request: Request, settings: Settings) -> str | None:
     if same_scheme and ws.netloc == ours.netloc:
         return None  # 'self' already covers it
     return f"{ws.scheme}://{ws.netloc}"
-
-
-def _public_base(request: Request, settings: Settings) -> str:
-    """Where phones reach us: the configured public URL, else the address and port the
-    connection actually reached. Never the Host header: anyone can send any Host, and a QR
-    code or a cached page pointing elsewhere would send customers there."""
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    return reached_base(request)
 
 
 def _ticket_id_or_404(ticket_id: str) -> str:

@@ -4,28 +4,59 @@ pages reach the broker on the same origin they were loaded from)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, WebSocket
 from pydantic import BaseModel, Field
 
 from config import Settings
-from protocol import Role, issue_token
+from protocol import DEVICE_ROLES, Role, issue_token
 from protocol.asyncapi import asyncapi_document
-from protocol.topics import public_topics
-from publisher_api.deps import PublicTenant, SettingsDep, realtime_of
+from protocol.topics import public_topics, tenant_wildcard
+from publisher_api.deps import (
+    STAFF_ROLES,
+    PublicTenant,
+    RuntimeDep,
+    SettingsDep,
+    authorize,
+    realtime_of,
+)
+from publisher_api.dynsec.model import (
+    DeviceGrant,
+    Login,
+    UserGrant,
+    device_login,
+    epoch_of,
+    public_login,
+    user_login,
+)
 from publisher_api.realtime import Realtime
+from publisher_api.runtime import Runtime
 
 router = APIRouter(tags=["realtime"])
 
 MQTT_WS_PATH = "/mqtt"
+SETTLE_S = 2.0
+"""How long /mqtt-credentials waits for a pending broker sync (usually milliseconds)."""
 
 
 class MqttCredentials(BaseModel):
     username: str
-    password: str = Field(description="A read-only `public` token; fetch a new one before expiry")
+    password: str = Field(
+        description="`login: token`: a read-only `public` token. `login: password`: the broker "
+        "password of whoever asked (public when no bearer token was sent). Fetch a new one "
+        "before `expires_at`"
+    )
+    login: Literal["token", "password"] = Field(
+        default="token",
+        description="`token`: the broker takes QueueCast tokens as passwords, so a device or "
+        "user logs in with its own token (username: its id) and these are the public "
+        "read-only login. `password`: the broker keeps its own accounts (Mosquitto with "
+        "dynamic security); send your bearer token here and log in with this username and "
+        "password (devices: the username as client id too)",
+    )
     mqtt_url: str = Field(examples=["mqtt://queue.example:1883"])
     ws_url: str | None = Field(
         description="MQTT over WebSocket; null when an external broker's WebSocket address is "
@@ -33,7 +64,15 @@ class MqttCredentials(BaseModel):
         examples=["ws://queue.example:8000/mqtt"],
     )
     topics: list[str] = Field(description="The filters this identity may subscribe to")
-    expires_at: datetime
+    expires_at: datetime | None = Field(
+        description="null: a device's or user's broker password, valid until revoked"
+    )
+    public_url: str = Field(
+        description="Base URL of the pages phones open (a ticket's QR code is "
+        "`{public_url}/t/{tenant}/ticket/{id}`): QUEUECAST_PUBLIC_URL, else the address this "
+        "request reached; never the Host header",
+        examples=["https://queue.example"],
+    )
 
 
 @router.get(
@@ -41,8 +80,28 @@ class MqttCredentials(BaseModel):
     summary="Short-lived read-only MQTT credentials for a tenant's public topics",
 )
 def mqtt_credentials(
-    tenant: PublicTenant, request: Request, settings: SettingsDep
+    tenant: PublicTenant,
+    request: Request,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
 ) -> MqttCredentials:
+    realtime = _realtime(request)
+    mqtt_url, ws_url = advertised_urls(settings, realtime, request)
+    if settings.mqtt_dynsec:
+        login, topics = _broker_login(tenant, settings, runtime, _bearer_of(request))
+        if realtime is not None and realtime.provisioner is not None:
+            # A device or user created (or re-paired) a moment ago: its login one sync later.
+            realtime.provisioner.wait_settled(SETTLE_S)
+        return MqttCredentials(
+            username=login.username,
+            password=login.password,
+            login="password",
+            mqtt_url=mqtt_url,
+            ws_url=ws_url,
+            topics=topics,
+            expires_at=login.expires_at,
+            public_url=public_base(request, settings),
+        )
     token, principal = issue_token(
         secret=settings.secret_key.get_secret_value(),
         subject="public",
@@ -50,7 +109,6 @@ def mqtt_credentials(
         tenant=tenant,
         ttl=timedelta(seconds=settings.public_token_ttl_s),
     )
-    mqtt_url, ws_url = advertised_urls(settings, _realtime(request), request)
     return MqttCredentials(
         username=f"public-{principal.token_id[:8]}",
         password=token,
@@ -58,7 +116,37 @@ def mqtt_credentials(
         ws_url=ws_url,
         topics=list(public_topics(tenant)),
         expires_at=principal.expires_at,
+        public_url=public_base(request, settings),
     )
+
+
+def _bearer_of(request: Request) -> str | None:
+    """An optional ``Authorization: Bearer`` token, read by hand: the endpoint is public (the
+    OpenAPI document lists no security for it), a token only picks whose login it returns."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _broker_login(
+    tenant: str, settings: Settings, runtime: Runtime, bearer: str | None
+) -> tuple[Login, list[str]]:
+    """The broker login of the caller (its token verified and still active), or the tenant's
+    public one for the current rotation period. Derived, never stored: see dynsec.model."""
+    secret = settings.secret_key.get_secret_value()
+    if not bearer:
+        epoch = epoch_of(datetime.now(UTC), settings.mqtt_dynsec_public_rotation_s)
+        login = public_login(
+            secret, tenant, epoch=epoch, period_s=settings.mqtt_dynsec_public_rotation_s
+        )
+        return login, list(public_topics(tenant))
+    principal = authorize(tenant, bearer, runtime, STAFF_ROLES | DEVICE_ROLES).principal
+    if principal.is_device:
+        device = DeviceGrant(tenant, principal.subject, principal.role, principal.token_id)
+        return device_login(secret, device), [tenant_wildcard(tenant)]
+    user = UserGrant(principal.subject, principal.role, principal.tenant, principal.token_version)
+    return user_login(secret, user), [tenant_wildcard(tenant)]
 
 
 @router.get("/asyncapi.json", summary="AsyncAPI description of the MQTT topics and payloads")
@@ -80,6 +168,15 @@ async def mqtt_over_websocket(websocket: WebSocket) -> None:
         await websocket.close(code=1008, reason="MQTT is not served on this path")
         return
     await realtime.broker.serve_websocket(websocket)
+
+
+def public_base(request: Request, settings: Settings) -> str:
+    """Where phones reach us (QR codes, follow links): the configured public URL, else the
+    address and port the connection actually reached. Never the Host header: anyone can send
+    any Host, and a QR code or a cached page pointing elsewhere would send customers there."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return reached_base(request)
 
 
 def reached_base(request: Request) -> str:

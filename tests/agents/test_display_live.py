@@ -116,6 +116,10 @@ def test_a_call_made_during_an_outage_is_announced_once_after_reconnect(
             until=lambda: runtime.state.feed.link_up and runtime.state.feed.snapshot is not None,
             timeout_s=20,
         )
+        # A display that starts announces the calls of the last minute (the earlier tests'
+        # here): let them play, and count only what is heard after this mark.
+        _played(runtime)
+        mark = len(wav.read_bytes())
         system.stop_broker()
         runtime.run(until=lambda: not runtime.state.feed.link_up, timeout_s=20)
         number = operator.call(ticket["id"], 2)["number"]
@@ -131,7 +135,7 @@ def test_a_call_made_during_an_outage_is_announced_once_after_reconnect(
         assert view_of(runtime).current.counter == "Sala de Coleta 2"
     name_counter(system, 2, "Guichê 2")
     pcm = wav.read_bytes()
-    assert len(audio.positions(pcm, audio.chime())) == 1
+    assert len([p for p in audio.positions(pcm, audio.chime()) if p >= mark]) == 1
     assert len(audio.positions(pcm, audio.speech(number, 2, "Sala de Coleta 2"))) == 1
 
 

@@ -24,7 +24,7 @@ def _state() -> TotemState:
 
 def test_only_active_services_in_order_with_their_description() -> None:
     state = _state()
-    body = totem_view(state, T0, fallback_title="x", ticket_url="/t/default/ticket/{id}").body
+    body = totem_view(state, T0, fallback_title="x", api="", tenant="default").body
     assert isinstance(body, HomeView)
     assert state.feed.snapshot is not None
     inactive = state.feed.snapshot.services[1].prefix

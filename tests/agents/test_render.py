@@ -133,9 +133,7 @@ def test_totem_screens(fonts: Fonts, size: tuple[int, int], screen: str, output_
         screen=screens[screen],
         mine=(Mine(mine),),
     )
-    view = totem_view(
-        state, T0, fallback_title="x", ticket_url="http://10.0.0.5:8000/t/default/ticket/{id}"
-    )
+    view = totem_view(state, T0, fallback_title="x", api="http://10.0.0.5:8000", tenant="default")
     surface = pygame.Surface(size)
     render_totem(surface, fonts, view)
     pygame.image.save(surface, str(output_dir / f"totem-{screen}-{size[0]}x{size[1]}.png"))

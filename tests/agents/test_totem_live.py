@@ -4,9 +4,10 @@ touches in, tickets out (HTTP, Idempotency-Key), calls heard (disk audio), outag
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,7 +24,7 @@ from tests.agents.system_fixtures import Operator, device, system
 from tests.support.desk import name_counter
 from tests.support.mqtt import Recorder
 from tests.support.ports import free_port
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, start_system
 from totem_agent import layout
 from totem_agent.state import ShowingCall, ShowingError, ShowingTicket
 from totem_agent.view import CalledView, HomeView, TicketView
@@ -92,6 +93,14 @@ def test_a_double_tap_issues_one_ticket_shown_printed_then_called_with_sound(
         printed = printer.read_bytes()
         assert ticket["number"].encode() in printed
         assert body.qr_url.encode() in printed  # native QR command carries the URL
+        # The issue time on the tenant's wall clock (what the kiosk's screen shows), not UTC.
+        timezone = system.http.get(f"/api/v1/tenants/{system.tenant}/queue").json()["timezone"]
+        issued = datetime.fromisoformat(ticket["created_at"])
+        local = issued.astimezone(ZoneInfo(timezone)).strftime("%d/%m/%Y %H:%M")
+        assert issued.utcoffset() == timedelta(0)
+        assert ZoneInfo(timezone).utcoffset(issued) != timedelta(0), "a zone that tells UTC apart"
+        assert local.encode() in printed
+        assert issued.strftime("%d/%m/%Y %H:%M").encode() not in printed
         assert printed.endswith(b"\x1dV\x00")  # and the paper is cut
 
         name_counter(system, 3, "Sala de Coleta 3")
@@ -120,7 +129,8 @@ def test_broker_down_means_polling_and_state_still_follows_http(
         runtime.run(
             until=lambda: view_of(runtime).header.connection is Connection.POLLING, timeout_s=20
         )
-        assert view_of(runtime).header.connection_text == "Modo de contingência"
+        # The words of the pages (one catalogue).
+        assert view_of(runtime).header.connection_text == "Atualização periódica"
         # A customer takes a ticket and it is called while MQTT is down: HTTP carries both.
         _tap_service(runtime, "A")
         runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingTicket), timeout_s=20)
@@ -183,10 +193,43 @@ def test_api_unreachable_shows_a_clear_message_and_the_kiosk_carries_on(
         _ready(runtime)  # MQTT still brings the snapshot, so services are offered
         _tap_service(runtime, "A")
         runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingError), timeout_s=30)
+        # The pages' words for the same failure (error.network in the one catalogue).
         assert (
             view_of(runtime).body.message
-            == "Sem conexão com o servidor. Tente novamente em instantes."
+            == "Sem resposta do servidor. Verifique a conexão e tente de novo."
         )
         _save(runtime, output_dir / "totem-1280x720-api-unreachable.png")
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(10, 400)))
         runtime.run(until=lambda: isinstance(view_of(runtime).body, HomeView), timeout_s=10)
+
+
+def test_qr_codes_on_screen_and_paper_open_the_configured_public_url(
+    tmp_path: Path, output_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QUEUECAST_PUBLIC_URL is where phones reach the pages; --api (a LAN address) is not."""
+    audio.disk_audio_env(monkeypatch, output_dir / "totem-audio.raw")
+    public = "https://fila.example.org"
+    printer = output_dir / "printer-public-url.bin"
+    printer.unlink(missing_ok=True)
+    env = {"QUEUECAST_PUBLIC_URL": public + "/"}
+    with start_system(tmp_path, separate_broker=True, env=env) as configured:
+        token = device(configured, "totem")
+        auth = configured.auth(token)
+        credentials = configured.http.get(
+            f"/api/v1/tenants/{configured.tenant}/mqtt-credentials", headers=auth
+        ).json()
+        if "public_url" not in credentials:
+            pytest.skip("this server does not publish public_url yet (issue 14, branch kiosk)")
+        with totem(configured, token, speech=False, printer=f"file:{printer}") as runtime:
+            _ready(runtime)
+            runtime.run(until=lambda: runtime.state.public_url == public, timeout_s=20)
+            _tap_service(runtime, "A")
+            runtime.run(until=lambda: isinstance(runtime.state.screen, ShowingTicket), timeout_s=20)
+            runtime.run(until=lambda: printer.exists() and printer.stat().st_size > 0, timeout_s=10)
+            ticket_id = runtime.state.screen.ticket_id
+            expected = f"{public}/t/{configured.tenant}/ticket/{ticket_id}"
+            body = view_of(runtime).body
+            assert isinstance(body, TicketView)
+            assert body.qr_url == expected
+            assert expected.encode() in printer.read_bytes()
+            assert configured.base_url.encode() not in printer.read_bytes()

@@ -146,6 +146,17 @@ def test_advertised_urls_ignore_the_host_header(start_api: StartApi) -> None:
     assert creds.json()["ws_url"] == "wss://queue.example/mqtt"
 
 
+def test_the_public_base_url_is_published_where_every_client_looks(start_api: StartApi) -> None:
+    """Issue 14: devices and pages read the base of the phones' pages (QR codes) from the
+    credentials document they already fetch: QUEUECAST_PUBLIC_URL, else the address reached."""
+    api = start_api()
+    creds = api.http.get(f"{BASE}/mqtt-credentials", headers={"Host": "evil.example"}).json()
+    assert creds["public_url"] == f"http://127.0.0.1:{api.settings.http_port}"
+    configured = start_api(public_url="https://queue.example/")
+    creds = configured.http.get(f"{BASE}/mqtt-credentials", headers={"Host": "evil.example"})
+    assert creds.json()["public_url"] == "https://queue.example"
+
+
 # --- production ---------------------------------------------------------------------------------
 
 

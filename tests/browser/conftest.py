@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -62,6 +63,61 @@ def origin(url: str) -> str:
     return f"{scheme}://{parts.netloc}"
 
 
+# Runs before any page script, in every frame, whatever the page's CSP: each violation the
+# browser reports to the document is passed to the test through a binding.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const blocked = event.blockedURI || "(inline)";
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  window.__qcCspViolation?.(`${event.effectiveDirective} blocked ${blocked} at ${where}`);
+});
+"""
+
+
+@dataclass
+class CspViolations:
+    """Every Content-Security-Policy violation of the contexts a test opened: a page whose
+    own policy blocks its own code (MQTT.js's timer worker) is broken, even when it looks fine."""
+
+    found: list[str] = field(default_factory=list)
+
+    def watch(self, context: BrowserContext) -> BrowserContext:
+        context.expose_function("__qcCspViolation", self._event)
+        context.add_init_script(_CSP_LISTENER)
+        context.on("console", self._console)
+        return context
+
+    def _event(self, text: str) -> None:
+        self.found.append(f"event: {text}")
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # Chromium also logs the violations a document event misses (a worker's own fetches).
+        if "Content Security Policy" in message.text:
+            self.found.append(f"console: {message.text}")
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """``browser.new_context(**options)``, watched for CSP violations: the test fails at
+    teardown if any page it opened violated its policy. Contexts are closed at teardown."""
+    violations = CspViolations()
+    contexts: list[BrowserContext] = []
+
+    def opener(**options: Any) -> BrowserContext:
+        context = violations.watch(browser.new_context(**options))
+        contexts.append(context)
+        return context
+
+    yield opener
+    for context in contexts:
+        context.close()
+    if violations.found:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations.found))
+
+
+NewContext = Callable[..., BrowserContext]
+
+
 @dataclass
 class Watched:
     """A page plus everything it did that a test may want to check afterwards."""
@@ -75,20 +131,30 @@ class Watched:
     def foreign(self, allowed: set[str]) -> list[str]:
         """Every request or WebSocket whose origin is not one of ``allowed``."""
         urls = self.requests + self.websockets
-        return [u for u in urls if not u.startswith("data:") and origin(u) not in allowed]
+        # A blob: URL (MQTT.js's timer worker) belongs to the origin that follows "blob:".
+        return [
+            u
+            for u in urls
+            if not u.startswith("data:") and origin(u.removeprefix("blob:")) not in allowed
+        ]
 
 
 @pytest.fixture
-def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
-    """Open a page in a fresh context (its own storage, like a separate device)."""
-    contexts: list[BrowserContext] = []
+def open_page(new_context: NewContext) -> Callable[..., Watched]:
+    """Open a page in a fresh context (its own storage, like a separate device); any CSP
+    violation fails the test (see ``new_context``)."""
 
     def opener(
-        url: str, viewport: ViewportSize = DESK, locale: str = "pt-BR", *, inject: bool = False
+        url: str,
+        viewport: ViewportSize = DESK,
+        locale: str = "pt-BR",
+        *,
+        inject: bool = False,
+        **options: Any,
     ) -> Watched:
-        """``inject``: let the test add its own scripts (our pages' CSP forbids inline ones)."""
-        context = browser.new_context(viewport=viewport, locale=locale, bypass_csp=inject)
-        contexts.append(context)
+        """``inject``: let the test add its own scripts (our pages' CSP forbids inline ones);
+        ``options``: more ``new_context`` options (``timezone_id``...)."""
+        context = new_context(viewport=viewport, locale=locale, bypass_csp=inject, **options)
         page = context.new_page()
         watched = Watched(page)
         page.on("request", lambda request: watched.requests.append(request.url))
@@ -98,9 +164,7 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
         page.goto(url)
         return watched
 
-    yield opener
-    for context in contexts:
-        context.close()
+    return opener
 
 
 def _console(watched: Watched, message: ConsoleMessage) -> None:

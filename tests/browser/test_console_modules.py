@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
+from tests.browser.conftest import NewContext
 from tests.support.system import RunningSystem, start_system
 
 pytestmark = pytest.mark.browser
@@ -22,12 +23,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
 
 
 @pytest.fixture
-def page(browser: Browser, system: RunningSystem) -> Iterator[Page]:
-    context = browser.new_context()
-    page = context.new_page()
+def page(new_context: NewContext, system: RunningSystem) -> Page:
+    page = new_context().new_page()
     page.goto(f"{system.base_url}/admin")
-    yield page
-    context.close()
+    return page
 
 
 def run(page: Page, body: str) -> Any:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from protocol import topics
-from publisher_api.routers.pages import MQTT_JS, qr_svg
+from publisher_api.routers.pages import MQTT_JS, TEXTS, qr_svg
 from tests.support.system import RunningSystem, start_system
 
 TENANT = "default"
@@ -62,6 +62,8 @@ def test_pages_are_served_with_a_strict_content_security_policy(
     for kind in ("script-src", "style-src", "img-src", "connect-src", "font-src"):
         assert directives[kind] == "'self'", kind  # nothing from anywhere else
     assert directives["frame-ancestors"] == "'none'"
+    # MQTT.js's keep-alive timers run in a worker built from a blob: URL (test_keepalive.py).
+    assert directives["worker-src"] == "blob:"
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-content-type-options"] == "nosniff"
     # Nothing inline that the policy would have to allow, and no absolute URLs to elsewhere.
@@ -142,6 +144,17 @@ def test_scripts_and_styles_are_served_with_their_types(client: httpx.Client) ->
     assert "export class LiveConnection" in script.text
     style = client.get("/web/css/base.css")
     assert style.headers["content-type"].startswith("text/css")
+
+
+def test_the_text_catalogue_is_served_from_protocol_as_json(client: httpx.Client) -> None:
+    # i18n.js imports "../texts.json" (a JSON module): the one file the pygame agents read too.
+    response = client.get("/web/texts.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.content == TEXTS.read_bytes()
+    assert Path("protocol/texts.json").resolve() == TEXTS
+    assert not Path("publisher_api/web/texts.json").exists(), "served, never copied"
+    assert 'from "../texts.json" with { type: "json" }' in client.get("/web/js/i18n.js").text
 
 
 @pytest.mark.skipif(not MQTT_JS.exists(), reason="node_modules not installed (make setup)")

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from protocol import DevicePresence, ProtocolError, decode
 from protocol.topics import device_status_topic, device_status_wildcard
-from tests.support.ports import free_port
+from tests.browser.conftest import NewContext
 from tests.support.system import RunningSystem, start_system
 
 pytestmark = pytest.mark.browser
@@ -30,13 +30,11 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
 
 
 @pytest.fixture
-def page(browser: Browser, system: RunningSystem) -> Iterator[Page]:
+def page(new_context: NewContext, system: RunningSystem) -> Page:
     """A page on our origin (the display page; its modules are importable from there)."""
-    context = browser.new_context()
-    page = context.new_page()
+    page = new_context().new_page()
     page.goto(f"{system.base_url}/t/{system.tenant}/display")
-    yield page
-    context.close()
+    return page
 
 
 def run(page: Page, body: str, arg: Any = None) -> Any:
@@ -209,6 +207,11 @@ def test_chime_is_synthesised_and_audible(page: Page, output_dir: Path) -> None:
         out.writeframes(b"".join(struct.pack("<h", int(s * 32767)) for s in samples))
 
 
+def dead_broker(system: RunningSystem) -> str:
+    """A WebSocket URL the page's CSP allows (our own origin) where no broker answers."""
+    return system.ws_url.replace("/mqtt", "/no-broker-here")
+
+
 def test_live_connection_falls_back_to_polling_when_the_broker_is_unreachable(
     page: Page, system: RunningSystem
 ) -> None:
@@ -227,7 +230,7 @@ def test_live_connection_falls_back_to_polling_when_the_broker_is_unreachable(
       live.stop();
       return { statuses, docs: docs.slice(0, 2) };
     """
-    dead_ws = f"ws://127.0.0.1:{free_port()}/mqtt"
+    dead_ws = dead_broker(system)
     queue = f"/api/v1/tenants/{system.tenant}/queue"
     result = run(page, body, {"deadWs": dead_ws, "queue": queue})
     assert result["statuses"][0] == "connecting"
@@ -236,7 +239,9 @@ def test_live_connection_falls_back_to_polling_when_the_broker_is_unreachable(
     assert result["docs"] == [["queue_update", "http"], ["queue_update", "http"]]
 
 
-def test_live_connection_refreshes_expiring_credentials_ahead_of_time(page: Page) -> None:
+def test_live_connection_refreshes_expiring_credentials_ahead_of_time(
+    page: Page, system: RunningSystem
+) -> None:
     body = """
       const { LiveConnection } = await import("/web/js/live.js");
       let fetched = 0;
@@ -256,7 +261,7 @@ def test_live_connection_refreshes_expiring_credentials_ahead_of_time(page: Page
       live.stop();
       return fetched;
     """
-    fetched = run(page, body, {"deadWs": f"ws://127.0.0.1:{free_port()}/mqtt"})
+    fetched = run(page, body, {"deadWs": dead_broker(system)})
     assert fetched == 2  # the connect, then a refresh before the 6 s lifetime ends
 
 

@@ -177,18 +177,20 @@ def start_system(
     broker_kind: BrokerKind = "embedded",
     separate_broker: bool = False,
     env: dict[str, str] | None = None,
+    http_port: int | None = None,
 ) -> Iterator[RunningSystem]:
     """Start the API (and a broker process unless embedded) and wait until it is ready.
 
     ``separate_broker=True`` is shorthand for ``broker_kind="separate"``: our own broker as its
     own process (``python -m broker``), so tests can stop MQTT while HTTP keeps answering.
     ``"mosquitto"`` runs the same API against Debian's Mosquitto as an external broker.
+    ``http_port``: the API's port when ``env`` must name it (``QUEUECAST_PUBLIC_URL``).
     """
     if separate_broker:
         broker_kind = "separate"
     var_dir = tmp_path / "var"
     var_dir.mkdir(parents=True, exist_ok=True)
-    http_port, mqtt_port = free_port(), free_port()
+    http_port, mqtt_port = http_port or free_port(), free_port()
     base_env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",

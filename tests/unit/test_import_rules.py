@@ -37,6 +37,7 @@ RANKS: dict[str, int] = {
     "publisher_api.services": 70,
     "publisher_api.bootstrap": 75,  # start-up data: the dev tenant, seeding through the services
     "publisher_api.publishing": 80,
+    "publisher_api.dynsec": 85,  # an external broker's accounts kept in step with our grants
     "publisher_api.realtime": 90,
     "publisher_api.http_errors": 92,  # refusals as JSON responses; the exception handlers
     "publisher_api.login_guard": 95,  # password checks off the loop, login limits

@@ -1,14 +1,17 @@
-// The announcement rule, the same as the display agent's (issue 5, "no stale announcements"):
-// screens derive announcements from the snapshot's last_calls; each call_id is announced at most
-// once, and only if it is recent (default 60 s by the server's clock). So the first snapshot sets
-// the screen silently except for recent calls nobody announced yet, a reconnect never replays a
-// call, and a call made during a short outage is announced once when the screen is back.
+// The announcement rule, the same as the pygame agents' (edge/feed.py): both must answer the
+// shared table tests/contract/announce_cases.json. Screens derive announcements from the
+// snapshot's last_calls; each call_id is announced at most once, and only if it is recent
+// (default 60 s by the server's clock, 5 s of clock error allowed into the future). So a screen
+// that starts announces only the calls of the last minute nobody announced here yet, a reconnect
+// never replays a call, a call made during a short outage is announced once when the screen is
+// back, and a recall (a new call_id) is announced again.
 //
 // Announced ids are kept in sessionStorage: reloading the page (same tab) does not replay them.
 
 export const DEFAULT_RECENT_MS = 60_000;
-// A call stamped slightly in the future (clock error) still counts as recent.
-const FUTURE_TOLERANCE_MS = 5_000;
+// A call stamped slightly in the future (clock error) still counts as recent; further ahead,
+// the clock is wrong and the call stays quiet.
+export const FUTURE_TOLERANCE_MS = 5_000;
 
 export class Announcer {
   /**

@@ -28,7 +28,7 @@ const HIGHLIGHT_MS = 10000;
 const config = readConfig();
 const i18n = new I18n(params.get("lang"));
 const el = Object.fromEntries(
-  ["tenant-name", "conn", "clock", "current", "current-call", "history", "waiting", "ticker", "ticker-text", "sound", "notice", "spoken"].map(
+  ["tenant-name", "bar-end", "conn", "clock", "current", "current-call", "history", "waiting", "ticker", "ticker-text", "sound", "notice", "spoken"].map(
     (id) => [id, document.getElementById(id)],
   ),
 );
@@ -74,6 +74,10 @@ function draw() {
   el["tenant-name"].textContent = name;
   applyBranding(snapshot, el["tenant-name"]);
   document.title = `${name} · QueueCast`;
+  // The ticker first: it takes height from the history, which is measured below.
+  const ticker = snapshot?.ticker?.trim();
+  el.ticker.hidden = !ticker;
+  el["ticker-text"].textContent = ticker ?? "";
   const shown = snapshot ? latestPerTicket(snapshot.last_calls.filter(shows)) : [];
   const [current, ...earlier] = shown;
   render(el["current-call"], current ? currentCall(current, snapshot) : h("p", { class: "none" }, i18n.t("display.none")));
@@ -82,9 +86,6 @@ function draw() {
   render(el.waiting, snapshot ? waitingChips(snapshot) : []);
   render(el.history, earlier.slice(0, historySize).map(historyItem));
   dropRowsThatDoNotFit(el.history);
-  const ticker = snapshot?.ticker?.trim();
-  el.ticker.hidden = !ticker;
-  el["ticker-text"].textContent = ticker ?? "";
   showConnection(el.conn, state.status, i18n);
 }
 
@@ -125,15 +126,25 @@ function historyItem(call) {
   );
 }
 
+/** Under the "Waiting" heading: each service and how many wait for it (a name is cut, the
+ * count never is). */
 function waitingChips(snapshot) {
   return snapshot.services
     .filter((s) => !filter.services || filter.services.includes(s.prefix))
-    .map((s) => h("li", {}, `${s.name}: `, h("strong", {}, i18n.t("display.waiting", { count: s.waiting }))));
+    .map((s) =>
+      h("li", { dataset: { service: s.prefix } }, h("span", { class: "service" }, s.name), h("strong", { class: "numbers" }, String(s.waiting))),
+    );
 }
 
 i18n.apply();
 draw();
-window.addEventListener("resize", draw);
+// Redraw when the stage changes size (window, the sound button leaving the bar, a late font):
+// rows dropped for lack of room come back, rows that no longer fit go.
+let resizeFrame = 0;
+new ResizeObserver(() => {
+  cancelAnimationFrame(resizeFrame);
+  resizeFrame = requestAnimationFrame(draw);
+}).observe(document.querySelector(".stage"));
 startClock(el.clock, i18n);
 soundButton(el.sound, calls.speaker);
 const live = new LiveConnection({
@@ -144,4 +155,6 @@ const live = new LiveConnection({
   ...pageConnection({ state, el, i18n }),
 }).start();
 expose({ state, live });
-pairScreenButton(config, "display", i18n);
+// In the bar too: a floating button would cover the ticker.
+const pair = pairScreenButton(config, "display", i18n);
+if (pair) el["bar-end"].prepend(pair);

@@ -76,7 +76,7 @@ export function showConnection(el, status, i18n) {
 /**
  * The connection options every page shares: the badge follows the connection state, an unknown
  * tenant while polling is said plainly, and the URL may tune polling and backoff
- * (?poll=seconds, ?reconnect_max=seconds).
+ * (?poll=seconds, ?reconnect_max=seconds, ?keepalive=seconds).
  */
 export function pageConnection({ state, el, i18n }) {
   return {
@@ -89,6 +89,7 @@ export function pageConnection({ state, el, i18n }) {
     },
     pollIntervalMs: numberParam("poll", 5) * 1000,
     reconnectMaxMs: numberParam("reconnect_max", 30) * 1000,
+    keepaliveS: Math.max(1, Math.round(numberParam("keepalive", 30))), // 0 would turn pings off
   };
 }
 

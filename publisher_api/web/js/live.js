@@ -36,14 +36,19 @@ export function publicCredentials(api) {
 
 /**
  * Credentials for a holder of its own token (a device or a signed-in operator): username and
- * token as password; the API's credentials endpoint is asked only for the broker's address.
+ * token as password, the API's credentials endpoint asked only for the broker's address; or,
+ * when that endpoint says `login: "password"` (a broker with its own accounts: Mosquitto with
+ * dynamic security), the holder's own broker login it gives for the token sent.
  * Nothing to refresh: when such a token expires its holder must get a new one (sign in again).
  */
 export function tokenCredentials(api, username, token) {
   return async () => {
-    const c = await request(`${api}/mqtt-credentials`);
     // A function gives the token current at each connection (a kiosk renews its token).
     const password = typeof token === "function" ? token() : token;
+    const c = await request(`${api}/mqtt-credentials`, { token: password });
+    if (c.login === "password") {
+      return { wsUrl: c.ws_url, username: c.username, password: c.password, expiresAt: null };
+    }
     return { wsUrl: c.ws_url, username, password, expiresAt: null };
   };
 }
@@ -60,6 +65,7 @@ export class LiveConnection {
    *   (where = "credentials"); the page may show it.
    * onRefused(error): the broker refused the credentials at CONNECT.
    * presence: {topic, online, offline} for devices: retained offline Will + retained online.
+ * keepaliveS: MQTT keep-alive; the broker drops a client silent for 1.5 times it.
    */
   constructor(options) {
     this.options = {
@@ -67,6 +73,7 @@ export class LiveConnection {
       reconnectMinMs: 1000,
       reconnectMaxMs: 30000,
       reconnectSpreadMs: 5000,
+      keepaliveS: 30,
       onStatus: () => {},
       onError: () => {},
       onRefused: () => {},
@@ -166,7 +173,9 @@ export class LiveConnection {
       clientId: `web-${Math.random().toString(16).slice(2, 14)}`,
       protocolVersion: 4, // the embedded broker speaks MQTT 3.1.1
       clean: true,
-      keepalive: 30,
+      // Pings run on MQTT.js's worker timers (a blob: worker the pages' CSP allows), which a
+      // background tab does not throttle the way it throttles the page's own timers.
+      keepalive: this.options.keepaliveS,
       connectTimeout: 8000,
       reconnectPeriod: 0, // we reconnect ourselves, with backoff and fresh credentials
       resubscribe: false,

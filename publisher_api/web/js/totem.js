@@ -2,6 +2,7 @@
 // the tickets issued here called on screen with sound. The device token is given once (?token=
 // or the set-up form), kept in localStorage and removed from the URL.
 // URL options: ?token=  ?lang=  ?recent=60  ?poll=5  ?reconnect_max=30
+//              ?print=1 (print each ticket: a browser in kiosk printing mode)  ?paper=58|80 (mm)
 
 import { randomId, request, serverNow, tokenClaims } from "./api.js";
 import { CallAnnouncements, latestPerTicket } from "./calls.js";
@@ -13,16 +14,19 @@ import { learnTenant } from "./tenant.js";
 import { applyBranding } from "./branding.js";
 import { tr } from "./console-texts.js";
 import { pairForm } from "./pairing.js";
+import { choosePaper, printSlip, renderSlip } from "./print-slip.js";
 
 const TICKET_SCREEN_MS = 30000;
-const CALLED_SCREEN_MS = 15000;
+// The call of a ticket issued here is shown over the services, which stay tappable: the next
+// customer never waits for it. A tap anywhere else dismisses it; so does this delay.
+const CALLED_SCREEN_MS = 8000;
 const ISSUE_ATTEMPTS = 4;
 const KEPT_TICKETS = 50;
 
 const config = readConfig();
 const i18n = new I18n(params.get("lang"));
 const el = Object.fromEntries(
-  ["tenant-name", "conn", "clock", "screen", "sound", "notice", "spoken"].map((id) => [id, document.getElementById(id)]),
+  ["tenant-name", "conn", "clock", "screen", "print-slip", "sound", "notice", "spoken"].map((id) => [id, document.getElementById(id)]),
 );
 const storageKey = (what) => `queuecast:${config.tenant}:totem:${what}`;
 
@@ -143,6 +147,7 @@ async function issue(service, priority) {
       rememberIssued(ticket.id);
       live?.refresh();
       show("ticket", { ticket }, TICKET_SCREEN_MS);
+      slip(ticket);
       return;
     } catch (error) {
       if (error.status === 401 || error.status === 403) return forgetToken(i18n.t("totem.setup.invalid"));
@@ -154,6 +159,23 @@ async function issue(service, priority) {
       await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)));
     }
   }
+}
+
+/** The paper ticket of `ticket` (printed at once when this kiosk prints). */
+function slip(ticket) {
+  renderSlip(el["print-slip"], {
+    ticket,
+    tenantName: state.snapshot?.tenant_name ?? config.tenant,
+    serviceName: serviceName(ticket.service),
+    qrUrl: `${followPath(ticket)}/qr.svg`,
+    i18n,
+  });
+  if (params.get("print") === "1") printSlip(el["print-slip"]);
+}
+
+/** The phone follow page of a ticket; its QR code holds the tenant's public URL of it. */
+function followPath(ticket) {
+  return `/t/${config.tenant}/ticket/${encodeURIComponent(ticket.id)}`;
 }
 
 // --- render -----------------------------------------------------------------------------------
@@ -185,44 +207,10 @@ const SCREENS = {
     ),
   ],
   home: () => {
-    const services = offeredServices();
     const recent = latestPerTicket(state.snapshot?.last_calls ?? []).slice(0, 5);
     return [
       h("h2", { class: "screen-title" }, i18n.t("totem.choose")),
-      h(
-        "ul",
-        { class: "services" },
-        services.map((service, index) =>
-          h(
-            "li",
-            {},
-            h(
-              "button",
-              {
-                class: "service-button",
-                type: "button",
-                dataset: { service: service.prefix, key: `service-${service.prefix}` },
-                "aria-keyshortcuts": index < 9 ? String(index + 1) : null,
-                onclick: () => choose(service),
-              },
-              h("span", { class: "prefix", "aria-hidden": "true" }, service.prefix),
-              h("span", { class: "name" }, service.name),
-              service.description ? h("span", { class: "meta" }, service.description) : null,
-              h(
-                "span",
-                { class: "meta" },
-                [
-                  i18n.t("display.waiting", { count: service.waiting }),
-                  service.estimated_wait_s === null ? null : i18n.wait(service.estimated_wait_s),
-                  index < 9 ? i18n.t("totem.key", { key: index + 1 }) : null,
-                ]
-                  .filter(Boolean)
-                  .join(" · "),
-              ),
-            ),
-          ),
-        ),
-      ),
+      serviceList(),
       recent.length > 0
         ? h(
             "ul",
@@ -233,6 +221,19 @@ const SCREENS = {
         : null,
     ];
   },
+
+  // The call over the services: nobody has to wait for it to go away before taking a ticket.
+  called: () => [
+    h(
+      "section",
+      { class: "call-banner", role: "status", "aria-labelledby": "called-title" },
+      h("p", { class: "call-title", id: "called-title" }, i18n.t("totem.called")),
+      h("p", { class: "called-number numbers" }, state.call.number),
+      h("p", { class: "called-counter" }, `→ ${i18n.place(state.call.counter, state.call.counter_name)}`),
+    ),
+    h("h2", { class: "screen-title" }, i18n.t("totem.choose")),
+    serviceList(),
+  ],
   priority: () => [
     h("h2", { class: "screen-title" }, state.service.name),
     h("p", { class: "screen-title" }, i18n.t("totem.priority.title")),
@@ -240,8 +241,8 @@ const SCREENS = {
     h(
       "div",
       { class: "choices" },
-      h("button", { class: "button", type: "button", "aria-keyshortcuts": "1", onclick: () => issue(state.service, false) }, `1 · ${i18n.t("totem.priority.no")}`),
-      h("button", { class: "button", type: "button", "aria-keyshortcuts": "2", onclick: () => issue(state.service, true) }, `2 · ${i18n.t("totem.priority.yes")}`),
+      h("button", { class: "button", type: "button", "aria-keyshortcuts": "1", onclick: () => issue(state.service, false) }, i18n.t("totem.priority.no")),
+      h("button", { class: "button", type: "button", "aria-keyshortcuts": "2", onclick: () => issue(state.service, true) }, i18n.t("totem.priority.yes")),
     ),
     h("button", { class: "button secondary", type: "button", onclick: () => show("home") }, i18n.t("totem.back")),
   ],
@@ -251,7 +252,7 @@ const SCREENS = {
     const entry = state.snapshot?.waiting.find((w) => w.id === ticket.id);
     const position = entry?.position ?? ticket.position;
     const wait = entry ? entry.estimated_wait_s : ticket.estimated_wait_s;
-    const followUrl = `/t/${config.tenant}/ticket/${encodeURIComponent(ticket.id)}`;
+    const followUrl = followPath(ticket);
     return [
       h(
         "section",
@@ -283,17 +284,51 @@ const SCREENS = {
       h("button", { class: "button", type: "button", onclick: () => show("home") }, i18n.t("totem.done")),
     ];
   },
-  called: () => [
-    h("p", { class: "screen-title" }, i18n.t("totem.called")),
-    h("p", { class: "called-number numbers" }, state.call.number),
-    h("p", { class: "called-counter" }, `→ ${i18n.place(state.call.counter, state.call.counter_name)}`),
-  ],
   error: () => [
     h("p", { class: "screen-title" }, i18n.t("totem.error")),
     state.error ? h("p", { class: "screen-help" }, state.error) : null,
     h("button", { class: "button", type: "button", onclick: () => show("home") }, i18n.t("totem.back")),
   ],
 };
+
+/** One button per offered service. Keys 1-9 still pick them (aria-keyshortcuts), but a
+ * customer at a touch screen is not shown keyboard hints. */
+function serviceList() {
+  const services = offeredServices();
+  return h(
+    "ul",
+    { class: "services" },
+    services.map((service, index) =>
+      h(
+        "li",
+        {},
+        h(
+          "button",
+          {
+            class: "service-button",
+            type: "button",
+            dataset: { service: service.prefix, key: `service-${service.prefix}` },
+            "aria-keyshortcuts": index < 9 ? String(index + 1) : null,
+            onclick: () => choose(service),
+          },
+          h("span", { class: "prefix", "aria-hidden": "true" }, service.prefix),
+          h("span", { class: "name" }, service.name),
+          service.description ? h("span", { class: "meta" }, service.description) : null,
+          h(
+            "span",
+            { class: "meta" },
+            [
+              i18n.t("display.waiting", { count: service.waiting }),
+              service.estimated_wait_s === null ? null : i18n.wait(service.estimated_wait_s),
+            ]
+              .filter(Boolean)
+              .join(" · "),
+          ),
+        ),
+      ),
+    ),
+  );
+}
 
 /** The services this kiosk offers, in the admin's order (inactive ones are not offered). */
 function offeredServices() {
@@ -311,12 +346,17 @@ function saveToken(event) {
   start();
 }
 
+// A tap anywhere on the call but a service button gives the screen back at once.
+el.screen.addEventListener("click", (event) => {
+  if (state.screen === "called" && !event.target.closest(".service-button")) show("home");
+});
+
 // Keys 1-9 pick a service (or the priority choice); Escape goes back home.
 window.addEventListener("keydown", (event) => {
   if (event.target instanceof HTMLInputElement || event.altKey || event.ctrlKey || event.metaKey) return;
   const digit = Number(event.key);
   if (event.key === "Escape" && state.screen !== "setup" && state.screen !== "issuing") show("home");
-  else if (state.screen === "home" && digit >= 1 && digit <= 9) {
+  else if ((state.screen === "home" || state.screen === "called") && digit >= 1 && digit <= 9) {
     const service = offeredServices()[digit - 1];
     if (service) choose(service);
   } else if (state.screen === "priority" && (digit === 1 || digit === 2)) issue(state.service, digit === 2);
@@ -356,6 +396,7 @@ function start() {
 }
 
 takeTokenFromUrl();
+choosePaper(params);
 i18n.apply();
 startClock(el.clock, i18n);
 soundButton(el.sound, calls.speaker);

@@ -97,14 +97,17 @@ def test_texts_by_locale_and_speech() -> None:
     assert texts_for("en", "es").locale == "en"  # the device's setting beats the tenant's
     assert spell_number("A023") == "A, 0 2 3"
     assert spell_number("123") == "1 2 3"
-    assert call_speech(texts_for("pt-BR"), "A023", 3) == "Senha A, 0 2 3. guichê 3."
-    assert call_speech(texts_for("en"), "P001", 12) == "Ticket P, 0 0 1. counter 12."
-    assert call_speech(texts_for("es"), "A023", 3) == "Turno A, 0 2 3. ventanilla 3."
+    assert call_speech(texts_for("pt-BR"), "A023", 3) == "Senha A, 0 2 3. Guichê 3."
+    assert call_speech(texts_for("en"), "P001", 12) == "Ticket P, 0 0 1. Counter 12."
+    assert call_speech(texts_for("es"), "A023", 3) == "Turno A, 0 2 3. Ventanilla 3."
     # A counter with a name is called by it, in every language.
     named = "Sala de Coleta 4"
     assert call_speech(texts_for("pt-BR"), "A023", 4, named) == "Senha A, 0 2 3. Sala de Coleta 4."
     assert call_speech(texts_for("en"), "A023", 4, named) == "Ticket A, 0 2 3. Sala de Coleta 4."
     assert call_speech(texts_for("es"), "A023", 4, named) == "Turno A, 0 2 3. Sala de Coleta 4."
-    assert call_speech(texts_for("en"), "A023", 4, "  ") == "Ticket A, 0 2 3. counter 4."
-    assert texts_for("pt-BR").minutes(20) == "cerca de 1 min"
+    assert call_speech(texts_for("en"), "A023", 4, "  ") == "Ticket A, 0 2 3. Counter 4."
+    # Waits read as the pages read them (the same catalogue keys and rounding).
+    assert texts_for("pt-BR").minutes(20) == "menos de 1 min"
+    assert texts_for("pt-BR").minutes(90) == "~2 min"
+    assert texts_for("es").minutes(3900) == "~1 h 5 min"
     assert texts_for("en").minutes(None) == "—"

@@ -1,4 +1,5 @@
-"""The feed rules every screen depends on: seq order, silent start, announce once if recent."""
+"""The feed rules every screen depends on: seq order, announce once if recent. The announcement
+rule's own cases are shared with the browser pages: tests/contract/test_announce_contract.py."""
 
 from __future__ import annotations
 
@@ -24,9 +25,12 @@ def polled(seq: int, calls=()):  # type: ignore[no-untyped-def]
     return SnapshotReceived(snapshot(seq, list(calls)), live=False)
 
 
-def test_first_snapshot_sets_the_screen_silently() -> None:
-    feed, fresh = step(Feed(), live(5, [call(2), call(1)]))
-    assert fresh == ()
+def test_first_snapshot_replays_no_old_call_but_announces_the_last_minutes() -> None:
+    # A screen switched on (or restarted) mid-morning: the earlier calls stay quiet; the one
+    # made seconds ago, which it may have missed while starting, is announced.
+    old = call(1, at=NOW - timedelta(minutes=30))
+    feed, fresh = step(Feed(), live(5, [call(2), old]))
+    assert [c.number for c in fresh] == ["A002"]
     assert feed.snapshot is not None
     assert feed.snapshot.seq == 5
     assert set(feed.announced) == {"call-A002-0", "call-A001-0"}

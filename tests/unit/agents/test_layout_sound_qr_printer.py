@@ -106,13 +106,20 @@ def test_qr_surface_modules_match_the_encoded_url() -> None:
 def test_printed_ticket_bytes(tmp_path: Path) -> None:
     out = tmp_path / "printer.bin"
     places = ("Sala de Coleta 4", "Guichê 2")
-    job = PrintTicket(ticket("A023"), "Atendimento geral", "Clinica Sao Lucas", "pt-BR", places)
+    issued = ticket("A023").model_copy(
+        update={"created_at": datetime(2026, 11, 29, 18, 31, tzinfo=UTC)}
+    )
+    job = PrintTicket(
+        issued, "Atendimento geral", "Clinica Sao Lucas", "pt-BR", places, "America/Sao_Paulo"
+    )
     url = "http://10.0.0.5:8000/t/default/ticket/ticket-A023"
-    print_job(f"file:{out}", job, url=url, now=datetime(2026, 11, 29, 12, 5, tzinfo=UTC))
+    print_job(f"file:{out}", job, url=url)
     data = out.read_bytes()
     assert data.startswith(b"\x1b@")  # ESC @: initialise
-    for text in (b"A023", b"Atendimento geral", b"Clinica Sao Lucas", b"29/11/2026 12:05"):
+    # 18:31 UTC is 15:31 in Sao Paulo: the time the kiosk's own clock shows, never UTC.
+    for text in (b"A023", b"Atendimento geral", b"Clinica Sao Lucas", b"29/11/2026 15:31"):
         assert text in data
+    assert b"18:31" not in data
     # The place in this service's line (the server's figure) and where it will be served.
     assert b"Posi" in data
     assert b": 3\n" in data
@@ -121,11 +128,30 @@ def test_printed_ticket_bytes(tmp_path: Path) -> None:
     assert data.endswith(b"\x1dV\x00")  # GS V: cut
 
 
+@pytest.mark.parametrize(
+    ("timezone", "printed"),
+    [
+        ("America/Sao_Paulo", b"29/11/2026 21:50"),
+        ("Asia/Tokyo", b"30/11/2026 09:50"),  # the next day there
+        ("UTC", b"30/11/2026 00:50"),
+    ],
+)
+def test_printed_time_is_the_tenants_local_time(
+    tmp_path: Path, timezone: str, printed: bytes
+) -> None:
+    out = tmp_path / "printer.bin"
+    issued = ticket("A023").model_copy(
+        update={"created_at": datetime(2026, 11, 30, 0, 50, tzinfo=UTC)}
+    )
+    print_job(f"file:{out}", PrintTicket(issued, "A", "", "en", (), timezone), url="u")
+    assert printed in out.read_bytes()
+
+
 def test_printer_failures_are_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     job = PrintTicket(ticket("A023"), "A", "", "en")
-    print_job(f"file:{tmp_path}/missing/dir/printer", job, url="u", now=datetime.now(UTC))
+    print_job(f"file:{tmp_path}/missing/dir/printer", job, url="u")
     assert "could not print ticket A023" in caplog.text
     with pytest.raises(ValueError, match="unknown printer"):
         open_printer("serial:/dev/ttyS0")

@@ -28,11 +28,12 @@ from totem_agent.state import (
 from totem_agent.view import TicketView, totem_view
 
 NOW = T0 + timedelta(seconds=1)
-URL = "http://api/t/default/ticket/{id}"
+API = "http://api"
 
 
 def home() -> TotemState:
-    return TotemState(feed=Feed(snapshot=snapshot(1), primed=True))
+    # Already asked for the public URL (test_totem_public_url.py): effects here are the screen's.
+    return TotemState(feed=Feed(snapshot=snapshot(1)), asked_public_url=True)
 
 
 def with_ticket(number: str = "A023") -> TotemState:
@@ -71,12 +72,13 @@ def test_issued_ticket_is_shown_followed_and_printed() -> None:
     assert state.screen == ShowingTicket(t.id, NOW + timedelta(seconds=20))
     assert effects == [
         Follow(t.id),
-        PrintTicket(t, "Atendimento geral", "Clínica São Lucas", "pt-BR"),
+        # The tenant's time zone travels with the job: the paper shows its local time.
+        PrintTicket(t, "Atendimento geral", "Clínica São Lucas", "pt-BR", (), "America/Sao_Paulo"),
     ]
-    view = totem_view(state, NOW, fallback_title="x", ticket_url=URL)
+    view = totem_view(state, NOW, fallback_title="x", api=API, tenant="default")
     assert isinstance(view.body, TicketView)
     assert view.body.qr_url == f"http://api/t/default/ticket/{t.id}"
-    assert view.body.lines == ("Posição na fila: 3", "Espera estimada: cerca de 9 min")
+    assert view.body.lines == ("Posição na fila: 3", "Espera estimada: ~9 min")
 
 
 def test_the_printed_ticket_names_the_counters_of_its_service_when_not_all_serve_it() -> None:
@@ -85,16 +87,12 @@ def test_the_printed_ticket_names_the_counters_of_its_service_when_not_all_serve
     counters = [
         c.model_copy(update={"services": ["P"] if c.number == 4 else []}) for c in plain.counters
     ]
-    state = TotemState(
-        feed=Feed(snapshot=plain.model_copy(update={"counters": counters}), primed=True)
-    )
+    state = TotemState(feed=Feed(snapshot=plain.model_copy(update={"counters": counters})))
     state, _ = reduce(state, ServiceTapped("A", "k1"), NOW)
     _, effects = reduce(state, TicketIssued("k1", ticket("A023")), NOW)
     printing = next(e for e in effects if isinstance(e, PrintTicket))
     assert printing.places == ("Guichê 1", "Guichê 2", "Guichê 3")
-    state, _ = reduce(
-        TotemState(feed=Feed(snapshot=plain, primed=True)), ServiceTapped("A", "k2"), NOW
-    )
+    state, _ = reduce(TotemState(feed=Feed(snapshot=plain)), ServiceTapped("A", "k2"), NOW)
     _, effects = reduce(state, TicketIssued("k2", ticket("A024")), NOW)
     everywhere = next(e for e in effects if isinstance(e, PrintTicket))
     assert everywhere.places == (), "every counter serves A: nothing to say"
@@ -110,7 +108,7 @@ def test_failure_shows_an_error_then_home() -> None:
     state, _ = reduce(home(), ServiceTapped("A", "k1"), NOW)
     state, _ = reduce(state, IssueFailed("k1", False, "service closed"), NOW)
     assert isinstance(state.screen, ShowingError)
-    view = totem_view(state, NOW, fallback_title="x", ticket_url=URL)
+    view = totem_view(state, NOW, fallback_title="x", api=API, tenant="default")
     assert view.body.message == "service closed"  # type: ignore[union-attr]
     state, _ = reduce(state, Tick(), NOW + timedelta(seconds=8))
     assert state.screen == Home()
@@ -135,24 +133,24 @@ def test_ticket_screen_times_out_and_unfollows() -> None:
 def test_position_follows_the_freshest_source() -> None:
     state = with_ticket()
     state, _ = reduce(state, TicketReceived(ticket(position=5), 10), NOW)
-    lines = totem_view(state, NOW, fallback_title="x", ticket_url=URL).body.lines  # type: ignore[union-attr]
+    lines = totem_view(state, NOW, fallback_title="x", api=API, tenant="default").body.lines  # type: ignore[union-attr]
     assert lines[0] == "Posição na fila: 5"
     stale, _ = reduce(state, TicketReceived(ticket(position=9), 9), NOW)
     assert stale is state
     snap = snapshot(11, waiting_tickets=(waiting(23, 1),))
     state, _ = reduce(state, SnapshotReceived(snap, True), NOW)
-    lines = totem_view(state, NOW, fallback_title="x", ticket_url=URL).body.lines  # type: ignore[union-attr]
+    lines = totem_view(state, NOW, fallback_title="x", api=API, tenant="default").body.lines  # type: ignore[union-attr]
     assert lines[0] == "Você é o próximo!"
     state, _ = reduce(
         state, TicketReceived(ticket(status=TicketStatus.CALLED, counter=2, position=None), 12), NOW
     )
-    lines = totem_view(state, NOW, fallback_title="x", ticket_url=URL).body.lines  # type: ignore[union-attr]
+    lines = totem_view(state, NOW, fallback_title="x", api=API, tenant="default").body.lines  # type: ignore[union-attr]
     assert lines == ("Dirija-se a: Guichê 2",)
     # A named counter reads by its name (the ticket's counter, looked up in the snapshot).
     state, _ = reduce(
         state, TicketReceived(ticket(status=TicketStatus.CALLED, counter=4, position=None), 13), NOW
     )
-    lines = totem_view(state, NOW, fallback_title="x", ticket_url=URL).body.lines  # type: ignore[union-attr]
+    lines = totem_view(state, NOW, fallback_title="x", api=API, tenant="default").body.lines  # type: ignore[union-attr]
     assert lines == ("Dirija-se a: Sala de Coleta 4",)
 
 
