@@ -7,8 +7,8 @@ live connections are closed within ``QUEUECAST_MQTT_REVOCATION_CHECK_S`` (defaul
 the database cannot be read, devices and users are refused (fail closed); ``public`` and the
 API's own ``publisher`` tokens have nothing to revoke and are not affected.
 
-It listens before it loads the database layer (SQLAlchemy and the API's store: about two thirds
-of its start-up imports, seconds when their bytecode is not cached yet, as on a fresh install),
+It listens before it loads the database layer (SQLAlchemy and ``credentials``: most of its
+start-up imports, seconds when their bytecode is not cached yet, as on a fresh install),
 which then loads in a worker thread; a CONNECT that needs the database before that waits for it.
 """
 
@@ -19,6 +19,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from broker.auth import TokenActive
 from broker.embedded import EmbeddedBroker
@@ -40,9 +41,10 @@ def standalone_settings(settings: Settings) -> Settings:
 
 
 class DatabaseTokenCheck:
-    """Whether a token is still honoured, read from the API's database at each call (this
-    process hears of no commit, so it remembers nothing). The database layer is loaded on first
-    use, or by :meth:`load` ahead of time; callers are worker threads (blocking by contract)."""
+    """Whether a token is still honoured, read from the API's database at each call through
+    :mod:`credentials` (this process hears of no commit, so it remembers nothing). The
+    database layer is loaded on first use, or by :meth:`load` ahead of time; callers are
+    worker threads (blocking by contract)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -52,13 +54,12 @@ class DatabaseTokenCheck:
     def load(self) -> TokenActive:
         with self._lock:
             if self._check is None:
-                # The API's store is this process's only link to it: imported here, at the
-                # composition root, and only once the listeners are up.
-                from publisher_api.store.database import Database
-                from publisher_api.store.directory import Directory
+                # The database layer is loaded here, only once the listeners are up; the
+                # reads and the rule are the API's own (credentials), not a copy.
+                from credentials import DatabaseFacts, read_engine, token_active
 
-                database = Database(self._settings.effective_database_url)
-                self._check = Directory(database, remember=False).token_active
+                facts = DatabaseFacts(read_engine(self._settings.effective_database_url).connect)
+                self._check = partial(token_active, facts=facts)
             return self._check
 
     def __call__(self, principal: Principal) -> bool:

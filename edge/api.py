@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
-from dataclasses import dataclass, field, replace
-from urllib.parse import quote, urlsplit
+from dataclasses import replace
+from urllib.parse import quote
 
 import httpx
 
 from edge.clock import ServerClock
 from edge.credential import DeviceCredential
 from protocol import ProtocolError, QueueUpdate, Ticket, decode
+from protocol.broker_url import BrokerAddress
 
 
 class ApiError(Exception):
@@ -28,24 +29,8 @@ class ApiError(Exception):
         self.retryable = retryable
 
 
-@dataclass(frozen=True, slots=True)
-class MqttEndpoint:
-    host: str
-    port: int
-    tls: bool
-    username: str | None = None
-    """With a broker that keeps its own accounts (``login: password`` in the credentials
-    document): this device's broker login, used instead of its token."""
-    password: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_url(cls, url: str) -> MqttEndpoint:
-        """``mqtt://host:port`` or ``mqtts://host:port`` (what the credentials endpoint gives)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError(f"not an mqtt:// URL: {url!r}")
-        tls = parts.scheme == "mqtts"
-        return cls(parts.hostname, parts.port or (8883 if tls else 1883), tls)
+MqttEndpoint = BrokerAddress
+"""Where the agent's MQTT broker is (the one parser: :mod:`protocol.broker_url`)."""
 
 
 class _Bearer(httpx.Auth):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from protocol.identifiers import ID_RULE
+from protocol.identifiers import ID_PATTERN, ID_RULE
 from protocol.messages import (
     PROTOCOL_VERSION,
     DevicePresence,
@@ -19,7 +19,7 @@ from protocol.server_status import SERVER_STATUS_TOPIC, ServerStatus
 
 _TENANT_PARAM = {
     "description": f"Tenant id ({ID_RULE})",
-    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"},
+    "schema": {"type": "string", "pattern": ID_PATTERN},
 }
 
 
@@ -114,7 +114,7 @@ def asyncapi_document(*, servers: dict[str, dict[str, Any]] | None = None) -> di
                     "tenant": _TENANT_PARAM,
                     "deviceId": {
                         "description": f"Device id ({ID_RULE})",
-                        "schema": {"type": "string"},
+                        "schema": {"type": "string", "pattern": ID_PATTERN},
                     },
                 },
                 "publish": {

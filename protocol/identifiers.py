@@ -12,8 +12,17 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-_ID_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62})")
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+"""Tenant and device ids, written once: in the same dialect for Python, pydantic/OpenAPI,
+AsyncAPI and the browser (served to the pages as ``/web/js/identifiers.js``)."""
 ID_RULE = "1-63 characters: lowercase letters, digits, '-' or '_', starting with a letter or digit"
+
+TICKET_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+"""Ticket ids: unguessable tokens (UUID-like). A ticket id is a capability and a topic level;
+anything else is refused before it reaches a topic, a query or a QR code."""
+
+_ID_PATTERN = re.compile(ID_PATTERN)
+_TICKET_ID_PATTERN = re.compile(TICKET_ID_PATTERN)
 
 
 class InvalidIdentifier(ValueError):
@@ -33,6 +42,11 @@ def _tenant(value: str) -> str:
 
 def _device(value: str) -> str:
     return validate_identifier(value, what="device id")
+
+
+def is_ticket_id(value: str) -> bool:
+    """Whether ``value`` is shaped like a ticket id (:data:`TICKET_ID_PATTERN`)."""
+    return _TICKET_ID_PATTERN.fullmatch(value) is not None
 
 
 TenantId = Annotated[str, AfterValidator(_tenant)]

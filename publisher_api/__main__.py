@@ -28,9 +28,9 @@ def main() -> int:
     # next to the lines that say which migrations ran.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     from publisher_api.app import create_app, prepare_database
+    from publisher_api.bootstrap.seed import UnsafeDefaults
     from publisher_api.server import server_config
     from publisher_api.store.database import Database
-    from publisher_api.store.seed import UnsafeDefaults
 
     if not settings.is_dev:
         # The lifespan checks this too; checking first gives a one-line message, not a traceback.
@@ -43,7 +43,6 @@ def main() -> int:
         finally:
             database.dispose()
     raise_open_files_limit()
-    # The same get_settings() object: no dependency override needed.
     uvicorn.Server(server_config(create_app(settle_heap=True), settings)).run()
     return 0
 

@@ -27,13 +27,20 @@ from config import Settings
 from config.faultlog import FaultLog
 from protocol import TicketStatus
 from publisher_api.auth import TokenVerifier
-from publisher_api.deps import TOKEN_URL
+from publisher_api.bootstrap.seed import (
+    SeededDevice,
+    ensure_bootstrap_superadmin,
+    refuse_dev_logins,
+    seed_dev,
+)
+from publisher_api.deps import TOKEN_URL, running
 from publisher_api.dynsec.grants import load_grants
-from publisher_api.errors import install as install_error_handlers
+from publisher_api.http_errors import install as install_error_handlers
+from publisher_api.http_latency import HttpLatencyMiddleware
 from publisher_api.issue_limit import IssueLimit
 from publisher_api.limits import BodyLimit, StrictTransport
 from publisher_api.login_guard import LoginGate, LoginGuard
-from publisher_api.metrics import HttpLatencyMiddleware, Metrics
+from publisher_api.metrics import Metrics
 from publisher_api.publishing.relay import OutboxRelay, RelayedSink
 from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import (
@@ -64,12 +71,6 @@ from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
 from publisher_api.store.migrate import upgrade_to_head
 from publisher_api.store.models import TenantRow, TicketRow
-from publisher_api.store.seed import (
-    SeededDevice,
-    ensure_bootstrap_superadmin,
-    refuse_dev_logins,
-    seed_dev,
-)
 from publisher_api.store.snapshot import SnapshotCache
 from publisher_api.store.state_source import StoreStateSource
 
@@ -91,7 +92,6 @@ Operators, admins and totems use this REST API; screens follow the same state li
 def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -> FastAPI:
     """The app for ``settings`` (default: the process's, from ``config.get_settings()``).
     ``settle_heap``: see :func:`_settle_heap` (for the server process only)."""
-    explicit = settings is not None
     settings = settings or config.get_settings()
 
     @asynccontextmanager
@@ -131,7 +131,6 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                 stack.callback(relay.stop)
             batching = BatchingWriter(writer)
             stack.callback(batching.close)
-            app.state.realtime = sink
             logins = LoginGuard.from_settings(settings)
             stack.callback(logins.checks.close)
             app.state.runtime = Runtime(
@@ -145,9 +144,8 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                 batching=batching,
                 tokens=TokenVerifier(settings.secret_key.get_secret_value()),
                 logins=logins,
+                realtime=sink,
             )
-            metrics_database.append(database)
-            stack.callback(metrics_database.clear)
             stack.callback(_forget_runtime, app)
             runtime = app.state.runtime
             sweeper = Sweeper(
@@ -162,8 +160,6 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                 _settle_heap()
             yield
 
-    metrics_database: list[Database] = []
-    metrics = Metrics(lambda: _queue_lengths(metrics_database))
     app = FastAPI(
         title="QueueCast API",
         version="1",
@@ -175,11 +171,8 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         redoc_url=None,
     )
     app.state.settings = settings
-    if explicit:
-        # Routers owned by other parts read settings through config.get_settings; give them
-        # ours. Only for explicit settings (tests): any override makes FastAPI re-analyse every
-        # dependency on every request, which the production path should not pay.
-        app.dependency_overrides[config.get_settings] = lambda: settings
+    # Queue lengths are read at scrape time from the running app (none outside its lifespan).
+    metrics = Metrics(lambda: _queue_lengths(running(app)))
     install_error_handlers(app)
     # The ticket fast lane inside the metrics middleware (added later = outer), so the requests
     # it serves are measured and labelled like the others.
@@ -309,10 +302,10 @@ def _settle_heap() -> None:
     settle_for_connections()  # gc.collect(), gc.freeze(), and thresholds for many connections
 
 
-def _queue_lengths(databases: list[Database]) -> Mapping[str, int]:
-    if not databases:
+def _queue_lengths(runtime: Runtime | None) -> Mapping[str, int]:
+    if runtime is None:
         return {}
-    with databases[0].session() as session:
+    with runtime.database.session() as session:
         tenants = session.scalars(select(TenantRow.id)).all()
         rows = session.execute(
             select(TicketRow.tenant_id, func.count())
@@ -335,6 +328,5 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 
 def _forget_runtime(app: FastAPI) -> None:
-    for name in ("runtime", "realtime"):
-        if hasattr(app.state, name):
-            delattr(app.state, name)
+    if hasattr(app.state, "runtime"):
+        del app.state.runtime

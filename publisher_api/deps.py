@@ -18,11 +18,13 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.applications import Starlette
 
 from config import Settings
 from protocol import InvalidToken, Principal, Role
-from protocol.identifiers import ID_RULE
+from protocol.identifiers import ID_PATTERN, ID_RULE
 from publisher_api.errors import Forbidden, NotFound, Unauthorized
+from publisher_api.realtime import Realtime
 from publisher_api.runtime import Runtime
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a URL, not a password
@@ -34,8 +36,20 @@ _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 # endpoint itself (one hop), where database work happens.
 
 
+def running(app: Starlette) -> Runtime | None:
+    """The app's lifespan state (``None`` before its lifespan starts and after it ends)."""
+    runtime: Runtime | None = getattr(app.state, "runtime", None)
+    return runtime
+
+
+def realtime_of(app: Starlette) -> Realtime | None:
+    """The running broker or external connection (``None`` outside the lifespan)."""
+    runtime = running(app)
+    return None if runtime is None else runtime.realtime
+
+
 async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+    runtime = running(request.app)
     if runtime is None:  # only between create_app and the lifespan start
         raise RuntimeError("the app's lifespan has not started")
     return runtime
@@ -61,11 +75,10 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 BearerToken = Annotated[str | None, Depends(_bearer)]
 
-TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 TenantPath = Annotated[
     str,
     Path(
-        pattern=TENANT_PATTERN,
+        pattern=ID_PATTERN,
         description=f"Tenant id: {ID_RULE}",
         examples=["default"],
     ),

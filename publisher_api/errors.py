@@ -1,26 +1,18 @@
 """One error shape for every response: ``{"error": "<code>", "message": "<human text>", ...}``.
 
-Services raise :class:`ApiError` subclasses; the handlers installed by :func:`install` turn them,
-FastAPI's validation errors, Starlette's HTTP errors and anything unexpected into that shape, so
-no client ever sees a traceback or an HTML page.
+Services raise :class:`ApiError` subclasses (plain exceptions: this module knows nothing of the
+web framework); :func:`refusal` says how each is answered, and the handlers installed by
+:func:`publisher_api.http_errors.install` send that, FastAPI's validation errors, Starlette's HTTP
+errors and anything unexpected in that shape, so no client ever sees a traceback or an HTML page.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from config.faultlog import printable
 from publisher_api.domain import counters
 from publisher_api.domain.lifecycle import IllegalTransition
-
-log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -111,69 +103,15 @@ class TooManyRequests(ApiError):
         return {"Retry-After": str(self.retry_after)}
 
 
-def error_response(status_code: int, body: dict[str, Any], headers: Any = None) -> JSONResponse:
-    return JSONResponse(body, status_code=status_code, headers=headers)
-
-
-def refusal_response(exc: ApiError | IllegalTransition) -> JSONResponse:
-    """The response for a refused request: what the exception handlers send, and what the
-    ticket fast lane sends for a refusal it got from a write (one rendering for both)."""
+def refusal(exc: ApiError | IllegalTransition) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    """Status, body and headers of the answer to a refused request (one rendering for the
+    exception handlers, the ticket fast lane and the ASGI middlewares)."""
     if isinstance(exc, IllegalTransition):
-        return error_response(
-            409,
-            {
-                "error": "illegal_transition",
-                "message": str(exc),
-                "status": exc.status.value,
-                "command": exc.command.value,
-            },
-        )
-    return error_response(exc.status_code, exc.body(), exc.headers())
-
-
-def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return refusal_response(exc)
-
-    @app.exception_handler(IllegalTransition)
-    async def _illegal(request: Request, exc: IllegalTransition) -> JSONResponse:
-        return refusal_response(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
-            for e in exc.errors()
-        ]
-        first = details[0] if details else {"loc": [], "msg": "invalid input"}
-        where = ".".join(str(p) for p in first["loc"]) or "request"
-        return error_response(
-            422,
-            {
-                "error": "validation_error",
-                "message": f"{where}: {first['msg']}",
-                "details": details,
-            },
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {
-            404: "not_found",
-            405: "method_not_allowed",
-            401: "unauthorized",
-            413: "payload_too_large",
-            429: "too_many_requests",
-        }.get(exc.status_code, "http_error")
-        return error_response(
-            exc.status_code, {"error": code, "message": str(exc.detail)}, exc.headers
-        )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The path is the client's: escaped, so raw control bytes never reach the log.
-        log.exception("unexpected error on %s %s", request.method, printable(request.url.path))
-        return error_response(
-            500, {"error": "internal_error", "message": "internal error; it has been logged"}
-        )
+        body: dict[str, Any] = {
+            "error": "illegal_transition",
+            "message": str(exc),
+            "status": exc.status.value,
+            "command": exc.command.value,
+        }
+        return 409, body, None
+    return exc.status_code, exc.body(), exc.headers()

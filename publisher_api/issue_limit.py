@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from config import Settings
 from config.faultlog import FaultLog
 from protocol import InvalidToken
-from publisher_api.errors import TooManyRequests, refusal_response
+from publisher_api.errors import TooManyRequests
+from publisher_api.http_errors import refusal_response
 from publisher_api.login_guard import Buckets
 
 _ISSUE_PATH = re.compile(r"/api/v1/tenants/[^/]+/tickets/?")

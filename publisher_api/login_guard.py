@@ -32,7 +32,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from config import Settings
 from config.faultlog import FaultLog
 from publisher_api.auth import verify_password
-from publisher_api.errors import TooManyRequests, refusal_response
+from publisher_api.errors import TooManyRequests
+from publisher_api.http_errors import refusal_response
 
 _MAX_KEYS = 100_000  # addresses and usernames remembered; the fullest buckets go first
 

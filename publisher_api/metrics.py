@@ -2,19 +2,17 @@
 
 Queue length is read from the database at scrape time (a collector), so it can never drift from
 the truth; counters and histograms are fed by the ticket service after each commit and by a small
-ASGI middleware for HTTP latency.
+ASGI middleware for HTTP latency (:mod:`publisher_api.http_latency`, in the web layer).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 WAIT_BUCKETS = (15, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200)
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -76,39 +74,6 @@ class Metrics:
         if child is None:
             child = self._http_children[key] = self.http_latency.labels(method, route, str(status))
         child.observe(seconds)
-
-
-class HttpLatencyMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware overhead). Labels by route template, never by raw path,
-    so ids in URLs cannot blow up the label set."""
-
-    def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics | None]) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            metrics = self.metrics()
-            if metrics is not None:
-                route = scope.get("route")
-                template = getattr(route, "path", None) or "unmatched"
-                metrics.observe_http(
-                    scope["method"], template, status, time.perf_counter() - started
-                )
 
 
 @dataclass(frozen=True)

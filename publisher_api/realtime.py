@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from config import Settings
 from protocol import Principal
+from protocol.broker_url import BrokerAddress
 from publisher_api.changes import (
     ChangeSink,
     NullSink,
@@ -24,7 +25,7 @@ from publisher_api.changes import (
 from publisher_api.dynsec.control import DynsecControl
 from publisher_api.dynsec.model import Grants, publisher_login
 from publisher_api.dynsec.provisioner import Provisioner
-from publisher_api.publishing.connection import BrokerAddress, MqttConnection
+from publisher_api.publishing.connection import MqttConnection
 from publisher_api.publishing.drivers import LoopPublisher, ThreadedPublisher
 from publisher_api.publishing.embedded_transport import EmbeddedTransport
 from publisher_api.publishing.rules import PublishingRules

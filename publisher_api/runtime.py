@@ -1,5 +1,7 @@
-"""What the running app holds: settings, database, writer and services, metrics. Built by the
-lifespan (never at import time) and reached by dependencies through ``app.state``."""
+"""What the running app holds: settings, database, writer and services, metrics, the realtime
+side (broker or external connection). The one lifespan state object: built by the lifespan
+(never at import time), gone when it ends, and reached through ``app.state.runtime`` only
+(``deps.RuntimeDep`` for routes, :func:`publisher_api.deps.running` for the rest)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from config import Settings
 from publisher_api.auth import TokenVerifier
 from publisher_api.login_guard import LoginGuard
 from publisher_api.metrics import Metrics
+from publisher_api.realtime import Realtime
 from publisher_api.services.batching import BatchingWriter
 from publisher_api.services.changes import Operation, Writer
 from publisher_api.services.tickets import TicketService
@@ -33,6 +36,7 @@ class Runtime:
     batching: BatchingWriter
     tokens: TokenVerifier
     logins: LoginGuard
+    realtime: Realtime
 
     async def write(self, tenant: str, operation: Operation[T]) -> T:
         """Run a ticket operation on the writer thread (group commit) and await its result."""

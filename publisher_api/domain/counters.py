@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import TypeAlias
+from typing import TypeAlias, assert_never
 
 from protocol import CounterStatus, TicketStatus
 from publisher_api.domain.lifecycle import OPEN_STATUSES, IllegalTransition
@@ -175,7 +175,8 @@ def apply(
             return CounterState(CounterStatus.CLOSED, since=at), (
                 CounterEvent(CounterEventKind.CLOSE, by, None, at),
             )
-    raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover - exhaustive
+        case _:  # pragma: no cover - mypy proves every command is handled
+            assert_never(command)
 
 
 def check_can_call(state: CounterState, by: str) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from publisher_api.publishing.connection import BrokerAddress
+from protocol.broker_url import BrokerAddress
 
 log = logging.getLogger(__name__)
 

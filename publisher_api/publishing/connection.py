@@ -15,44 +15,19 @@ import os
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from protocol import Role, issue_token
+from protocol.broker_url import BrokerAddress
 from protocol.server_status import SERVER_STATUS_TOPIC, ServerState, encode_server_status
 
 log = logging.getLogger(__name__)
 
 _PUBLISHER_TOKEN_TTL = timedelta(hours=12)
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool = False
-    username: str | None = None
-    password: str | None = None
-
-    @classmethod
-    def from_url(cls, url: str) -> BrokerAddress:
-        """``mqtt://[user[:password]@]host[:port]`` or ``mqtts://...`` (TLS, default port 8883)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
-            raise ValueError(f"not an MQTT broker URL: {url!r} (expected mqtt://host:port)")
-        tls = parts.scheme in ("mqtts", "ssl")
-        return cls(
-            host=parts.hostname,
-            port=parts.port or (8883 if tls else 1883),
-            tls=tls,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-        )
 
 
 class MqttConnection:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from protocol.identifiers import ID_RULE
+from protocol.identifiers import ID_PATTERN, ID_RULE
 from publisher_api import schemas
 from publisher_api.deps import (
     AdminAccess,
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["administration"])
 PrefixPath = Annotated[str, Path(pattern=r"^[A-Z]{1,3}$", description="Service prefix")]
 CounterPath = Annotated[int, Path(ge=1, le=999)]
 UsernamePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
-DevicePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description=ID_RULE)]
+DevicePath = Annotated[str, Path(pattern=ID_PATTERN, description=ID_RULE)]
 
 
 # --- tenants ----------------------------------------------------------------------------------

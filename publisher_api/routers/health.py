@@ -15,8 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from protocol import Role
-from publisher_api.deps import BearerToken, RuntimeDep, authenticate
-from publisher_api.errors import Forbidden, Unauthorized, error_response
+from publisher_api.deps import BearerToken, RuntimeDep, authenticate, realtime_of
+from publisher_api.errors import Forbidden, Unauthorized
+from publisher_api.http_errors import error_response
 from publisher_api.metrics import MqttReading, mqtt_exposition
 from publisher_api.runtime import Runtime
 
@@ -97,7 +98,7 @@ def _mqtt_state(reading: MqttReading | None) -> str:
 
 def mqtt_reading(request: Request) -> MqttReading | None:
     """The MQTT side of the running app (None before the realtime step is up)."""
-    realtime: Any = getattr(request.app.state, "realtime", None)
+    realtime: Any = realtime_of(request.app)
     broker = getattr(realtime, "broker", None)
     if broker is not None:
         if not broker.running:

@@ -24,6 +24,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
 from uvicorn.server import ServerState
 
+from publisher_api.deps import realtime_of
 from publisher_api.routers.realtime import MQTT_WS_PATH, mqtt_over_websocket
 
 if TYPE_CHECKING:
@@ -148,6 +149,5 @@ def websocket_protocol(owner: Any) -> type[MqttLaneWebSocket]:
 
 
 def _running_broker(owner: Any) -> EmbeddedBroker | None:
-    realtime = getattr(getattr(owner, "state", None), "realtime", None)
-    broker = getattr(realtime, "broker", None)
+    broker = getattr(realtime_of(owner), "broker", None)
     return broker if broker is not None and broker.running else None

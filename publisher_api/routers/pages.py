@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -28,7 +27,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from config import Settings
 from protocol import topics as t
-from publisher_api.deps import PublicTenant, SettingsDep
+from protocol.identifiers import ID_PATTERN, ID_RULE, TICKET_ID_PATTERN, is_ticket_id
+from publisher_api.deps import PublicTenant, SettingsDep, realtime_of
 from publisher_api.routers.realtime import advertised_urls, public_base
 
 router = APIRouter(include_in_schema=False)
@@ -47,6 +47,8 @@ TEXTS = _REPO_ROOT / "protocol" / "texts.json"
 """The one catalogue of user-facing texts (pages and pygame agents alike), served as is at
 TEXTS_URL: i18n.js imports it as a JSON module, so nothing is generated or copied."""
 TEXTS_URL = f"{ASSETS_URL}/texts.json"
+IDENTIFIERS_JS_URL = f"{ASSETS_URL}/js/identifiers.js"
+"""The id rules of protocol/identifiers.py as an ES module (the pages' only copy is this one)."""
 
 # Only these kinds of file are served from WEB_DIR (HTML pages go through the page routes).
 _ASSET_TYPES = {
@@ -54,9 +56,6 @@ _ASSET_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-# Ticket ids are unguessable tokens (UUID-like); anything else is refused before it reaches a
-# topic or a QR code.
-_TICKET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CONFIG_PLACEHOLDER = "__QUEUECAST_CONFIG__"
 
 PageName = Literal["display", "totem", "ticket", "operator", "admin", "superadmin"]
@@ -166,6 +165,27 @@ def texts_catalogue(request: Request) -> Response:
     """protocol/texts.json, the texts the pages share with the agents (declared before the
     generic asset route, which serves nothing outside WEB_DIR)."""
     return _file(request, TEXTS, "application/json; charset=utf-8")
+
+
+@router.api_route(IDENTIFIERS_JS_URL, methods=["GET", "HEAD"])
+def identifiers_js() -> Response:
+    """protocol/identifiers.py's patterns for the pages, served from the one definition."""
+    return Response(
+        _IDENTIFIERS_JS,
+        media_type=_ASSET_TYPES[".js"],
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+_IDENTIFIERS_JS = "\n".join(
+    (
+        "// Served by publisher_api from protocol/identifiers.py: edit the rule there.",
+        f"export const ID_PATTERN = new RegExp({json.dumps(ID_PATTERN)});",
+        f"export const ID_RULE = {json.dumps(ID_RULE)};",
+        f"export const TICKET_ID_PATTERN = new RegExp({json.dumps(TICKET_ID_PATTERN)});",
+        "",
+    )
+)
 
 
 @router.api_route(ASSETS_URL + "/{path:path}", methods=["GET", "HEAD"])
@@ -280,7 +300,7 @@ def _security_headers(ws_origin: str | None) -> dict[str, str]:
 def _broker_ws_origin(request: Request, settings: Settings) -> str | None:
     """The broker's WebSocket origin when it is not our own, exactly as ``mqtt-credentials``
     advertises it (a dedicated WebSocket port, a separate or external broker)."""
-    realtime = getattr(request.app.state, "realtime", None)
+    realtime = realtime_of(request.app)
     _, ws_url = advertised_urls(settings, realtime, request)
     if ws_url is None:
         return None
@@ -293,6 +313,6 @@ def _broker_ws_origin(request: Request, settings: Settings) -> str | None:
 
 
 def _ticket_id_or_404(ticket_id: str) -> str:
-    if not _TICKET_ID.fullmatch(ticket_id):
+    if not is_ticket_id(ticket_id):
         raise HTTPException(status_code=404, detail=f"invalid ticket id {ticket_id!r}")
     return ticket_id

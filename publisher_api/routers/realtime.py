@@ -21,6 +21,7 @@ from publisher_api.deps import (
     RuntimeDep,
     SettingsDep,
     authorize,
+    realtime_of,
 )
 from publisher_api.dynsec.model import (
     DeviceGrant,
@@ -161,7 +162,7 @@ def asyncapi(request: Request, settings: SettingsDep) -> dict[str, Any]:
 
 @router.websocket(MQTT_WS_PATH)
 async def mqtt_over_websocket(websocket: WebSocket) -> None:
-    realtime: Realtime | None = getattr(websocket.app.state, "realtime", None)
+    realtime = realtime_of(websocket.app)
     if realtime is None or realtime.broker is None:
         # External broker (or a dedicated WebSocket port): browsers are told its own URL.
         await websocket.close(code=1008, reason="MQTT is not served on this path")
@@ -236,5 +237,4 @@ def advertised_urls(
 
 
 def _realtime(request: Request) -> Realtime | None:
-    realtime: Realtime | None = getattr(request.app.state, "realtime", None)
-    return realtime
+    return realtime_of(request.app)

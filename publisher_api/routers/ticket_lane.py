@@ -14,7 +14,7 @@ It changes no behaviour because it only ever does the *same* thing on the *easy*
   an unusual content type — is handed to FastAPI untouched
   (the body it read is replayed), so every error keeps its exact FastAPI form.
 - A refusal from the write itself (404 ticket, 409 transition, ...) is rendered by
-  ``errors.refusal_response``, which the FastAPI exception handlers use too.
+  ``http_errors.refusal_response``, which the FastAPI exception handlers use too.
 
 Requests it serves carry the matching route in ``scope["route"]``, so HTTP metrics label them
 exactly as FastAPI-served ones, and count in ``queuecast_ticket_lane_requests`` (what proves, in
@@ -47,10 +47,12 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol import Role
-from publisher_api.deps import ISSUER_ROLES, STAFF_ROLES, TENANT_PATTERN, TenantScope, authorize
+from protocol.identifiers import ID_PATTERN, TICKET_ID_PATTERN
+from publisher_api.deps import ISSUER_ROLES, STAFF_ROLES, TenantScope, authorize
 from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import IllegalTransition
-from publisher_api.errors import ApiError, refusal_response
+from publisher_api.errors import ApiError
+from publisher_api.http_errors import refusal_response
 from publisher_api.routers import tickets
 from publisher_api.routers.tickets import (
     COUNTER_RANGE,
@@ -58,7 +60,6 @@ from publisher_api.routers.tickets import (
     IDEMPOTENCY_KEY_PATTERN,
     PREFIX,
     SIMPLE_ACTIONS,
-    TICKET_ID_PATTERN,
     run_action,
     run_call_next,
     run_issue,
@@ -67,7 +68,7 @@ from publisher_api.runtime import Runtime
 from publisher_api.schemas import TicketIn
 from publisher_api.services.tickets import Action
 
-_TENANT = re.compile(TENANT_PATTERN)
+_TENANT = re.compile(ID_PATTERN)
 _TICKET_ID = re.compile(TICKET_ID_PATTERN)
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 _COUNTER = re.compile(r"[1-9][0-9]*")  # canonical digits only; FastAPI judges anything else

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from sqlalchemy import func, select
 
 from protocol import QueueUpdate, Ticket, TicketStatus, WaitingPage
+from protocol.identifiers import TICKET_ID_PATTERN
 from publisher_api.deps import IssuerAccess, OperatorAccess, PublicTenant, RuntimeDep, SessionDep
 from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import CommandKind
@@ -29,7 +30,6 @@ from publisher_api.store.models import TicketRow
 PREFIX = "/api/v1/tenants/{tenant}"
 router = APIRouter(prefix=PREFIX, tags=["tickets"])
 
-TICKET_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 COUNTER_RANGE = (1, 999)
 IDEMPOTENCY_KEY = "Idempotency-Key"
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"

@@ -20,6 +20,7 @@ from protocol import ENDED_STATUSES, Role
 from publisher_api import schemas
 from publisher_api.auth import device_token, hash_password, next_token_version
 from publisher_api.domain.lifecycle import OPEN_STATUSES
+from publisher_api.domain.service_rules import ServiceInUse, check_delete
 from publisher_api.errors import Conflict, Forbidden, Invalid, NotFound
 from publisher_api.services import counters
 from publisher_api.services.changes import Change, Writer
@@ -176,12 +177,10 @@ def delete_service(writer: Writer, tenant: str, prefix: str) -> None:
                 TicketRow.status.not_in([s.value for s in ENDED_STATUSES]),
             )
         )
-        if unfinished:
-            raise Conflict(
-                f"service {prefix} still has {unfinished} unfinished tickets; "
-                "transfer or finish them first",
-                unfinished=unfinished,
-            )
+        try:
+            check_delete(prefix, unfinished=unfinished or 0)
+        except ServiceInUse as refusal:
+            raise Conflict(str(refusal), unfinished=refusal.unfinished) from None
         change.session.delete(row)
         for counter in change.session.scalars(
             select(CounterRow).where(CounterRow.tenant_id == tenant)

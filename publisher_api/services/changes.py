@@ -23,10 +23,10 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from protocol import CallRecord, QueueUpdate, Ticket, TicketStatus, TicketStatusChanged
+from publisher_api.changes import ChangeSink, TenantChanged
 from publisher_api.domain.lifecycle import IllegalTransition
 from publisher_api.domain.lines import WaitingLines
 from publisher_api.errors import ApiError, Conflict, NotFound
-from publisher_api.realtime import ChangeSink, TenantChanged
 from publisher_api.store import outbox, records
 from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory

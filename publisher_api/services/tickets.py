@@ -12,12 +12,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import assert_never
 
 from protocol import CallRecord, CounterStatus, Ticket, TicketStatus
 from publisher_api.domain import counters as cn
 from publisher_api.domain import lifecycle as lc
 from publisher_api.domain.numbering import label, local_day, next_number
 from publisher_api.domain.ordering import front_key, next_streak
+from publisher_api.domain.service_rules import PriorityNotTaken, check_issue
 from publisher_api.errors import CounterRefused, Invalid, NotFound
 from publisher_api.metrics import Metrics
 from publisher_api.services.changes import Change, Operation, PendingEvent, Writer
@@ -189,7 +191,7 @@ class TicketService:
         first checked against its counter (``checked``: the caller did it already) and closes
         the counter's open ticket with the caller's outcome."""
         if action.kind is lc.CommandKind.CALL and not checked:
-            _refuse_unless_allowed(row, action.kind)
+            lc.check(TicketStatus(row.status), action.kind)
             if action.counter is None:
                 raise Invalid("calling a ticket needs a counter", field="counter")
             record = find_counter(change, action.counter)
@@ -233,17 +235,18 @@ class TicketService:
             case lc.CommandKind.CANCEL:
                 return lc.Cancel(at=at, reason=action.reason)
             case lc.CommandKind.REACTIVATE:
-                _refuse_unless_allowed(row, action.kind)
+                lc.check(TicketStatus(row.status), action.kind)
                 return lc.Reactivate(order_key=_back_key(change), at=at)
             case lc.CommandKind.TRANSFER:
                 if action.service is None:
                     raise Invalid("a transfer needs the target service", field="service")
                 target = _service(change, action.service)
-                _refuse_unless_allowed(row, action.kind)
+                lc.check(TicketStatus(row.status), action.kind)
                 return lc.Transfer(
                     service=target.prefix, order_key=_placement_key(change, target, action), at=at
                 )
-        raise Invalid(f"unknown action {action.kind}")  # pragma: no cover - exhaustive
+            case _:  # pragma: no cover - mypy proves every action is handled
+                assert_never(action.kind)
 
     def _count_call(self, change: Change, row: TicketRecord, *, first_call: bool) -> None:
         metrics, tenant, waited = self.metrics, change.tenant.id, None
@@ -257,12 +260,6 @@ class TicketService:
                 metrics.wait_time.labels(tenant).observe(waited)
 
         change.after_commit.append(record)
-
-
-def _refuse_unless_allowed(row: TicketRecord, kind: lc.CommandKind) -> None:
-    """Check legality before allocating order keys, so a refused command touches nothing."""
-    if kind not in lc.allowed_commands(TicketStatus(row.status)):
-        raise lc.IllegalTransition(TicketStatus(row.status), kind)
 
 
 def _new_id() -> str:
@@ -340,8 +337,10 @@ def _check_call(
 def _new_ticket(
     change: Change, service: ServiceRecord, priority: bool, idempotency_key: str | None
 ) -> TicketRecord:
-    if priority and not service.priority_allowed:
-        raise Invalid(f"service {service.prefix} does not take priority tickets", field="priority")
+    try:
+        check_issue(service.prefix, priority_allowed=service.priority_allowed, priority=priority)
+    except PriorityNotTaken as refusal:
+        raise Invalid(str(refusal), field="priority") from None
     today = local_day(change.now, change.tenant.timezone)
     number = next_number(service.last_number, service.last_number_day, today)
     service.last_number, service.last_number_day = number, today

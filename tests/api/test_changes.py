@@ -14,6 +14,7 @@ import pytest
 
 from protocol import QueueUpdate, TicketStatus
 from publisher_api import schemas
+from publisher_api.bootstrap.seed import seed_dev
 from publisher_api.changes import NullSink, TenantChanged
 from publisher_api.domain import counters as cn
 from publisher_api.domain.counters import CloseOutcome
@@ -25,7 +26,6 @@ from publisher_api.services.counters import command_op
 from publisher_api.services.tickets import Action, TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
-from publisher_api.store.seed import seed_dev
 from publisher_api.store.snapshot import SnapshotCache
 from publisher_api.store.state_source import StoreStateSource
 from tests.api.conftest import api_settings, open_counter

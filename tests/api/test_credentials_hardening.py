@@ -17,13 +17,17 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from config import Settings
+from publisher_api.bootstrap.seed import (
+    UnsafeDefaults,
+    ensure_bootstrap_superadmin,
+    refuse_dev_logins,
+)
 from publisher_api.realtime import NullSink
 from publisher_api.schemas import TenantIn, UserIn
 from publisher_api.services import admin as admin_service
 from publisher_api.services.changes import Writer
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
-from publisher_api.store.seed import UnsafeDefaults, ensure_bootstrap_superadmin, refuse_dev_logins
 from tests.api.conftest import TENANT, Api, StartApi, api_settings, serve
 from tests.support.mqtt import Recorder
 
@@ -213,7 +217,7 @@ def test_the_start_up_guard_ignores_names_tenants_chose(tmp_path: Path) -> None:
 
 
 def test_the_start_up_guard_still_refuses_the_dev_superadmin(tmp_path: Path) -> None:
-    from publisher_api.store.seed import seed_dev
+    from publisher_api.bootstrap.seed import seed_dev
 
     database = Database(f"sqlite:///{tmp_path / 'guard.db'}")
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from protocol import CounterStatus, Ticket, TicketStatus
+from publisher_api.bootstrap.seed import seed_dev
 from publisher_api.changes import TenantChanged
 from publisher_api.domain.lifecycle import CommandKind
 from publisher_api.services.changes import Change, Operation, Writer
@@ -21,7 +22,6 @@ from publisher_api.services.tickets import Action, TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
 from publisher_api.store.models import TicketRow
-from publisher_api.store.seed import seed_dev
 from tests.api.conftest import TENANT, api_settings, open_counter
 
 # 1 December, 23:00 in São Paulo (the dev tenant's zone, UTC-3), then 00:05 on the 2nd.

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from protocol import Role
 from protocol.auth import issue_token
+from publisher_api.bootstrap.seed import seed_dev
 from publisher_api.changes import NullSink, TenantChanged
 from publisher_api.publishing.relay import OutboxRelay, RelayedSink
 from publisher_api.services import admin
@@ -26,7 +27,6 @@ from publisher_api.services.tickets import TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.directory import Directory
 from publisher_api.store.migrate import upgrade_to_head
-from publisher_api.store.seed import seed_dev
 from publisher_api.store.snapshot import SnapshotCache
 from tests.api.conftest import TENANT, api_settings
 

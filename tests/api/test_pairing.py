@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from publisher_api.bootstrap.seed import seed_dev
 from publisher_api.changes import NullSink
 from publisher_api.errors import ApiError
 from publisher_api.services import pairing
@@ -16,7 +17,6 @@ from publisher_api.services.changes import Writer
 from publisher_api.site_schemas import PairIn, PairingCodeIn
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
-from publisher_api.store.seed import seed_dev
 from tests.api.conftest import TENANT, Api, api_settings
 
 BASE = f"/api/v1/tenants/{TENANT}"

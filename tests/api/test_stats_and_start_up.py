@@ -13,6 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from publisher_api.auth import verify_password
+from publisher_api.bootstrap.seed import ensure_bootstrap_superadmin, seed_dev
 from publisher_api.changes import NullSink
 from publisher_api.domain import counters as cn
 from publisher_api.domain.lifecycle import CommandKind
@@ -23,7 +24,6 @@ from publisher_api.services.tickets import Action, TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
 from publisher_api.store.models import UserRow
-from publisher_api.store.seed import ensure_bootstrap_superadmin, seed_dev
 from tests.api.conftest import api_settings, open_counter
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from config import Settings
+from publisher_api.bootstrap.seed import UnsafeDefaults, refuse_dev_logins, seed_dev
 from publisher_api.changes import NullSink
 from publisher_api.domain import counters as cn
 from publisher_api.domain.counters import CloseOutcome
@@ -23,7 +24,6 @@ from publisher_api.services.tickets import TicketService
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import alembic_config, upgrade_to_head
 from publisher_api.store.models import Base
-from publisher_api.store.seed import UnsafeDefaults, refuse_dev_logins, seed_dev
 from tests.api.conftest import api_settings
 
 

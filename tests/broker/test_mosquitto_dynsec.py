@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from protocol import Role
+from protocol.broker_url import BrokerAddress
 from protocol.topics import device_status_topic, queue_topic
 from publisher_api.dynsec.control import DynsecControl
 from publisher_api.dynsec.model import PUBLIC_SLOTS, device_login, public_login
 from publisher_api.dynsec.provisioner import Provisioner
-from publisher_api.publishing.connection import BrokerAddress
 from tests.broker.harness import token
 from tests.support.dynsec import (
     PERIOD_S,

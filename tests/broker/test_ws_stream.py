@@ -67,7 +67,7 @@ class LaneServer:
             await websocket.close()
 
         app = Starlette(routes=[WebSocketRoute("/mqtt", mqtt), WebSocketRoute("/echo", echo)])
-        app.state.realtime = SimpleNamespace(broker=self.broker.broker)
+        app.state.runtime = SimpleNamespace(realtime=SimpleNamespace(broker=self.broker.broker))
         self.port = free_port()
         config = uvicorn.Config(
             app,

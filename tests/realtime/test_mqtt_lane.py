@@ -35,7 +35,7 @@ def test_mqtt_websockets_skip_the_app_and_everything_else_reaches_it() -> None:
         reached.append((scope["type"], scope["path"]))
 
     owner = Starlette()
-    owner.state.realtime = None  # no embedded broker: the route itself refuses with 1008
+    # No lifespan state (so no embedded broker): the route itself refuses with 1008.
     lane = MqttLane(app, owner=owner)
 
     answer = call(lane, "websocket", "/mqtt")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from protocol import Role
+from protocol.broker_url import BrokerAddress
 from publisher_api.dynsec.control import DynsecControl
 from publisher_api.dynsec.model import (
     DeviceGrant,
@@ -28,7 +29,6 @@ from publisher_api.dynsec.model import (
     user_login,
 )
 from publisher_api.dynsec.provisioner import Provisioner
-from publisher_api.publishing.connection import BrokerAddress
 from tests.support.mosquitto import MOSQUITTO
 from tests.support.ports import free_port, wait_for_port
 

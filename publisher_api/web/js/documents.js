@@ -1,6 +1,8 @@
 // The browser side of protocol/messages.py: recognise our documents (by "type" and "version"),
 // ignore everything else, and keep snapshots in order by their per-tenant "seq".
 
+import { ID_PATTERN } from "./identifiers.js"; // served from protocol/identifiers.py
+
 export const PROTOCOL_VERSION = 1;
 // ticket_update 2: its ticket carries call_id (new at every recall), which the phone announces.
 export const TICKET_UPDATE_VERSION = 2;
@@ -85,14 +87,13 @@ function isTicket(t) {
   return Boolean(t) && typeof t === "object" && typeof t.id === "string" && typeof t.status === "string";
 }
 
-const DEVICE_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/; // protocol/identifiers.py's rule
 
 /**
  * A device's own presence topic, from the tenant's presence wildcard the server built with
  * protocol.topics (".../devices/+/status"): only the "+" level is filled in, after validation.
  */
 export function presenceTopic(devicesWildcard, deviceId) {
-  if (!DEVICE_ID.test(deviceId)) throw new ProtocolError(`invalid device id ${JSON.stringify(deviceId)}`);
+  if (!ID_PATTERN.test(deviceId)) throw new ProtocolError(`invalid device id ${JSON.stringify(deviceId)}`);
   return devicesWildcard.replace("/+/", `/${deviceId}/`);
 }
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from protocol import Role
+from protocol.broker_url import BrokerAddress
 from publisher_api.dynsec.control import ControlError, DynsecControl, Response
 from publisher_api.dynsec.model import DeviceGrant, Grants
 from publisher_api.dynsec.provisioner import Provisioner
-from publisher_api.publishing.connection import BrokerAddress
 
 SECRET = "provisioner-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 

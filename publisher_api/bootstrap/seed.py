@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from config import Settings
-from config.dev_tenant import DEV_TENANT
 from publisher_api.auth import hash_password, verify_password
+from publisher_api.bootstrap.dev_tenant import DEV_TENANT
 from publisher_api.errors import Conflict
 from publisher_api.services import admin
 from publisher_api.services.changes import Writer

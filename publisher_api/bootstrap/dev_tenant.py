@@ -1,5 +1,5 @@
 """The demo tenant ``make run`` seeds in dev mode (QUEUECAST_ENV=dev). Outside dev mode the API
-refuses to start while any of these logins still works (publisher_api.store.seed)."""
+refuses to start while any of these logins still works (publisher_api.bootstrap.seed)."""
 
 from __future__ import annotations
 
