@@ -85,8 +85,8 @@ def newest_call(payload: bytes) -> bytes | None:
     return payload[at : payload.find(b'"', at)]
 
 
-def subscriber_process(port: int, specs: list[Spec], channel: Connection) -> None:
-    sockets = open_subscribers(port, specs)
+def subscriber_process(port: int, specs: list[Spec], username: str, channel: Connection) -> None:
+    sockets = open_subscribers(port, specs, username=username)
     channel.send("ready")
     first_seen: dict[tuple[int, bytes], int] = {}
 
@@ -138,6 +138,20 @@ def _display_password(system: RunningSystem, tenant: str, root: dict[str, str]) 
     return str(response.json()["token"])
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where the calls go and where the screens listen: the API's base URL (a replica or the
+    load balancer in front of several), the caller's headers, the MQTT TCP port, and the
+    username the screens log in with (a broker with its own accounts needs the one the API
+    gave with the password)."""
+
+    broker: str
+    base_url: str
+    headers: dict[str, str]
+    mqtt_port: int
+    username: str = "bench"
+
+
 def measure(system: RunningSystem, broker: str, scenario: Scenario) -> Result:
     root = system.auth(system.login("root"))
     tenants = _prepare_tenants(system, scenario, root)
@@ -148,10 +162,22 @@ def measure(system: RunningSystem, broker: str, scenario: Scenario) -> Result:
         for s in range(scenario.subscribers_per_tenant):
             specs.append((f"sub-{tenant}-{s}", password, queue_topic(tenant)))
             owner.append(tenant)
+    target = Target(broker, system.base_url, root, system.mqtt_port)
+    return time_calls(target, scenario, tenants, specs, owner)
 
+
+def time_calls(
+    target: Target, scenario: Scenario, tenants: list[str], specs: list[Spec], owner: list[str]
+) -> Result:
+    """Subscribe ``specs`` (``owner[i]``: the tenant of subscriber i), then issue and call
+    ``scenario.calls`` tickets round-robin over ``tenants`` at counter 1 of each; each latency
+    runs from the call-next request's start to a subscriber of that tenant holding the queue
+    snapshot whose newest call is that ticket."""
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe()
-    process = context.Process(target=subscriber_process, args=(system.mqtt_port, specs, theirs))
+    process = context.Process(
+        target=subscriber_process, args=(target.mqtt_port, specs, target.username, theirs)
+    )
     process.start()
     if not ours.poll(300) or ours.recv() != "ready":
         raise RuntimeError("subscribers did not get ready")
@@ -159,7 +185,7 @@ def measure(system: RunningSystem, broker: str, scenario: Scenario) -> Result:
 
     sent: dict[bytes, tuple[int, str, int]] = {}  # ticket id -> (send ns, tenant, call index)
     http_ms: list[float] = []
-    with httpx.Client(base_url=system.base_url, headers=root, timeout=30) as api:
+    with httpx.Client(base_url=target.base_url, headers=target.headers, timeout=30) as api:
         for tenant in tenants:  # the calling user opens counter 1 of each tenant
             api.post(
                 f"/api/v1/tenants/{tenant}/counters/1/open", json={"takeover": True}
@@ -191,7 +217,7 @@ def measure(system: RunningSystem, broker: str, scenario: Scenario) -> Result:
     )
     measured_calls = scenario.calls - scenario.warmup
     return Result(
-        broker=broker,
+        broker=target.broker,
         scenario=scenario.name,
         subscribers=len(specs),
         calls=scenario.calls,
@@ -202,6 +228,19 @@ def measure(system: RunningSystem, broker: str, scenario: Scenario) -> Result:
         max_ms=round(latencies[-1], 2) if latencies else float("nan"),
         http_p50_ms=round(statistics.median(http_ms), 2),
     )
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| scenario | broker | deliveries | p50 ms | p99 ms | max ms | HTTP call-next p50 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.scenario} | {r.broker} | {r.deliveries}/{r.expected} | {r.p50_ms} | "
+        f"{r.p99_ms} | {r.max_ms} | {r.http_p50_ms} |"
+        for r in results
+    ]
+    return "\n".join(lines)
 
 
 BROKERS: list[tuple[str, BrokerKind]] = [("embedded amqtt", "embedded"), ("mosquitto", "mosquitto")]
@@ -227,13 +266,7 @@ def main() -> None:
                 result = measure(system, name, scenario)
                 results.append(result)
                 print(result, flush=True)
-    print("| scenario | broker | deliveries | p50 ms | p99 ms | max ms | HTTP call-next p50 ms |")
-    print("|---|---|---|---|---|---|---|")
-    for r in results:
-        print(
-            f"| {r.scenario} | {r.broker} | {r.deliveries}/{r.expected} | {r.p50_ms} | "
-            f"{r.p99_ms} | {r.max_ms} | {r.http_p50_ms} |"
-        )
+    print(table(results))
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     report = {
         "machine": machine_description(),
