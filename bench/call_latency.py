@@ -70,6 +70,9 @@ class Result:
     p99_ms: float
     max_ms: float
     http_p50_ms: float
+    after_response_p50_ms: float
+    """Screen arrival minus the end of the HTTP response: what publishing adds after the
+    caller got its answer (negative: the screen had it first)."""
 
 
 def newest_call(payload: bytes) -> bytes | None:
@@ -183,7 +186,8 @@ def time_calls(
         raise RuntimeError("subscribers did not get ready")
     time.sleep(1.0)  # retained snapshots delivered at subscribe time settle first
 
-    sent: dict[bytes, tuple[int, str, int]] = {}  # ticket id -> (send ns, tenant, call index)
+    # ticket id -> (send ns, tenant, call index, response ns)
+    sent: dict[bytes, tuple[int, str, int, int]] = {}
     http_ms: list[float] = []
     with httpx.Client(base_url=target.base_url, headers=target.headers, timeout=30) as api:
         for tenant in tenants:  # the calling user opens counter 1 of each tenant
@@ -198,9 +202,10 @@ def time_calls(
             started = time.monotonic_ns()
             # The previous call's ticket is completed in the same write, as a console does.
             response = api.post(f"/api/v1/tenants/{tenant}/counters/1/call-next?close=completed")
-            http_ms.append((time.monotonic_ns() - started) / 1e6)
+            answered = time.monotonic_ns()
+            http_ms.append((answered - started) / 1e6)
             response.raise_for_status()
-            sent[response.json()["id"].encode()] = (started, tenant, index)
+            sent[response.json()["id"].encode()] = (started, tenant, index, answered)
             next_at += scenario.interval_s
             time.sleep(max(0.0, next_at - time.monotonic()))
     time.sleep(2.0)  # stragglers
@@ -208,13 +213,15 @@ def time_calls(
     first_seen: dict[tuple[int, bytes], int] = ours.recv()
     process.join(timeout=30)
 
-    latencies = sorted(
-        (arrived - sent[ticket][0]) / 1e6
+    measured = [
+        (arrived, sent[ticket])
         for (subscriber, ticket), arrived in first_seen.items()
         if ticket in sent
         and sent[ticket][2] >= scenario.warmup
         and owner[subscriber] == sent[ticket][1]
-    )
+    ]
+    latencies = sorted((arrived - call[0]) / 1e6 for arrived, call in measured)
+    after_response = [(arrived - call[3]) / 1e6 for arrived, call in measured]
     measured_calls = scenario.calls - scenario.warmup
     return Result(
         broker=target.broker,
@@ -227,17 +234,21 @@ def time_calls(
         p99_ms=round(percentile(latencies, 99), 2),
         max_ms=round(latencies[-1], 2) if latencies else float("nan"),
         http_p50_ms=round(statistics.median(http_ms), 2),
+        after_response_p50_ms=round(statistics.median(after_response), 2)
+        if after_response
+        else float("nan"),
     )
 
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| scenario | broker | deliveries | p50 ms | p99 ms | max ms | HTTP call-next p50 ms |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | broker | deliveries | p50 ms | p99 ms | max ms | HTTP call-next p50 ms "
+        "| screen after response p50 ms |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     lines += [
         f"| {r.scenario} | {r.broker} | {r.deliveries}/{r.expected} | {r.p50_ms} | "
-        f"{r.p99_ms} | {r.max_ms} | {r.http_p50_ms} |"
+        f"{r.p99_ms} | {r.max_ms} | {r.http_p50_ms} | {r.after_response_p50_ms} |"
         for r in results
     ]
     return "\n".join(lines)
