@@ -23,6 +23,7 @@ BENCHMARKS = {
     "agent_footprint": "the pygame agents' idle CPU and memory",
     "abuse": "call -> screen while a login flood, a slowloris or huge bodies hit the API",
     "replicas": "write throughput with 1, 2 and 3 API replicas on PostgreSQL behind nginx",
+    "cluster_latency": "call -> screen through nginx, replicas on PostgreSQL, dynsec Mosquitto",
 }
 
 

@@ -35,12 +35,14 @@ def _string(value: str | bytes) -> bytes:
     return struct.pack("!H", len(raw)) + raw
 
 
-def connect(client_id: str, *, password: str | None = None, keepalive: int = 600) -> bytes:
+def connect(
+    client_id: str, *, password: str | None = None, username: str = "bench", keepalive: int = 600
+) -> bytes:
     flags = 0x02  # clean session
     payload = _string(client_id)
     if password is not None:
         flags |= 0x80 | 0x40
-        payload += _string("bench") + _string(password)
+        payload += _string(username) + _string(password)
     body = _string("MQTT") + bytes((4, flags)) + struct.pack("!H", keepalive) + payload
     return b"\x10" + encode_remaining_length(len(body)) + body
 

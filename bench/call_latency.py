@@ -70,6 +70,9 @@ class Result:
     p99_ms: float
     max_ms: float
     http_p50_ms: float
+    after_response_p50_ms: float
+    """Screen arrival minus the end of the HTTP response: what publishing adds after the
+    caller got its answer (negative: the screen had it first)."""
 
 
 def newest_call(payload: bytes) -> bytes | None:
@@ -85,8 +88,8 @@ def newest_call(payload: bytes) -> bytes | None:
     return payload[at : payload.find(b'"', at)]
 
 
-def subscriber_process(port: int, specs: list[Spec], channel: Connection) -> None:
-    sockets = open_subscribers(port, specs)
+def subscriber_process(port: int, specs: list[Spec], username: str, channel: Connection) -> None:
+    sockets = open_subscribers(port, specs, username=username)
     channel.send("ready")
     first_seen: dict[tuple[int, bytes], int] = {}
 
@@ -138,6 +141,20 @@ def _display_password(system: RunningSystem, tenant: str, root: dict[str, str]) 
     return str(response.json()["token"])
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where the calls go and where the screens listen: the API's base URL (a replica or the
+    load balancer in front of several), the caller's headers, the MQTT TCP port, and the
+    username the screens log in with (a broker with its own accounts needs the one the API
+    gave with the password)."""
+
+    broker: str
+    base_url: str
+    headers: dict[str, str]
+    mqtt_port: int
+    username: str = "bench"
+
+
 def measure(system: RunningSystem, broker: str, scenario: Scenario) -> Result:
     root = system.auth(system.login("root"))
     tenants = _prepare_tenants(system, scenario, root)
@@ -148,18 +165,31 @@ def measure(system: RunningSystem, broker: str, scenario: Scenario) -> Result:
         for s in range(scenario.subscribers_per_tenant):
             specs.append((f"sub-{tenant}-{s}", password, queue_topic(tenant)))
             owner.append(tenant)
+    target = Target(broker, system.base_url, root, system.mqtt_port)
+    return time_calls(target, scenario, tenants, specs, owner)
 
+
+def time_calls(
+    target: Target, scenario: Scenario, tenants: list[str], specs: list[Spec], owner: list[str]
+) -> Result:
+    """Subscribe ``specs`` (``owner[i]``: the tenant of subscriber i), then issue and call
+    ``scenario.calls`` tickets round-robin over ``tenants`` at counter 1 of each; each latency
+    runs from the call-next request's start to a subscriber of that tenant holding the queue
+    snapshot whose newest call is that ticket."""
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe()
-    process = context.Process(target=subscriber_process, args=(system.mqtt_port, specs, theirs))
+    process = context.Process(
+        target=subscriber_process, args=(target.mqtt_port, specs, target.username, theirs)
+    )
     process.start()
     if not ours.poll(300) or ours.recv() != "ready":
         raise RuntimeError("subscribers did not get ready")
     time.sleep(1.0)  # retained snapshots delivered at subscribe time settle first
 
-    sent: dict[bytes, tuple[int, str, int]] = {}  # ticket id -> (send ns, tenant, call index)
+    # ticket id -> (send ns, tenant, call index, response ns)
+    sent: dict[bytes, tuple[int, str, int, int]] = {}
     http_ms: list[float] = []
-    with httpx.Client(base_url=system.base_url, headers=root, timeout=30) as api:
+    with httpx.Client(base_url=target.base_url, headers=target.headers, timeout=30) as api:
         for tenant in tenants:  # the calling user opens counter 1 of each tenant
             api.post(
                 f"/api/v1/tenants/{tenant}/counters/1/open", json={"takeover": True}
@@ -172,9 +202,10 @@ def measure(system: RunningSystem, broker: str, scenario: Scenario) -> Result:
             started = time.monotonic_ns()
             # The previous call's ticket is completed in the same write, as a console does.
             response = api.post(f"/api/v1/tenants/{tenant}/counters/1/call-next?close=completed")
-            http_ms.append((time.monotonic_ns() - started) / 1e6)
+            answered = time.monotonic_ns()
+            http_ms.append((answered - started) / 1e6)
             response.raise_for_status()
-            sent[response.json()["id"].encode()] = (started, tenant, index)
+            sent[response.json()["id"].encode()] = (started, tenant, index, answered)
             next_at += scenario.interval_s
             time.sleep(max(0.0, next_at - time.monotonic()))
     time.sleep(2.0)  # stragglers
@@ -182,16 +213,18 @@ def measure(system: RunningSystem, broker: str, scenario: Scenario) -> Result:
     first_seen: dict[tuple[int, bytes], int] = ours.recv()
     process.join(timeout=30)
 
-    latencies = sorted(
-        (arrived - sent[ticket][0]) / 1e6
+    measured = [
+        (arrived, sent[ticket])
         for (subscriber, ticket), arrived in first_seen.items()
         if ticket in sent
         and sent[ticket][2] >= scenario.warmup
         and owner[subscriber] == sent[ticket][1]
-    )
+    ]
+    latencies = sorted((arrived - call[0]) / 1e6 for arrived, call in measured)
+    after_response = [(arrived - call[3]) / 1e6 for arrived, call in measured]
     measured_calls = scenario.calls - scenario.warmup
     return Result(
-        broker=broker,
+        broker=target.broker,
         scenario=scenario.name,
         subscribers=len(specs),
         calls=scenario.calls,
@@ -201,7 +234,24 @@ def measure(system: RunningSystem, broker: str, scenario: Scenario) -> Result:
         p99_ms=round(percentile(latencies, 99), 2),
         max_ms=round(latencies[-1], 2) if latencies else float("nan"),
         http_p50_ms=round(statistics.median(http_ms), 2),
+        after_response_p50_ms=round(statistics.median(after_response), 2)
+        if after_response
+        else float("nan"),
     )
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| scenario | broker | deliveries | p50 ms | p99 ms | max ms | HTTP call-next p50 ms "
+        "| screen after response p50 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.scenario} | {r.broker} | {r.deliveries}/{r.expected} | {r.p50_ms} | "
+        f"{r.p99_ms} | {r.max_ms} | {r.http_p50_ms} | {r.after_response_p50_ms} |"
+        for r in results
+    ]
+    return "\n".join(lines)
 
 
 BROKERS: list[tuple[str, BrokerKind]] = [("embedded amqtt", "embedded"), ("mosquitto", "mosquitto")]
@@ -227,13 +277,7 @@ def main() -> None:
                 result = measure(system, name, scenario)
                 results.append(result)
                 print(result, flush=True)
-    print("| scenario | broker | deliveries | p50 ms | p99 ms | max ms | HTTP call-next p50 ms |")
-    print("|---|---|---|---|---|---|---|")
-    for r in results:
-        print(
-            f"| {r.scenario} | {r.broker} | {r.deliveries}/{r.expected} | {r.p50_ms} | "
-            f"{r.p99_ms} | {r.max_ms} | {r.http_p50_ms} |"
-        )
+    print(table(results))
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     report = {
         "machine": machine_description(),

@@ -15,13 +15,17 @@ Spec = tuple[str, str | None, str]
 """(client id, password or None, topic filter)"""
 
 
-def open_subscribers(port: int, specs: list[Spec]) -> list[socket.socket]:
-    """Connect and subscribe every spec (QoS 1); raises if the broker refuses any."""
+def open_subscribers(
+    port: int, specs: list[Spec], *, username: str = "bench"
+) -> list[socket.socket]:
+    """Connect and subscribe every spec (QoS 1); raises if the broker refuses any. ``username``
+    matters only to a broker that keeps its own accounts (Mosquitto with dynamic security); ours
+    checks the token in the password."""
     sockets: list[socket.socket] = []
     for client_id, password, _ in specs:
         sock = socket.create_connection(("127.0.0.1", port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(wire.connect(client_id, password=password))
+        sock.sendall(wire.connect(client_id, password=password, username=username))
         sockets.append(sock)
     for sock in sockets:  # CONNACK
         if wire.recv_exactly(sock, 4)[3] != 0:
