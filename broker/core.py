@@ -76,12 +76,17 @@ from broker.inbound import (
     YIELD_EVERY,
     InboundPublish,
     MalformedPublish,
+    MalformedSubscription,
     is_topic_name,
     parse_publish,
+    parse_subscribe,
+    parse_unsubscribe,
     puback,
     pubcomp,
     pubrec,
     receipts_of,
+    suback,
+    unsuback,
 )
 from broker.packets import (
     CONNACK_NOT_AUTHORIZED,
@@ -220,6 +225,10 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
                 if packet_type == PUBLISH:
                     if not self._publish_received(first[0], body):
                         break
+                elif packet_type == SUBSCRIBE:
+                    self._subscribe_received(body)
+                elif packet_type == UNSUBSCRIBE:
+                    self._unsubscribe_received(body)
                 elif packet_type == PUBREL and length == 2:
                     self._pubrel_received(int.from_bytes(body, "big"))
                 elif packet_type == PUBACK and length == 2:
@@ -245,6 +254,8 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
             pass
         except (asyncio.IncompleteReadError, ConnectionError, NoDataError, PacketTooLarge):
             pass  # the peer went away (or sent too much: already logged by the reader)
+        except MalformedSubscription:
+            pass  # closed as amqtt's parser did, when the packet id could not be read
         except Exception as exc:  # a malformed packet ends only this connection
             logger.warning("closing %s after a bad packet: %r", describe(session), exc)
         if isinstance(reader, GuardedReader):
@@ -310,6 +321,29 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
                 receipts_of(session.attributes).add(message.packet_id)
             writer.write(pubrec(message.packet_id))
         return True
+
+    def _subscribe_received(self, body: bytes) -> None:
+        """One SUBSCRIBE, handled to the end in the reader (no amqtt queue, waiter or task):
+        each filter granted or refused by the broker, the SUBACK written, then the retained
+        messages of each granted filter, in that order as amqtt's loop did."""
+        session, writer, broker = self.session, self.writer, self.broker
+        if session is None or writer is None or broker is None:
+            return
+        packet_id, topics = parse_subscribe(body)
+        codes = [broker.subscribe_now(topic_filter, qos, session) for topic_filter, qos in topics]
+        writer.write(suback(packet_id, codes))
+        for (topic_filter, _), code in zip(topics, codes, strict=True):
+            if code != SUBSCRIBE_REFUSED:
+                broker.deliver_retained_for(topic_filter, session, self)
+
+    def _unsubscribe_received(self, body: bytes) -> None:
+        session, writer, broker = self.session, self.writer, self.broker
+        if session is None or writer is None or broker is None:
+            return
+        packet_id, topics = parse_unsubscribe(body)
+        for topic_filter in topics:
+            broker._del_subscription(topic_filter, session)
+        writer.write(unsuback(packet_id))
 
     def _pubrel_received(self, packet_id: int) -> None:
         """Every PUBREL is answered, known id or not (§4.3.3): a client resends PUBREL when our
@@ -473,6 +507,8 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
 
 
 _PINGRESP = b"\xd0\x00"
+SUBSCRIBE_REFUSED = 0x80
+"""SUBACK return code of a refused filter (§3.9.3)."""
 _HANDLERS = {
     CONNECT: "handle_connect",
     PUBLISH: "handle_publish",
@@ -751,44 +787,24 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
     async def _client_message_loop(
         self, client_session: Session, handler: BrokerProtocolHandler
     ) -> None:
-        """Replaces amqtt's: the same loop over DISCONNECT, SUBSCRIBE and UNSUBSCRIBE, without
-        its fourth waiter, a task per connection blocked on ``session.delivered_message_queue``
-        for ``_handle_message_delivery``. Since the reader handles every PUBLISH itself
-        (:meth:`accept_publish`, :mod:`broker.inbound`), only amqtt's ``handle_publish`` and its
-        incoming QoS flows put messages there, and they never run: the waiter never got a
-        message, and the delivery code behind it (grant and presence checks, fan-out) was
-        unreachable. One task and one wake-up fewer per connection in a reconnect storm; and
-        a message that reached that queue some other way would sit there, never delivered
-        around the reader's checks (amqtt's delivery skipped the presence check)."""
+        """Replaces amqtt's loop over four waiters (DISCONNECT, SUBSCRIBE, UNSUBSCRIBE and the
+        delivery queue), a task each per connection woken through ``asyncio.wait``. The reader
+        handles PUBLISH (:meth:`accept_publish`, :mod:`broker.inbound`), SUBSCRIBE and
+        UNSUBSCRIBE (:meth:`TenantProtocolHandler._subscribe_received`) itself, so amqtt's
+        pending queues and ``session.delivered_message_queue`` are never filled: what is left to
+        wait for is the end of the connection. Three tasks and their wake-ups fewer per
+        connection in a reconnect storm; and a message that reached the delivery queue some
+        other way would sit there, never delivered around the reader's checks (amqtt's delivery
+        skipped the presence check)."""
         disconnect_waiter = asyncio.ensure_future(handler.wait_disconnect())
-        subscribe_waiter = asyncio.ensure_future(handler.get_next_pending_subscription())
-        unsubscribe_waiter = asyncio.ensure_future(handler.get_next_pending_unsubscription())
         try:
-            while True:
-                done, _ = await asyncio.wait(
-                    (disconnect_waiter, subscribe_waiter, unsubscribe_waiter),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if subscribe_waiter in done:
-                    await self._handle_subscription(client_session, handler, subscribe_waiter)
-                    subscribe_waiter = asyncio.ensure_future(
-                        handler.get_next_pending_subscription()
-                    )
-                if unsubscribe_waiter in done:
-                    await self._handle_unsubscription(client_session, handler, unsubscribe_waiter)
-                    unsubscribe_waiter = asyncio.ensure_future(
-                        handler.get_next_pending_unsubscription()
-                    )
-                if disconnect_waiter in done:
-                    await self._handle_disconnect(client_session, handler, disconnect_waiter)
-                    break
+            await asyncio.wait((disconnect_waiter,))
+            await self._handle_disconnect(client_session, handler, disconnect_waiter)
         except asyncio.CancelledError:
             pass
         finally:
-            waiters = (disconnect_waiter, subscribe_waiter, unsubscribe_waiter)
-            for waiter in waiters:
-                waiter.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
+            disconnect_waiter.cancel()
+            await asyncio.gather(disconnect_waiter, return_exceptions=True)
 
     def _schedule_token_expiry(self, session: Session, handler: BrokerProtocolHandler) -> None:
         grant = grant_of(session)
@@ -825,8 +841,12 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
     # --- subscriptions ------------------------------------------------------------------
 
     async def add_subscription(self, subscription: tuple[str, int], session: Session) -> int:
-        """Replaces amqtt's: the grant decides (O(1)); the tree keeps one entry per client."""
-        topic_filter, qos = subscription
+        """Replaces amqtt's (its own paths still call it): see :meth:`subscribe_now`."""
+        return self.subscribe_now(subscription[0], subscription[1], session)
+
+    def subscribe_now(self, topic_filter: str, qos: int, session: Session) -> int:
+        """The grant decides (O(1)); the tree keeps one entry per client. The granted QoS, or
+        :data:`SUBSCRIBE_REFUSED`."""
         grant = grant_of(session)
         if grant is None or not grant.may_subscribe(topic_filter) or session.client_id is None:
             self.faults.warning(
@@ -835,7 +855,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
                 topic_filter,
                 describe(session),
             )
-            return 0x80
+            return SUBSCRIBE_REFUSED
         granted = min(qos, MAX_QOS)
         self._tree.add(session.client_id, session, topic_filter, granted)
         return granted
@@ -852,10 +872,16 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
     ) -> None:
         """Replaces amqtt's: retained delivery at SUBSCRIBE passes the receive check, uses the
         granted QoS, and does not wait for acknowledgements."""
-        topic_filter = subscription[0]
         handler = self._get_handler(session)
+        if isinstance(handler, TenantProtocolHandler):
+            self.deliver_retained_for(subscription[0], session, handler)
+
+    def deliver_retained_for(
+        self, topic_filter: str, session: Session, handler: TenantProtocolHandler
+    ) -> None:
+        """The retained messages a new subscription gets, at the QoS it holds in the tree."""
         granted = self._tree.filters_of(session.client_id or "").get(topic_filter)
-        if isinstance(handler, TenantProtocolHandler) and granted is not None:
+        if granted is not None:
             self._deliver_retained(topic_filter, granted, session, handler)
 
     def _deliver_retained(
