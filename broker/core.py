@@ -89,6 +89,7 @@ from broker.inbound import (
     unsuback,
 )
 from broker.packets import (
+    CONNACK_ACCEPTED,
     CONNACK_NOT_AUTHORIZED,
     CONNACK_SERVER_UNAVAILABLE,
     EncodedPublish,
@@ -171,6 +172,22 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         await super().start()
         if self._stopped_before_reading:
             self.close_now()  # stopped while starting: end the connection now, not never
+
+    async def mqtt_connack_authorize(self, authorize: bool) -> None:
+        """Replaces amqtt's: the CONNACK's four bytes written in order with what follows,
+        without a packet object, the write lock and a drain each connection waited on (the
+        same bytes: ``tests/broker/test_subscribe_in_reader.py``)."""
+        session, writer = self.session, self.writer
+        if session is None or writer is None:
+            raise MQTTError("CONNACK without a session")
+        code = CONNACK_ACCEPTED if authorize else CONNACK_NOT_AUTHORIZED
+        writer.write(encode_connack(code, session_present=bool(session.parent)))
+
+    async def _retry_deliveries(self) -> None:
+        session = self.session
+        if session is not None and not session.inflight_in and not session.inflight_out:
+            return  # a clean session, or nothing left in flight: amqtt's would do nothing
+        await super()._retry_deliveries()
 
     async def stop(self) -> None:
         reader = self._reader_task

@@ -14,14 +14,17 @@ from typing import Any
 
 import pytest
 from amqtt.adapters import BufferReader
+from amqtt.mqtt.connack import ConnackPacket
 from amqtt.mqtt.packet import SUBSCRIBE, MQTTFixedHeader
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+from amqtt.mqtt.protocol.handler import ProtocolHandler
 from amqtt.mqtt.suback import SubackPacket
 from amqtt.mqtt.subscribe import SubscribePacket
 from amqtt.mqtt.unsuback import UnsubackPacket
 
 from broker.core import TenantBroker
 from broker.inbound import MalformedSubscription, parse_subscribe, suback, unsuback
+from broker.packets import CONNACK_ACCEPTED, CONNACK_NOT_AUTHORIZED, encode_connack
 from protocol import Role
 from protocol.topics import queue_topic
 from tests.broker.harness import BrokerThread, broker_settings, token
@@ -138,6 +141,34 @@ def test_subscribe_is_parsed_as_amqtt_parsed_it(topics_bytes: bytes) -> None:
 def test_a_subscribe_without_its_packet_id_closes_the_connection() -> None:
     with pytest.raises(MalformedSubscription):
         parse_subscribe(b"\0")
+
+
+def test_connack_and_suback_are_written_without_amqtts_packet_path(
+    running: BrokerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[object] = []
+
+    async def spy(self: ProtocolHandler[Any], packet: object) -> None:
+        sent.append(packet)
+
+    monkeypatch.setattr(ProtocolHandler, "_send_packet", spy)
+    client = RawClient("127.0.0.1", running.tcp_port)
+    try:
+        assert client.connect(token(Role.PUBLIC, "a"), "page").body == b"\0\0"
+        client.send(
+            _packet(0x82, (3).to_bytes(2, "big") + _string(queue_topic("a").encode()) + b"\1")
+        )
+        assert client.read().body == b"\0\3\1"
+    finally:
+        client.close()
+    assert sent == []  # no packet object, write lock or drain per CONNACK or SUBACK
+
+
+@pytest.mark.parametrize("parent", [0, 1])
+def test_connack_bytes_are_amqtts(parent: int) -> None:
+    for code in (CONNACK_ACCEPTED, CONNACK_NOT_AUTHORIZED):
+        expected = ConnackPacket.build(parent, code).to_bytes()
+        assert encode_connack(code, session_present=bool(parent)) == expected
 
 
 @pytest.mark.parametrize("codes", [[0], [1, 0x80], [0x80] * 200])
