@@ -65,6 +65,7 @@ from amqtt.mqtt.packet import (
     MQTTFixedHeader,
 )
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+from amqtt.mqtt.protocol.handler import ProtocolHandler
 from amqtt.mqtt.puback import PubackPacket
 from amqtt.mqtt.publish import PublishPacket
 from amqtt.session import OutgoingApplicationMessage, Session
@@ -153,7 +154,13 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
     max_payload_bytes = 256 * 1024  # set per broker from settings.mqtt_max_payload_bytes
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        # amqtt's BrokerProtocolHandler.__init__ would add two asyncio.Queue (an Event each) for
+        # SUBSCRIBE and UNSUBSCRIBE, which the reader handles itself: 6.5 % of the API's samples
+        # in a 3,000 WebSocket storm went to building them. Its stop() only drains them.
+        ProtocolHandler.__init__(self, *args, **kwargs)
+        self._disconnect_waiter: asyncio.Future[Any] | None = None
+        self._pending_subscriptions = _NEVER_PENDING
+        self._pending_unsubscriptions = _NEVER_PENDING
         self._closing = False
         self._stopped_before_reading = False
         self._last_read = 0.0
@@ -523,6 +530,15 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         writer.write(message.qos1(packet_id))
 
 
+class _NeverPending:
+    """Stands in for amqtt's pending SUBSCRIBE/UNSUBSCRIBE queues, which nothing fills."""
+
+    @staticmethod
+    def empty() -> bool:
+        return True
+
+
+_NEVER_PENDING = _NeverPending()
 _PINGRESP = b"\xd0\x00"
 SUBSCRIBE_REFUSED = 0x80
 """SUBACK return code of a refused filter (§3.9.3)."""

@@ -108,9 +108,18 @@ def test_a_connection_waits_only_for_its_end(running: BrokerThread) -> None:
                 or "wait_disconnect" in name
             )
 
-        # One waiter per connection, for its end; none on amqtt's SUBSCRIBE/UNSUBSCRIBE queues.
+        async def queues() -> int:
+            return sum(
+                isinstance(queue, asyncio.Queue)
+                for _, handler in running.broker.core.connected_handlers()
+                for queue in (handler._pending_subscriptions, handler._pending_unsubscriptions)
+            )
+
+        # One waiter per connection, for its end; none on amqtt's SUBSCRIBE/UNSUBSCRIBE queues,
+        # which are not even built.
         names = running.call(waiting_on())
         assert names == ["BrokerProtocolHandler.wait_disconnect"] * len(clients)
+        assert running.call(queues()) == 0
     finally:
         for client in clients:
             client.close()
