@@ -1,4 +1,5 @@
-"""Inbound PUBLISH, PUBREL: what a connection's reader does with a client's messages. Pure.
+"""Inbound PUBLISH, PUBREL, SUBSCRIBE, UNSUBSCRIBE: what a connection's reader does with a client's
+messages. Pure.
 
 Ownership on acknowledgement (MQTT 3.1.1 §4.3, §4.5). amqtt queued each PUBLISH for a second
 task to fan out and acknowledged it at once; when the publisher left, the queue was dropped with
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from broker.packets import encode_remaining_length
 
 YIELD_EVERY = 32
 """Packets a connection's reader handles before it lets other connections run."""
@@ -105,3 +108,62 @@ def pubrec(packet_id: int) -> bytes:
 
 def pubcomp(packet_id: int) -> bytes:
     return _ack(0x70, packet_id)
+
+
+# --- SUBSCRIBE, UNSUBSCRIBE -------------------------------------------------------------------
+#
+# Read by the reader like PUBLISH: no amqtt queue, no waiter task per connection and no task per
+# packet (a reconnect storm is thousands of connections that each send exactly one SUBSCRIBE).
+# Parsing is as lenient as amqtt's, which the broker used before: a topic filter cut short ends
+# the list, and a filter that is not UTF-8 becomes the ``repr`` of its bytes (which no grant
+# allows, so it is refused with 0x80). A body shorter than its packet id closes the connection.
+
+
+class MalformedSubscription(ValueError):
+    """A SUBSCRIBE or UNSUBSCRIBE too short to carry its packet id; the connection is closed."""
+
+
+def _mqtt_strings(body: bytes, start: int, *, with_qos: bool) -> list[tuple[str, int]]:
+    """Length-prefixed strings (each followed by a QoS byte when ``with_qos``) from ``start``."""
+    out: list[tuple[str, int]] = []
+    position, end = start, len(body)
+    while position < end:
+        if position + 2 > end:
+            break
+        text_end = position + 2 + int.from_bytes(body[position : position + 2], "big")
+        if text_end + (1 if with_qos else 0) > end:
+            break
+        raw = body[position + 2 : text_end]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = str(raw)
+        out.append((text, body[text_end] if with_qos else 0))
+        position = text_end + (1 if with_qos else 0)
+    return out
+
+
+def parse_subscribe(body: bytes) -> tuple[int, list[tuple[str, int]]]:
+    """A SUBSCRIBE's packet id and its (filter, requested QoS) pairs (§3.8)."""
+    if len(body) < 2:
+        raise MalformedSubscription("SUBSCRIBE without a packet id")
+    return int.from_bytes(body[:2], "big"), _mqtt_strings(body, 2, with_qos=True)
+
+
+def parse_unsubscribe(body: bytes) -> tuple[int, list[str]]:
+    """An UNSUBSCRIBE's packet id and its filters (§3.10)."""
+    if len(body) < 2:
+        raise MalformedSubscription("UNSUBSCRIBE without a packet id")
+    return int.from_bytes(body[:2], "big"), [
+        text for text, _ in _mqtt_strings(body, 2, with_qos=False)
+    ]
+
+
+def suback(packet_id: int, return_codes: list[int]) -> bytes:
+    """SUBACK (§3.9): the packet id, then one return code per filter, in order."""
+    body = packet_id.to_bytes(2, "big") + bytes(return_codes)
+    return b"\x90" + encode_remaining_length(len(body)) + body
+
+
+def unsuback(packet_id: int) -> bytes:
+    return _ack(0xB0, packet_id)
