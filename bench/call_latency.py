@@ -278,6 +278,13 @@ def main() -> None:
                 results.append(result)
                 print(result, flush=True)
     print(table(results))
+    save_report("call_latency", results)
+
+
+def save_report(name: str, results: list[Result]) -> Path:
+    """The run's figures with the machine, the Mosquitto version and the load, as JSON under
+    bench/results (named after the bench and the time)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     report = {
         "machine": machine_description(),
@@ -285,7 +292,9 @@ def main() -> None:
         "load_average_after": os.getloadavg(),
         "runs": [asdict(r) for r in results],
     }
-    (RESULTS / f"call_latency-{stamp}.json").write_text(json.dumps(report, indent=2))
+    path = RESULTS / f"{name}-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2))
+    return path
 
 
 if __name__ == "__main__":

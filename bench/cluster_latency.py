@@ -20,15 +20,11 @@ import os
 import shutil
 import signal
 import tempfile
-from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from bench.broker_fanout import RESULTS, machine_description
-from bench.broker_servers import version_of_mosquitto
-from bench.call_latency import Result, Scenario, Target, measure, table, time_calls
+from bench.call_latency import Result, Scenario, Target, measure, save_report, table, time_calls
 from bench.http_api import TENANT, login
 from bench.mqtt_subscribers import Spec
 from bench.replicas import run_cluster
@@ -85,15 +81,7 @@ def main() -> None:
         results.append(through_cluster(count, scenario))
         print(results[-1], flush=True)
     print(table(results))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
-    report = {
-        "machine": machine_description(),
-        "mosquitto": version_of_mosquitto(),
-        "load_average_after": os.getloadavg(),
-        "runs": [asdict(r) for r in results],
-    }
-    (RESULTS / f"cluster_latency-{stamp}.json").write_text(json.dumps(report, indent=2))
+    save_report("cluster_latency", results)
 
 
 if __name__ == "__main__":
