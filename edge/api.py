@@ -58,6 +58,9 @@ class ApiClient:
         self.tenant = tenant
         self._clock = clock
         self._tenant_path = f"/api/v1/tenants/{quote(tenant, safe='')}"
+        # The credentials answer mqtt_endpoint() last read and public_url() has not used yet:
+        # a totem asks for both at each connection, and one request answers both.
+        self._unused_credentials: httpx.Response | None = None
         self._http = httpx.Client(
             base_url=self.base_url, timeout=timeout_s, auth=_Bearer(credential)
         )
@@ -104,6 +107,7 @@ class ApiClient:
         password`` (Mosquitto with dynamic security): the document carries this device's own
         broker login."""
         response = self._request("GET", f"{self._tenant_path}/mqtt-credentials")
+        self._unused_credentials = response
         endpoint = MqttEndpoint.from_url(_text_field(response, "mqtt_url", "credentials document"))
         if response.json().get("login") != "password":
             return endpoint
@@ -115,8 +119,11 @@ class ApiClient:
 
     def public_url(self) -> object:
         """``public_url`` of ``GET /mqtt-credentials``: the tenant's base URL for phones (for
-        QR codes); ``None`` from a server that does not publish it."""
-        response = self._request("GET", f"{self._tenant_path}/mqtt-credentials")
+        QR codes); ``None`` from a server that does not publish it. Taken from the answer
+        :meth:`mqtt_endpoint` has just read when there is one, else asked for."""
+        response, self._unused_credentials = self._unused_credentials, None
+        if response is None:
+            response = self._request("GET", f"{self._tenant_path}/mqtt-credentials")
         try:
             document = response.json()
         except ValueError:
