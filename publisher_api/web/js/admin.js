@@ -8,7 +8,7 @@ import { ApiError, request, serverNow } from "./api.js";
 import { devicesSection, onPresence } from "./admin-devices.js";
 import { statsSection } from "./admin-stats.js";
 import { Session, confirmDialog, field, fieldValue, flash, form, showApiError, signInForm } from "./console-common.js";
-import { applyTexts, errorText, tr } from "./console-texts.js";
+import { applyTexts, errorText } from "./console-texts.js";
 import { expose, h, notice, pageConnection, params, readConfig, render, showConnection } from "./dom.js";
 import { I18n } from "./i18n.js";
 import { LiveConnection, tokenCredentials } from "./live.js";
@@ -23,7 +23,7 @@ const LANGUAGE_NAMES = [
 
 const config = readConfig();
 const i18n = new I18n(params.get("lang"));
-const t = (key, vars) => tr(i18n, key, vars);
+const t = (key, vars) => i18n.t(key, vars);
 const el = Object.fromEntries(
   ["tenant-name", "logo", "conn", "user", "logout", "login-view", "console-view", "tabs", "section", "status", "notice"].map((id) => [
     id,

@@ -3,7 +3,7 @@
 // tenant's), API errors mapped to fields, and a confirmation dialog.
 
 import { ApiError, request, serverNow, tokenClaims } from "./api.js";
-import { errorField, errorText, fieldHint, tr } from "./console-texts.js";
+import { errorField, errorText, fieldHint } from "./console-texts.js";
 import { h, render } from "./dom.js";
 
 // --- session ------------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ export function fieldValue(f, name) {
  * `onSignedIn()`. `message`, if any, is shown at once (why the user was signed out).
  */
 export function signInForm(i18n, { container, session, authUrl, roles, onSignedIn, message = null }) {
-  const t = (key, vars) => tr(i18n, key, vars);
+  const t = (key, vars) => i18n.t(key, vars);
   const login = form(
     i18n,
     { class: "card login-card", id: "login-form" },
@@ -170,7 +170,7 @@ export function validate(formEl, i18n) {
   for (const control of formEl.elements) {
     if (!control.name || control.checkValidity()) continue;
     const message = control.validity.valueMissing
-      ? tr(i18n, control.type === "file" ? "field.file" : "field.required")
+      ? i18n.t(control.type === "file" ? "field.file" : "field.required")
       : fieldHint(i18n, control.dataset.rule ?? control.name);
     setFieldError(control, message);
     first ??= control;
@@ -218,7 +218,7 @@ export function showApiError(formEl, i18n, error) {
 export function confirmDialog(i18n, message, { typeToConfirm = null, confirmLabel = null } = {}) {
   return new Promise((resolve) => {
     const typed = typeToConfirm
-      ? field({ name: "confirm", label: tr(i18n, "tenants.confirm.type"), autocomplete: "off", required: true, pattern: escapePattern(typeToConfirm) })
+      ? field({ name: "confirm", label: i18n.t("tenants.confirm.type"), autocomplete: "off", required: true, pattern: escapePattern(typeToConfirm) })
       : null;
     const dialog = h(
       "dialog",
@@ -229,8 +229,8 @@ export function confirmDialog(i18n, message, { typeToConfirm = null, confirmLabe
         h(
           "div",
           { class: "row" },
-          h("button", { type: "submit", class: "button danger", "data-confirm": "yes" }, confirmLabel ?? tr(i18n, "admin.confirm")),
-          h("button", { type: "button", class: "button secondary", onclick: () => dialog.close("no") }, tr(i18n, "admin.cancel")),
+          h("button", { type: "submit", class: "button danger", "data-confirm": "yes" }, confirmLabel ?? i18n.t("admin.confirm")),
+          h("button", { type: "button", class: "button secondary", onclick: () => dialog.close("no") }, i18n.t("admin.cancel")),
         ),
       ], () => dialog.close("yes")),
     );

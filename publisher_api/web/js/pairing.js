@@ -6,7 +6,6 @@
 
 import { ApiError, request, tokenClaims } from "./api.js";
 import { field, form, showApiError } from "./console-common.js";
-import { tr } from "./console-texts.js";
 import { presencePayload, presenceTopic } from "./documents.js";
 import { h } from "./dom.js";
 import { publicCredentials, tokenCredentials } from "./live.js";
@@ -32,20 +31,20 @@ export function pairForm(config, role, i18n, onPaired) {
   ensureStyles();
   return form(
     i18n,
-    { class: "pair-form", id: "pair-form", "aria-label": tr(i18n, "pair.title") },
+    { class: "pair-form", id: "pair-form", "aria-label": i18n.t("pair.title") },
     [
-      h("p", { class: "pair-help" }, tr(i18n, "pair.help")),
+      h("p", { class: "pair-help" }, i18n.t("pair.help")),
       field({
         name: "code",
         id: "pair-code-input",
-        label: tr(i18n, "pair.code"),
+        label: i18n.t("pair.code"),
         required: true,
         pattern: "[0-9]{3} ?[0-9]{3}",
         inputmode: "numeric",
         maxlength: 7,
         autocomplete: "one-time-code",
       }),
-      h("button", { type: "submit", class: "button", id: "pair-submit" }, tr(i18n, "pair.submit")),
+      h("button", { type: "submit", class: "button", id: "pair-submit" }, i18n.t("pair.submit")),
     ],
     async (f) => {
       const code = f.elements.namedItem("code").value.replace(/\s/g, "");
@@ -89,16 +88,16 @@ export function screenConnection(config, role, onRevoked = () => location.reload
  */
 export function pairScreenButton(config, role, i18n) {
   if (pairedDevice(config, role)) return null;
-  const button = h("button", { type: "button", class: "pair-screen-button", id: "pair-screen" }, tr(i18n, "pair.title"));
+  const button = h("button", { type: "button", class: "pair-screen-button", id: "pair-screen" }, i18n.t("pair.title"));
   button.addEventListener("click", () => {
-    const dialog = h("dialog", { class: "pair-dialog", "aria-labelledby": "pair-title" }, h("h2", { id: "pair-title" }, tr(i18n, "pair.title")));
+    const dialog = h("dialog", { class: "pair-dialog", "aria-labelledby": "pair-title" }, h("h2", { id: "pair-title" }, i18n.t("pair.title")));
     dialog.append(pairForm(config, role, i18n, () => location.reload()));
     dialog.addEventListener("close", () => dialog.remove());
     document.body.append(dialog);
     dialog.showModal();
   });
   i18n.onChange(() => {
-    button.textContent = tr(i18n, "pair.title");
+    button.textContent = i18n.t("pair.title");
   });
   ensureStyles();
   document.body.append(button);

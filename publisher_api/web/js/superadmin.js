@@ -3,14 +3,14 @@
 
 import { ApiError, request } from "./api.js";
 import { Session, confirmDialog, field, fieldValue, flash, form, showApiError, signInForm } from "./console-common.js";
-import { applyTexts, errorText, tr } from "./console-texts.js";
+import { applyTexts, errorText } from "./console-texts.js";
 import { expose, h, notice, params, readConfig, render } from "./dom.js";
 import { I18n } from "./i18n.js";
 
 const config = readConfig();
 // No tenant to follow here: the browser's language, unless ?lang= says otherwise.
 const i18n = new I18n(params.get("lang"));
-const t = (key, vars) => tr(i18n, key, vars);
+const t = (key, vars) => i18n.t(key, vars);
 const el = Object.fromEntries(["user", "logout", "login-view", "console-view", "status", "notice"].map((id) => [id, document.getElementById(id)]));
 const session = new Session("queuecast:superadmin");
 const state = { tenants: [], suspended: new Set(), created: null };

@@ -12,7 +12,6 @@ import { I18n } from "./i18n.js";
 import { LiveConnection, tokenCredentials } from "./live.js";
 import { learnTenant } from "./tenant.js";
 import { applyBranding } from "./branding.js";
-import { tr } from "./console-texts.js";
 import { pairForm } from "./pairing.js";
 import { choosePaper, printSlip, renderSlip } from "./print-slip.js";
 
@@ -197,7 +196,7 @@ const SCREENS = {
     h("p", { class: "screen-help" }, i18n.t("totem.setup.help")),
     state.error ? h("p", { class: "error-text", role: "alert" }, state.error) : null,
     pairForm(config, "totem", i18n, () => start()),
-    h("p", { class: "screen-help" }, tr(i18n, "pair.other")),
+    h("p", { class: "screen-help" }, i18n.t("pair.other")),
     h(
       "form",
       { class: "setup-form", onsubmit: saveToken },
