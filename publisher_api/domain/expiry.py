@@ -19,7 +19,7 @@ from typing import Protocol, TypeVar
 
 from protocol import CounterStatus, TicketStatus
 from publisher_api.domain.counters import CounterState
-from publisher_api.domain.lifecycle import CommandKind
+from publisher_api.domain.lifecycle import CommandKind, TicketState
 from publisher_api.domain.numbering import local_day
 
 CALL_TIMEOUT = "call_timeout"
@@ -33,16 +33,14 @@ DAY_CLOSE_COMMAND = {
 
 
 class Expirable(Protocol):
+    """A ticket: who it is and its lifecycle state."""
+
     @property
     def id(self) -> str: ...
     @property
-    def status(self) -> str: ...
-    @property
     def created_at(self) -> datetime: ...
     @property
-    def called_at(self) -> datetime | None: ...
-    @property
-    def started_at(self) -> datetime | None: ...
+    def state(self) -> TicketState: ...
 
 
 T = TypeVar("T", bound=Expirable)
@@ -66,18 +64,18 @@ def expired(
     limit = now - timedelta(seconds=call_timeout_s)
     due: list[Expiry] = []
     for ticket in sorted(tickets, key=lambda t: (t.created_at, t.id)):
-        status = TicketStatus(ticket.status)
-        command = DAY_CLOSE_COMMAND.get(status)
+        state = ticket.state
+        command = DAY_CLOSE_COMMAND.get(state.status)
         if command is None:
             continue
         if local_day(ticket.created_at, timezone) < today:
             due.append(Expiry(ticket.id, command, DAY_CLOSED))
         elif (
             call_timeout_s > 0
-            and status is TicketStatus.CALLED
-            and ticket.started_at is None
-            and ticket.called_at is not None
-            and ticket.called_at <= limit
+            and state.status is TicketStatus.CALLED
+            and state.started_at is None
+            and state.called_at is not None
+            and state.called_at <= limit
         ):
             due.append(Expiry(ticket.id, CommandKind.NO_SHOW, CALL_TIMEOUT))
     return due

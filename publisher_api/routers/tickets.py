@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from protocol import QueueUpdate, Ticket, TicketStatus, WaitingPage
 from protocol.identifiers import TICKET_ID_PATTERN
@@ -25,6 +25,7 @@ from publisher_api.errors import NotFound
 from publisher_api.runtime import Runtime
 from publisher_api.schemas import CallIn, Prefix, StatusPatch, TicketIn, TransferIn
 from publisher_api.services.tickets import COMMAND_FOR_STATUS, Action
+from publisher_api.store import records
 from publisher_api.store.models import TicketRow
 
 PREFIX = "/api/v1/tenants/{tenant}"
@@ -174,7 +175,7 @@ def search_tickets(
     snapshot = runtime.snapshots.current(scope.tenant)
     if snapshot is None:
         raise NotFound("tenant", scope.tenant)
-    query = select(TicketRow).where(TicketRow.tenant_id == scope.tenant)
+    query = records.select_tickets().where(TicketRow.tenant_id == scope.tenant)
     if number is not None:
         # The printed label, not the current service: a ticket transferred A -> P is still
         # found by the A008 the customer holds.
@@ -188,8 +189,8 @@ def search_tickets(
     activity = func.coalesce(
         TicketRow.ended_at, TicketRow.started_at, TicketRow.called_at, TicketRow.enqueued_at
     )
-    rows = session.scalars(query.order_by(activity.desc(), TicketRow.id).limit(limit)).all()
-    return [snapshot.ticket(row) for row in rows]
+    rows = session.execute(query.order_by(activity.desc(), TicketRow.id).limit(limit))
+    return [snapshot.ticket(records.ticket_of(row)) for row in rows]
 
 
 @router.get("/tickets/{ticket_id}", response_model=Ticket, responses=TICKET_RESPONSES)
@@ -198,7 +199,7 @@ def get_ticket(
 ) -> Ticket:
     """Public (ids are unguessable): one ticket with its position and estimated wait."""
     snapshot = runtime.snapshots.current(tenant)
-    row = session.get(TicketRow, ticket_id)
+    row = records.load_ticket(session.connection(), ticket_id)
     if row is None or snapshot is None or row.tenant_id != tenant:
         raise NotFound("ticket", ticket_id)
     return snapshot.ticket(row)

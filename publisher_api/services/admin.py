@@ -25,7 +25,7 @@ from publisher_api.errors import Conflict, Forbidden, Invalid, NotFound
 from publisher_api.services import counters
 from publisher_api.services.changes import Change, Writer
 from publisher_api.site_errors import LastAdmin
-from publisher_api.store import outbox
+from publisher_api.store import outbox, records
 from publisher_api.store.models import (
     CounterRow,
     DeviceRow,
@@ -35,7 +35,6 @@ from publisher_api.store.models import (
     UserRow,
 )
 from publisher_api.store.records import TenantRecord
-from publisher_api.store.snapshot import TicketCopy
 
 DEFAULT_CALL_TIMEOUT_S = 900
 
@@ -213,20 +212,20 @@ def _counter_services(change: Change, prefixes: list[str]) -> str:
 
 def _counter_out(change: Change, row: CounterRow) -> Callable[[], schemas.CounterOut]:
     """The counter's document after the commit (with the ticket it holds)."""
-    held = change.session.scalars(
-        select(TicketRow).where(
+    found = change.session.execute(
+        records.select_tickets().where(
             TicketRow.tenant_id == change.tenant.id,
             TicketRow.counter == row.number,
             TicketRow.status.in_([s.value for s in OPEN_STATUSES]),
         )
     ).first()
-    copy = None if held is None else TicketCopy.of(held)
+    held = None if found is None else records.ticket_of(found)
 
     def out() -> schemas.CounterOut:
         snapshot = change.snapshot or change.current
         assert snapshot is not None
         return counters.counter_document(row, snapshot, None).model_copy(
-            update={"open_ticket": None if copy is None else change.document(copy)}
+            update={"open_ticket": None if held is None else change.document(held)}
         )
 
     return out

@@ -35,21 +35,17 @@ from publisher_api.store.snapshot import (
     Lines,
     Snapshot,
     SnapshotCache,
-    TicketCopy,
-    TicketFacts,
-    WaitingRow,
     build_snapshot,
     counter_info,
 )
 
-_WAITING = TicketStatus.WAITING.value
 _OPEN = frozenset(records.OPEN_STATUSES)
-_HELD = frozenset({TicketStatus.CALLED.value, TicketStatus.IN_SERVICE.value})
+_HELD = frozenset({TicketStatus.CALLED, TicketStatus.IN_SERVICE})
 
 
 @dataclass(frozen=True, slots=True)
 class PendingEvent:
-    ticket: TicketCopy  # as this event left it (a batch may change the ticket again)
+    ticket: TicketRecord  # as this event left it (a batch may change the ticket again)
     from_status: TicketStatus | None
     to_status: TicketStatus
     counter: int | None
@@ -95,11 +91,12 @@ class WorkingSet:
 
     def track(self, ticket: TicketRecord) -> None:
         """Follow a ticket's new state (after every change of it)."""
-        if ticket.status == _WAITING:
-            self.lines.add(WaitingRow.of(ticket))
+        status = ticket.state.status
+        if status is TicketStatus.WAITING:
+            self.lines.add(ticket)
         else:
             self.lines.remove(ticket.id)
-        if ticket.status in _HELD:
+        if status in _HELD:
             self.held[ticket.id] = ticket
         else:
             self.held.pop(ticket.id, None)
@@ -122,7 +119,10 @@ class Change:
     directory: bool = False
     config_changed: bool = False
     touched: dict[str, TicketRecord] = field(default_factory=dict)
-    issued: list[TicketRecord] = field(default_factory=list)
+    """Every ticket this transaction changed, as it last left it (records are frozen: each
+    change puts the new one here, in the working set and in the lines)."""
+    issued: list[str] = field(default_factory=list)
+    """Ids of the tickets issued here (inserted at commit as ``touched`` has them)."""
     calls: list[CallRecord] = field(default_factory=list)
     """Calls made in this transaction, in call order (rows to insert; the snapshot's newest)."""
     events: list[PendingEvent] = field(default_factory=list)
@@ -136,8 +136,9 @@ class Change:
     """The tenant's services and unfinished tickets, once loaded (or carried over from the
     previous transaction): kept current by ``ticket_changed``."""
     numbering_changed: dict[str, ServiceRecord] = field(default_factory=dict)
-    issued_by_key: dict[str, TicketRecord] = field(default_factory=dict)
-    """Tickets issued in this transaction, by Idempotency-Key (not yet visible to queries)."""
+    issued_by_key: dict[str, str] = field(default_factory=dict)
+    """Ids of tickets issued in this transaction, by Idempotency-Key (not yet visible to
+    queries)."""
     counters_touched: dict[int, CounterRecord] = field(default_factory=dict)
     counter_events: list[dict[str, Any]] = field(default_factory=list)
     """``counter_events`` rows to insert."""
@@ -165,7 +166,7 @@ class Change:
             self._session.close()
             self._session = None
 
-    def document(self, ticket: TicketFacts) -> Ticket:
+    def document(self, ticket: TicketRecord) -> Ticket:
         """After commit: the document of ``ticket`` (positions from the committed snapshot, or
         from the one this change started from if it changed nothing visible)."""
         snapshot = self.snapshot or self.current
@@ -192,9 +193,10 @@ class Change:
         return found if found is not None and found.tenant_id == self.tenant.id else None
 
     def ticket_by_idempotency_key(self, key: str) -> TicketRecord | None:
-        return self.issued_by_key.get(key) or records.ticket_by_idempotency_key(
-            self.connection, self.tenant.id, key
-        )
+        issued = self.issued_by_key.get(key)
+        if issued is not None:
+            return self.touched[issued]
+        return records.ticket_by_idempotency_key(self.connection, self.tenant.id, key)
 
     def service(self, prefix: str) -> ServiceRecord | None:
         return self._working_set().services.get(prefix)
@@ -205,18 +207,19 @@ class Change:
 
     def issue(self, ticket: TicketRecord, event: PendingEvent) -> None:
         """A new ticket, written at commit."""
-        self.issued.append(ticket)
+        self.issued.append(ticket.id)
         if ticket.idempotency_key is not None:
-            self.issued_by_key[ticket.idempotency_key] = ticket
+            self.issued_by_key[ticket.idempotency_key] = ticket.id
         self.ticket_changed(ticket, event)
 
     def ticket_changed(self, ticket: TicketRecord, *events: PendingEvent) -> None:
-        """Every change of a ticket goes through here (status, service, order)."""
+        """Every change of a ticket goes through here (status, service, order), with the new
+        record: it replaces the old one wherever this transaction and the working set hold it."""
         self.visible = True
         self.touched[ticket.id] = ticket
         self.events.extend(events)
         working = self._working_set()
-        if ticket.status in _OPEN:
+        if ticket.state.status in _OPEN:
             if ticket.id not in working.open:
                 heapq.heappush(working.created, (ticket.created_at, ticket.id))
             working.open[ticket.id] = ticket
@@ -478,12 +481,12 @@ class Writer:
 def _write(change: Change) -> None:
     """Everything the transaction changed, one statement per table."""
     connection = change.connection
-    issued = {t.id for t in change.issued}
-    records.insert_tickets(connection, change.issued)
+    issued = set(change.issued)
+    records.insert_tickets(connection, [change.touched[i] for i in change.issued])
     # Tickets leaving their counter are written before those taking one, so the table never
     # shows a counter holding two, even between the statements of one transaction.
     updated = [t for t in change.touched.values() if t.id not in issued]
-    updated.sort(key=lambda t: t.status in _HELD)
+    updated.sort(key=lambda t: t.state.status in _HELD)
     records.update_tickets(connection, updated)
     records.update_counters(connection, change.counters_touched.values())
     records.insert_counter_events(connection, change.counter_events)

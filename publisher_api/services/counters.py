@@ -13,16 +13,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from protocol import CounterStatus, TicketStatus
+from protocol import CounterStatus
 from publisher_api.domain import counters as cn
 from publisher_api.domain.lifecycle import OPEN_STATUSES
 from publisher_api.errors import CounterRefused
 from publisher_api.schemas import CounterOut
 from publisher_api.services.changes import Change, Operation
 from publisher_api.services.tickets import counter_state, find_counter, held_ticket
+from publisher_api.store import records
 from publisher_api.store.models import CounterRow, TicketRow
 from publisher_api.store.records import CounterRecord
-from publisher_api.store.snapshot import Snapshot, TicketCopy
+from publisher_api.store.snapshot import Snapshot
 
 SYSTEM = "system"
 """The username recorded for counter changes no operator made (the close of day)."""
@@ -37,8 +38,7 @@ def command_op(number: int, command: cn.CounterCommand) -> Operation[CounterOut]
             _release_others(change, number, command)
         apply(change, counter, command)
         held = held_ticket(change, number)
-        ticket = None if held is None else TicketCopy.of(held)
-        return lambda: _document(counter, None if ticket is None else change.document(ticket))
+        return lambda: _document(counter, None if held is None else change.document(held))
 
     return op
 
@@ -101,18 +101,20 @@ def list_counters(session: Session, tenant: str, snapshot: Snapshot) -> list[Cou
     rows = session.scalars(
         select(CounterRow).where(CounterRow.tenant_id == tenant).order_by(CounterRow.number)
     ).all()
-    held = session.scalars(
-        select(TicketRow).where(
+    held = session.execute(
+        records.select_tickets().where(
             TicketRow.tenant_id == tenant,
             TicketRow.status.in_([s.value for s in OPEN_STATUSES]),
             TicketRow.counter.is_not(None),
         )
-    ).all()
-    by_counter = {t.counter: t for t in held}
+    )
+    by_counter = {t.state.counter: t for t in map(records.ticket_of, held)}
     return [counter_document(row, snapshot, by_counter.get(row.number)) for row in rows]
 
 
-def counter_document(row: CounterRow, snapshot: Snapshot, held: TicketRow | None) -> CounterOut:
+def counter_document(
+    row: CounterRow, snapshot: Snapshot, held: records.TicketRecord | None
+) -> CounterOut:
     record = CounterRecord(
         id=row.id,
         number=row.number,
@@ -124,6 +126,6 @@ def counter_document(row: CounterRow, snapshot: Snapshot, held: TicketRow | None
         services=row.services,
     )
     ticket = None
-    if held is not None and TicketStatus(held.status) in OPEN_STATUSES:
+    if held is not None and held.state.status in OPEN_STATUSES:
         ticket = snapshot.ticket(held)
     return _document(record, ticket)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import assert_never
 
@@ -24,13 +24,7 @@ from publisher_api.errors import CounterRefused, Invalid, NotFound
 from publisher_api.metrics import Metrics
 from publisher_api.services.changes import Change, Operation, PendingEvent, Writer
 from publisher_api.store.records import CounterRecord, ServiceRecord, TicketRecord
-from publisher_api.store.snapshot import (
-    NO_ESTIMATE,
-    TicketCopy,
-    build_snapshot,
-    policy_of,
-    ticket_document,
-)
+from publisher_api.store.snapshot import NO_ESTIMATE, build_snapshot, policy_of, ticket_document
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +106,14 @@ class TicketService:
                 existing = change.ticket_by_idempotency_key(idempotency_key)
                 if existing is not None:
                     # Same key, same ticket, whatever happened to it since; nothing changes.
-                    replayed = TicketCopy.of(existing)
                     if change.current is None and idempotency_key not in change.issued_by_key:
                         # No committed snapshot to read its position from after the commit.
                         document = build_snapshot(change.connection, change.tenant, change.now)
-                        return lambda: Issued(document.ticket(replayed), replayed=True)
-                    return lambda: Issued(change.document(replayed), replayed=True)
-            row = _new_ticket(change, _service(change, service), priority, idempotency_key)
-            issued = TicketCopy.of(row)
+                        return lambda: Issued(document.ticket(existing), replayed=True)
+                    return lambda: Issued(change.document(existing), replayed=True)
+            issued = _new_ticket(change, _service(change, service), priority, idempotency_key)
             change.issue(
-                row, PendingEvent(issued, None, TicketStatus.WAITING, None, None, change.now)
+                issued, PendingEvent(issued, None, TicketStatus.WAITING, None, None, change.now)
             )
             if self.metrics is not None:
                 change.after_commit.append(self.metrics.tickets_issued.labels(change.tenant.id).inc)
@@ -186,12 +178,13 @@ class TicketService:
 
     def apply_action(
         self, change: Change, row: TicketRecord, action: Action, *, checked: bool = False
-    ) -> TicketCopy:
-        """Apply ``action`` to ``row``; returns the ticket as this action left it. A call is
-        first checked against its counter (``checked``: the caller did it already) and closes
-        the counter's open ticket with the caller's outcome."""
+    ) -> TicketRecord:
+        """Apply ``action`` to ``row``; returns the ticket as this action left it (a new
+        record: ``row`` is frozen). A call is first checked against its counter (``checked``:
+        the caller did it already) and closes the counter's open ticket with the caller's
+        outcome."""
         if action.kind is lc.CommandKind.CALL and not checked:
-            lc.check(TicketStatus(row.status), action.kind)
+            lc.check(row.state.status, action.kind)
             if action.counter is None:
                 raise Invalid("calling a ticket needs a counter", field="counter")
             record = find_counter(change, action.counter)
@@ -199,22 +192,21 @@ class TicketService:
                 change, _check_call(change, record, action.by or "", action.close)
             )
         command = self._command(change, row, action)
-        state, events = lc.apply(_state_of(row), command)
-        _store(row, state)
-        after = TicketCopy.of(row)
+        state, events = lc.apply(row.state, command)
+        after = replace(row, state=state)
         if isinstance(command, lc.Call | lc.Recall):
-            _record_call(change, row)
+            _record_call(change, after)
         if isinstance(command, lc.Call):
             change.tenant.normal_streak = next_streak(change.tenant.normal_streak, row.priority)
         change.ticket_changed(
-            row,
+            after,
             *(
                 PendingEvent(after, e.from_status, e.to_status, e.counter, e.call_id, e.at)
                 for e in events
             ),
         )
         if self.metrics is not None and isinstance(command, lc.Call | lc.Recall):
-            self._count_call(change, row, first_call=isinstance(command, lc.Call))
+            self._count_call(change, after, first_call=isinstance(command, lc.Call))
         return after
 
     def _command(self, change: Change, row: TicketRecord, action: Action) -> lc.Command:
@@ -235,13 +227,13 @@ class TicketService:
             case lc.CommandKind.CANCEL:
                 return lc.Cancel(at=at, reason=action.reason)
             case lc.CommandKind.REACTIVATE:
-                lc.check(TicketStatus(row.status), action.kind)
+                lc.check(row.state.status, action.kind)
                 return lc.Reactivate(order_key=_back_key(change), at=at)
             case lc.CommandKind.TRANSFER:
                 if action.service is None:
                     raise Invalid("a transfer needs the target service", field="service")
                 target = _service(change, action.service)
-                lc.check(TicketStatus(row.status), action.kind)
+                lc.check(row.state.status, action.kind)
                 return lc.Transfer(
                     service=target.prefix, order_key=_placement_key(change, target, action), at=at
                 )
@@ -251,8 +243,9 @@ class TicketService:
     def _count_call(self, change: Change, row: TicketRecord, *, first_call: bool) -> None:
         metrics, tenant, waited = self.metrics, change.tenant.id, None
         assert metrics is not None
-        if first_call and row.called_at is not None:
-            waited = (row.called_at - row.created_at).total_seconds()
+        called_at = row.state.called_at
+        if first_call and called_at is not None:
+            waited = (called_at - row.created_at).total_seconds()
 
         def record() -> None:
             metrics.tickets_called.labels(tenant).inc()
@@ -309,7 +302,7 @@ def counter_state(counter: CounterRecord) -> cn.CounterState:
 def held_ticket(change: Change, number: int) -> TicketRecord | None:
     """The ticket counter ``number`` holds (called or in service there), if any."""
     for row in change.held_tickets():
-        if row.counter == number and TicketStatus(row.status) in lc.OPEN_STATUSES:
+        if row.state.counter == number and row.state.status in lc.OPEN_STATUSES:
             return row
     return None
 
@@ -322,9 +315,7 @@ def _check_call(
     held = held_ticket(change, counter.number)
     try:
         cn.check_can_call(counter_state(counter), by)
-        kind = cn.closing_command(
-            None if held is None else (held.id, TicketStatus(held.status)), close
-        )
+        kind = cn.closing_command(None if held is None else (held.id, held.state.status), close)
     except cn.CounterBusy as busy:
         assert held is not None
         document = ticket_document(held, None, NO_ESTIMATE, _counter_names(change))
@@ -348,69 +339,32 @@ def _new_ticket(
     return TicketRecord(
         id=_new_id(),
         tenant_id=change.tenant.id,
-        service=service.prefix,
         number=number,
         label=label(service.prefix, number),
         priority=priority,
-        status=TicketStatus.WAITING.value,
-        counter=None,
-        order_key=_back_key(change),
-        enqueued_at=change.now,
         created_at=change.now,
-        called_at=None,
-        started_at=None,
-        ended_at=None,
-        call_id=None,
         idempotency_key=idempotency_key,
-        served_by=None,
-        end_reason=None,
+        state=lc.TicketState(
+            TicketStatus.WAITING, service.prefix, _back_key(change), enqueued_at=change.now
+        ),
     )
 
 
 def _record_call(change: Change, row: TicketRecord) -> None:
-    assert row.counter is not None
-    assert row.call_id is not None
-    assert row.called_at is not None
+    state = row.state
+    assert state.counter is not None
+    assert state.call_id is not None
+    assert state.called_at is not None
     # A recall at a counter deleted since the call still records a call, under its number.
-    counter_name = _counter_names(change).get(row.counter, str(row.counter))
+    counter_name = _counter_names(change).get(state.counter, str(state.counter))
     change.call_made(
         CallRecord(
-            call_id=row.call_id,
+            call_id=state.call_id,
             ticket_id=row.id,
             number=row.label,
-            service=row.service,
-            counter=row.counter,
+            service=state.service,
+            counter=state.counter,
             counter_name=counter_name,
-            called_at=row.called_at,
+            called_at=state.called_at,
         )
     )
-
-
-def _state_of(row: TicketRecord) -> lc.TicketState:
-    return lc.TicketState(
-        status=TicketStatus(row.status),
-        service=row.service,
-        order_key=row.order_key,
-        enqueued_at=row.enqueued_at,
-        counter=row.counter,
-        called_at=row.called_at,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        call_id=row.call_id,
-        served_by=row.served_by,
-        end_reason=row.end_reason,
-    )
-
-
-def _store(row: TicketRecord, state: lc.TicketState) -> None:
-    row.status = state.status.value
-    row.service = state.service
-    row.order_key = state.order_key
-    row.enqueued_at = state.enqueued_at
-    row.counter = state.counter
-    row.called_at = state.called_at
-    row.started_at = state.started_at
-    row.ended_at = state.ended_at
-    row.call_id = state.call_id
-    row.served_by = state.served_by
-    row.end_reason = state.end_reason

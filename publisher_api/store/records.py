@@ -8,20 +8,23 @@ records (see ``services.changes``) and writes what a transaction changed with on
 per table. Administration keeps using the ORM on the same transaction; both meet at the
 database, never in an identity map (admin writes never run in a ticket batch).
 
-Records mirror their table's columns exactly (field name = column name), so loading is
-``Record(*row)`` and saving is a dict of the same names.
+Records mirror their table's columns (field name = column name), so loading is
+``Record(*row)`` and saving is a dict of the same names. A ticket nests its state (the domain's
+``TicketState``, whose fields are the columns a ticket write may change): :func:`ticket_of` and
+:func:`_ticket_columns` are its one way in and one way out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, update
 
 from protocol import ENDED_STATUSES, CallRecord, TicketStatus
+from publisher_api.domain.lifecycle import TicketState
 from publisher_api.store.models import (
     CallRow,
     CounterEventRow,
@@ -65,26 +68,35 @@ class ServiceRecord:
     last_number_day: date | None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TicketRecord:
+    """A ticket as every layer above the database holds it: who it is (fixed at issue) and its
+    ``state``, the domain's :class:`~publisher_api.domain.lifecycle.TicketState`, which every
+    command replaces whole (``replace(record, state=new)``). Frozen, so one object serves as the
+    writer's record, a waiting line's element, the copy an event carries and a document's source:
+    nobody can change it under another's feet."""
+
     id: str
     tenant_id: str
-    service: str
     number: int
     label: str
     priority: bool
-    status: str
-    counter: int | None
-    order_key: int
-    enqueued_at: datetime
     created_at: datetime
-    called_at: datetime | None
-    started_at: datetime | None
-    ended_at: datetime | None
-    call_id: str | None
     idempotency_key: str | None
-    served_by: str | None
-    end_reason: str | None
+    state: TicketState
+
+    # What the call order reads (``domain.ordering.InLine``); a transfer changes the service.
+    @property
+    def service(self) -> str:
+        return self.state.service
+
+    @property
+    def order_key(self) -> int:
+        return self.state.order_key
+
+    @property
+    def enqueued_at(self) -> datetime:
+        return self.state.enqueued_at
 
 
 @dataclass(slots=True)
@@ -111,7 +123,11 @@ def _names(record: type[Any]) -> tuple[str, ...]:
 
 _TENANT_FIELDS = _names(TenantRecord)
 _SERVICE_FIELDS = _names(ServiceRecord)
-_TICKET_FIELDS = _names(TicketRecord)
+# A ticket's columns: its identity, then its state (what a ticket write may change).
+_TICKET_IDENTITY = tuple(f for f in _names(TicketRecord) if f != "state")
+_TICKET_STATE = _names(TicketState)
+_TICKET_FIELDS = (*_TICKET_IDENTITY, *_TICKET_STATE)
+_STATE_AT = len(_TICKET_IDENTITY)
 _TENANTS: Table = TenantRow.__table__  # type: ignore[assignment]
 _SERVICES: Table = ServiceRow.__table__  # type: ignore[assignment]
 _TICKETS: Table = TicketRow.__table__  # type: ignore[assignment]
@@ -121,20 +137,6 @@ _COUNTER_EVENTS: Table = CounterEventRow.__table__  # type: ignore[assignment]
 _COUNTER_FIELDS = _names(CounterRecord)
 _COUNTER_MUTABLE = ("status", "holder", "pause_reason", "status_since")
 
-# What a ticket write may change (everything but identity, number and issue time).
-_TICKET_MUTABLE = (
-    "status",
-    "service",
-    "order_key",
-    "enqueued_at",
-    "counter",
-    "called_at",
-    "started_at",
-    "ended_at",
-    "call_id",
-    "served_by",
-    "end_reason",
-)
 _TENANT_MUTABLE = tuple(f for f in _TENANT_FIELDS if f not in ("id", "created_at"))
 
 # Statements built once. Those every write runs are Prepared (run on the DBAPI cursor, see
@@ -162,6 +164,10 @@ _TICKET_COLUMNS = tuple(_TICKETS.c[f] for f in _TICKET_FIELDS)
 _SELECT_OPEN_TICKETS = select(*_TICKET_COLUMNS).where(
     _TICKETS.c.tenant_id == bindparam("b_tenant"), _TICKETS.c.status.in_(OPEN_STATUSES)
 )
+_SELECT_WAITING_TICKETS = select(*_TICKET_COLUMNS).where(
+    _TICKETS.c.tenant_id == bindparam("b_tenant"),
+    _TICKETS.c.status == TicketStatus.WAITING.value,
+)
 _SELECT_TICKET = Prepared(select(*_TICKET_COLUMNS).where(_TICKETS.c.id == bindparam("b_id")))
 _SELECT_TICKET_BY_KEY = Prepared(
     select(*_TICKET_COLUMNS).where(
@@ -173,7 +179,7 @@ _INSERT_TICKETS = Prepared(insert(_TICKETS), keys=_TICKET_FIELDS)
 _UPDATE_TICKETS = Prepared(
     update(_TICKETS)
     .where(_TICKETS.c.id == bindparam("b_id"))
-    .values({f: bindparam(f"b_{f}") for f in _TICKET_MUTABLE})
+    .values({f: bindparam(f"b_{f}") for f in _TICKET_STATE})
 )
 _CALL_FIELDS = (
     "call_id",
@@ -198,6 +204,29 @@ _COUNTER_EVENT_FIELDS = ("tenant_id", "counter", "username", "kind", "reason", "
 _INSERT_COUNTER_EVENTS = Prepared(insert(_COUNTER_EVENTS), keys=_COUNTER_EVENT_FIELDS)
 
 
+# --- tickets: rows <-> records ------------------------------------------------------------
+
+
+def select_tickets() -> Select[Any]:
+    """``SELECT`` of whole tickets (add the ``WHERE``); map each row with :func:`ticket_of`."""
+    return select(*_TICKET_COLUMNS)
+
+
+def ticket_of(row: Sequence[Any]) -> TicketRecord:
+    """A ticket row (of :func:`select_tickets`) as a record: the one way in."""
+    state = TicketState(TicketStatus(row[_STATE_AT]), *row[_STATE_AT + 1 :])
+    return TicketRecord(*(*row[:_STATE_AT], state))
+
+
+def _ticket_columns(ticket: TicketRecord) -> dict[str, Any]:
+    """A record as its row (column name: value): the one way out."""
+    state = ticket.state
+    columns = {f: getattr(ticket, f) for f in _TICKET_IDENTITY}
+    columns.update({f: getattr(state, f) for f in _TICKET_STATE})
+    columns["status"] = state.status.value
+    return columns
+
+
 # --- reads ------------------------------------------------------------------------------------
 
 
@@ -215,7 +244,12 @@ def load_services(connection: Connection, tenant_id: str) -> dict[str, ServiceRe
 
 def load_open_tickets(connection: Connection, tenant_id: str) -> dict[str, TicketRecord]:
     rows = connection.execute(_SELECT_OPEN_TICKETS, {"b_tenant": tenant_id})
-    return {r.id: TicketRecord(*r) for r in rows}
+    return {r.id: ticket_of(r) for r in rows}
+
+
+def load_waiting_tickets(connection: Connection, tenant_id: str) -> list[TicketRecord]:
+    rows = connection.execute(_SELECT_WAITING_TICKETS, {"b_tenant": tenant_id})
+    return [ticket_of(r) for r in rows]
 
 
 def load_counters(connection: Connection, tenant_id: str) -> dict[int, CounterRecord]:
@@ -225,14 +259,14 @@ def load_counters(connection: Connection, tenant_id: str) -> dict[int, CounterRe
 
 def load_ticket(connection: Connection, ticket_id: str) -> TicketRecord | None:
     row = _SELECT_TICKET.first(connection, {"b_id": ticket_id})
-    return None if row is None else TicketRecord(*row)
+    return None if row is None else ticket_of(row)
 
 
 def ticket_by_idempotency_key(
     connection: Connection, tenant_id: str, key: str
 ) -> TicketRecord | None:
     row = _SELECT_TICKET_BY_KEY.first(connection, {"b_tenant": tenant_id, "b_key": key})
-    return None if row is None else TicketRecord(*row)
+    return None if row is None else ticket_of(row)
 
 
 # --- writes -----------------------------------------------------------------------------------
@@ -260,12 +294,14 @@ def update_numbering(connection: Connection, services: Iterable[ServiceRecord]) 
 
 
 def insert_tickets(connection: Connection, tickets: Iterable[TicketRecord]) -> None:
-    rows = [{f: getattr(t, f) for f in _TICKET_FIELDS} for t in tickets]
-    _INSERT_TICKETS.execute(connection, rows)
+    _INSERT_TICKETS.execute(connection, [_ticket_columns(t) for t in tickets])
 
 
 def update_tickets(connection: Connection, tickets: Iterable[TicketRecord]) -> None:
-    rows = [{"b_id": t.id, **{f"b_{f}": getattr(t, f) for f in _TICKET_MUTABLE}} for t in tickets]
+    rows = []
+    for ticket in tickets:
+        columns = _ticket_columns(ticket)
+        rows.append({"b_id": ticket.id, **{f"b_{f}": columns[f] for f in _TICKET_STATE}})
     _UPDATE_TICKETS.execute(connection, rows)
 
 

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import Connection, select
 
@@ -43,7 +42,13 @@ from publisher_api.store.branding import branding_of
 from publisher_api.store.database import Database
 from publisher_api.store.kiosk import Presentation, presentations
 from publisher_api.store.models import CallRow, CounterRow, ServiceRow, TicketRow
-from publisher_api.store.records import CounterRecord, TenantRecord, TicketRecord, load_tenant
+from publisher_api.store.records import (
+    CounterRecord,
+    TenantRecord,
+    TicketRecord,
+    load_tenant,
+    load_waiting_tickets,
+)
 
 LAST_CALLS = 10
 SERVICE_TIME_SAMPLES = 20
@@ -54,7 +59,7 @@ WAIT_MODEL_MAX_AGE_S = 5.0
 
 
 NO_ESTIMATE = WaitModel(mean_service_s=None, open_counters=1)
-_CALL_STANDS = frozenset({TicketStatus.CALLED.value, TicketStatus.IN_SERVICE.value})
+_CALL_STANDS = frozenset({TicketStatus.CALLED, TicketStatus.IN_SERVICE})
 
 
 def policy_of(tenant: TenantRecord) -> PriorityPolicy:
@@ -65,79 +70,8 @@ def policy_of(tenant: TenantRecord) -> PriorityPolicy:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class WaitingRow:
-    """Just what ordering and the snapshot need of a waiting ticket (no ORM identity)."""
-
-    id: str
-    label: str
-    service: str
-    priority: bool
-    order_key: int
-    enqueued_at: datetime
-    created_at: datetime
-
-    @classmethod
-    def of(cls, row: TicketRecord) -> WaitingRow:
-        return cls(
-            row.id,
-            row.label,
-            row.service,
-            row.priority,
-            row.order_key,
-            row.enqueued_at,
-            row.created_at,
-        )
-
-
-_WAITING_COLUMNS = (
-    TicketRow.id,
-    TicketRow.label,
-    TicketRow.service,
-    TicketRow.priority,
-    TicketRow.order_key,
-    TicketRow.enqueued_at,
-    TicketRow.created_at,
-)
-
-
-def waiting_rows(connection: Connection, tenant_id: str) -> list[WaitingRow]:
-    rows = connection.execute(
-        select(*_WAITING_COLUMNS).where(
-            TicketRow.tenant_id == tenant_id, TicketRow.status == TicketStatus.WAITING.value
-        )
-    )
-    return [WaitingRow(*row) for row in rows]
-
-
-class TicketFacts(Protocol):
-    """What a ticket document is made of: a row or record, or a copy taken at some moment."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def service(self) -> str: ...
-    @property
-    def priority(self) -> bool: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def counter(self) -> int | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def called_at(self) -> datetime | None: ...
-    @property
-    def started_at(self) -> datetime | None: ...
-    @property
-    def end_reason(self) -> str | None: ...
-    @property
-    def call_id(self) -> str | None: ...
-
-
-Lines = WaitingLines[WaitingRow]
+Lines = WaitingLines[TicketRecord]
+"""A tenant's waiting tickets: the writer's frozen records themselves, shared, not copied."""
 
 
 def counter_info(counter: CounterRecord) -> CounterInfo:
@@ -147,39 +81,6 @@ def counter_info(counter: CounterRecord) -> CounterInfo:
         status=CounterStatus(counter.status),
         services=counter.service_list,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class TicketCopy:
-    """A ticket's facts frozen at one moment (the state an operation left it in)."""
-
-    id: str
-    label: str
-    service: str
-    priority: bool
-    status: str
-    counter: int | None
-    created_at: datetime
-    called_at: datetime | None
-    end_reason: str | None
-    started_at: datetime | None = None
-    call_id: str | None = None
-
-    @classmethod
-    def of(cls, row: TicketFacts) -> TicketCopy:
-        return cls(
-            row.id,
-            row.label,
-            row.service,
-            row.priority,
-            row.status,
-            row.counter,
-            row.created_at,
-            row.called_at,
-            row.end_reason,
-            row.started_at,
-            row.call_id,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +100,7 @@ class Snapshot:
     """Documents of the tickets the change that produced this snapshot touched: what the
     publisher is handed with the change, and what readers ask for right after it."""
     counter_names: dict[int, str] = field(default_factory=dict)
-    _ordered: list[tuple[list[WaitingRow], list[int]]] = field(default_factory=list)
+    _ordered: list[tuple[list[TicketRecord], list[int]]] = field(default_factory=list)
 
     @property
     def tenant(self) -> str:
@@ -214,12 +115,13 @@ class Snapshot:
             return None
         return self.lines.position(ticket_id, self.policy, streak=self.streak, now=self.at)
 
-    def ticket(self, row: TicketFacts) -> Ticket:
+    def ticket(self, ticket: TicketRecord) -> Ticket:
         """The document of one ticket; position and estimate come from the snapshot."""
-        position = self.position(row.id) if row.status == TicketStatus.WAITING.value else None
-        return ticket_document(row, position, self.model, self.counter_names)
+        waiting = ticket.state.status is TicketStatus.WAITING
+        position = self.position(ticket.id) if waiting else None
+        return ticket_document(ticket, position, self.model, self.counter_names)
 
-    def ordered(self) -> tuple[list[WaitingRow], list[int]]:
+    def ordered(self) -> tuple[list[TicketRecord], list[int]]:
         """Every waiting ticket in call order with its place in its line: the whole sort, done
         at most once per snapshot and only for staff lists and follower updates."""
         if not self._ordered:
@@ -234,15 +136,15 @@ class Snapshot:
             yield row.id, place
 
     def waiting_document(self, ticket_id: str, position: int) -> Ticket:
-        row = self.lines.get(ticket_id)
-        assert row is not None, "only tickets of this snapshot's lines"
-        return ticket_document(_Waiting(row), position, self.model, self.counter_names)
+        ticket = self.lines.get(ticket_id)
+        assert ticket is not None, "only tickets of this snapshot's lines"
+        return ticket_document(ticket, position, self.model, self.counter_names)
 
-    def waiting_ticket(self, row: WaitingRow, position: int) -> WaitingTicket:
-        return waiting_ticket(row, position, self.model)
+    def waiting_ticket(self, ticket: TicketRecord, position: int) -> WaitingTicket:
+        return waiting_ticket(ticket, position, self.model)
 
 
-def waiting_ticket(row: WaitingRow, position: int, model: WaitModel) -> WaitingTicket:
+def waiting_ticket(row: TicketRecord, position: int, model: WaitModel) -> WaitingTicket:
     return WaitingTicket(
         id=row.id,
         number=row.label,
@@ -254,62 +156,30 @@ def waiting_ticket(row: WaitingRow, position: int, model: WaitModel) -> WaitingT
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Waiting:
-    """A waiting row seen as ticket facts (waiting: no counter, never called or ended)."""
-
-    row: WaitingRow
-    status: str = TicketStatus.WAITING.value
-    counter: None = None
-    called_at: None = None
-    started_at: None = None
-    end_reason: None = None
-    call_id: None = None
-
-    @property
-    def id(self) -> str:
-        return self.row.id
-
-    @property
-    def label(self) -> str:
-        return self.row.label
-
-    @property
-    def service(self) -> str:
-        return self.row.service
-
-    @property
-    def priority(self) -> bool:
-        return self.row.priority
-
-    @property
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-
 def ticket_document(
-    row: TicketFacts, position: int | None, model: WaitModel, counter_names: dict[int, str]
+    ticket: TicketRecord, position: int | None, model: WaitModel, counter_names: dict[int, str]
 ) -> Ticket:
     """A ticket's document; ``position`` is its place in its line while it waits."""
-    counter = row.counter
+    state = ticket.state
+    counter = state.counter
     return Ticket(
-        id=row.id,
-        number=row.label,
-        service=row.service,
-        priority=row.priority,
-        status=TicketStatus(row.status),
+        id=ticket.id,
+        number=ticket.label,
+        service=state.service,
+        priority=ticket.priority,
+        status=state.status,
         counter=counter,
         position=position,
         estimated_wait_s=None if position is None else model.wait_s(position),
-        created_at=row.created_at,
-        called_at=row.called_at,
-        started_at=row.started_at,
+        created_at=ticket.created_at,
+        called_at=state.called_at,
+        started_at=state.started_at,
         # A counter removed since keeps its number as its name (as calls do).
         counter_name=None if counter is None else counter_names.get(counter, str(counter)),
         people_ahead=None if position is None else position - 1,
-        end_reason=row.end_reason,
+        end_reason=state.end_reason,
         # Only while the call stands: a phone announces each call id once, recalls included.
-        call_id=row.call_id if row.status in _CALL_STANDS else None,
+        call_id=state.call_id if state.status in _CALL_STANDS else None,
     )
 
 
@@ -347,7 +217,7 @@ def build_snapshot(
     elif previous is not None:
         lines = previous.lines  # nothing waiting changed; never mutated, so shared
     else:
-        lines = WaitingLines(waiting_rows(connection, tenant.id))
+        lines = WaitingLines(load_waiting_tickets(connection, tenant.id))
     policy = policy_of(tenant)
     head = lines.head(policy, streak=tenant.normal_streak, now=now, count=NEXT_UP)
     if previous is not None and not config_changed:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from protocol import ENDED_STATUSES, QueueUpdate, Ticket, TicketStatus
+from publisher_api.store import records
 from publisher_api.store.database import Database
 from publisher_api.store.models import TenantRow, TicketRow
 from publisher_api.store.snapshot import SnapshotCache
@@ -36,8 +37,8 @@ class StoreStateSource:
             return None
         if ticket_id in snapshot.changed:  # just written: no query needed
             return snapshot.changed[ticket_id]
-        with self.database.session() as session:
-            row = session.get(TicketRow, ticket_id)
+        with self.database.engine.connect() as connection:
+            row = records.load_ticket(connection, ticket_id)
         if row is None or row.tenant_id != tenant:
             return None
         return snapshot.ticket(row)
@@ -46,11 +47,11 @@ class StoreStateSource:
         snapshot = self.snapshots.current(tenant)
         if snapshot is None:
             return []
-        with self.database.session() as session:
-            rows = session.scalars(
-                select(TicketRow).where(
+        with self.database.engine.connect() as connection:
+            rows = connection.execute(
+                records.select_tickets().where(
                     TicketRow.tenant_id == tenant,
                     or_(TicketRow.status.in_(_UNFINISHED), TicketRow.ended_at > ended_after),
                 )
             ).all()
-        return [snapshot.ticket(row) for row in rows]
+        return [snapshot.ticket(records.ticket_of(row)) for row in rows]

@@ -228,6 +228,25 @@ def test_a_batch_commits_once_and_isolates_refusals(world: World) -> None:
     assert {e.seq for e in change.events} == {change.seq}
 
 
+def test_a_ticket_issued_and_called_in_one_batch_is_stored_as_last_left(world: World) -> None:
+    """Records are frozen, so each step makes a new one: the row inserted at commit must be the
+    ticket as the call left it, and each event must carry the ticket as its own step left it."""
+    service, sink, database = world
+    open_counter(service.writer, 1)
+    sink.changes.clear()
+    issued, called = service.writer.run_batch(
+        "default",
+        [service.issue_op(service="A", priority=False), service.call_next_op(1, by="operator")],
+    )
+    assert called is not None
+    assert called.id == issued.ticket.id
+    stored = StoreStateSource(database, SnapshotCache(database)).ticket("default", called.id)
+    assert stored is not None
+    assert (stored.status, stored.counter) == (TicketStatus.CALLED, 1)
+    (change,) = sink.changes
+    assert [e.ticket.status for e in change.events] == [TicketStatus.WAITING, TicketStatus.CALLED]
+
+
 def test_an_unexpected_error_fails_only_its_own_operation(world: World) -> None:
     service, _, database = world
 

@@ -19,9 +19,9 @@ from publisher_api.domain.lifecycle import CommandKind
 from publisher_api.services.changes import Change, Operation, Writer
 from publisher_api.services.expiry import Sweeper, expire_op
 from publisher_api.services.tickets import Action, TicketService
+from publisher_api.store import records
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
-from publisher_api.store.models import TicketRow
 from tests.api.conftest import TENANT, api_settings, open_counter
 
 # 1 December, 23:00 in São Paulo (the dev tenant's zone, UTC-3), then 00:05 on the 2nd.
@@ -141,7 +141,7 @@ def _no_timeout(change: Change) -> Callable[[], None]:
 def _document(service: TicketService, ticket_id: str) -> Ticket:
     snapshot = service.writer.snapshots.current(TENANT)
     assert snapshot is not None
-    with service.writer.database.session() as session:
-        row = session.get(TicketRow, ticket_id)
+    with service.writer.database.engine.connect() as connection:
+        row = records.load_ticket(connection, ticket_id)
         assert row is not None
         return snapshot.ticket(row)

@@ -10,16 +10,27 @@ import pytest
 from protocol import CounterStatus, TicketStatus
 from publisher_api.domain.counters import CounterState
 from publisher_api.domain.expiry import CALL_TIMEOUT, DAY_CLOSED, Expiry, counters_to_close, expired
-from publisher_api.domain.lifecycle import CommandKind
+from publisher_api.domain.lifecycle import CommandKind, TicketState
 
 
 @dataclass(frozen=True)
-class T:
+class Ticket:
     id: str
-    status: str
     created_at: datetime
-    called_at: datetime | None = None
-    started_at: datetime | None = None
+    state: TicketState
+
+
+def T(
+    id: str,
+    status: str,
+    created_at: datetime,
+    called_at: datetime | None = None,
+    started_at: datetime | None = None,
+) -> Ticket:
+    state = TicketState(
+        TicketStatus(status), "A", 1, created_at, called_at=called_at, started_at=started_at
+    )
+    return Ticket(id, created_at, state)
 
 
 # 23:30 local on 1 Dec in each zone, and 00:30 local on 2 Dec (one hour later).
