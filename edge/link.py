@@ -2,8 +2,8 @@
 
 paho's own reconnect doubles its delay without jitter, so the thread runs its own loop:
 resolve the broker endpoint (from the API, or configured) -> connect -> ``loop()`` until the
-connection drops -> wait a :class:`~edge.backoff.Backoff` delay -> again. It never raises: every
-failure is logged and retried. On each connection it subscribes (the broker then sends the
+connection drops -> wait a :class:`~mqtt_link.backoff.Backoff` delay -> again. It never raises:
+every failure is logged and retried. On each connection it subscribes (the broker then sends the
 retained snapshot), publishes the retained ``online`` presence, and leaves a retained
 ``offline`` Will so a device that dies is shown offline.
 
@@ -22,10 +22,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from edge.api import ApiError, MqttEndpoint
-from edge.backoff import Backoff
 from edge.credential import DeviceCredential
 from edge.inbound import interpret
 from edge.inputs import LinkDown, LinkUp
+from mqtt_link.backoff import Backoff
 from protocol import DevicePresence, PresenceStatus, encode
 from protocol.topics import device_status_topic
 

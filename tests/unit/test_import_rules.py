@@ -20,6 +20,7 @@ RANKS: dict[str, int] = {
     "protocol": 0,  # the contract: pydantic and PyJWT only
     "config": 10,  # settings for every process
     "credentials": 25,  # is a token still honoured: read by the API and the standalone broker
+    "mqtt_link": 25,  # the one resilient paho client, for the agents and the API's publisher
     "publisher_api.domain": 20,  # the pure core: ticket lifecycle, ordering, numbering
     "broker": 30,  # the embedded broker, runnable alone
     "edge": 30,  # what both agents share
@@ -58,6 +59,7 @@ FRAMEWORK_FREE = {
     "protocol",
     "config",
     "credentials",
+    "mqtt_link",
     "publisher_api.domain",
     "edge",
     "totem_agent",
