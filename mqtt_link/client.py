@@ -56,8 +56,9 @@ def _nothing() -> None:
 class ResilientClient:
     """``login`` is called before every attempt (so a renewed token or a moved broker is picked
     up); if it raises, the attempt counts as failed. ``on_connect`` runs in the network thread
-    once the connection is up and subscribed; ``on_lost`` when a connection that was up ends
-    (a stop included); ``on_message`` gets each message's topic and payload."""
+    once the connection is up and its subscriptions sent; ``on_subscribed`` when the broker has
+    answered them (False: it refused one); ``on_lost`` when a connection that was up ends (a
+    stop included); ``on_message`` gets each message's topic and payload."""
 
     def __init__(
         self,
@@ -68,6 +69,7 @@ class ResilientClient:
         will: Message | None = None,
         topics: Iterable[str] = (),
         on_connect: Callable[[], None] = _nothing,
+        on_subscribed: Callable[[bool], None] | None = None,
         on_lost: Callable[[], None] = _nothing,
         on_message: Callable[[str, bytes], None] | None = None,
         keepalive_s: int = 30,
@@ -80,6 +82,8 @@ class ResilientClient:
         self._topics = list(topics)
         self._followed: set[str] = set()
         self._on_connect, self._on_lost, self._on_message = on_connect, on_lost, on_message
+        self._on_subscribed = on_subscribed
+        self._subscribe_mid: int | None = None  # the connect-time SUBSCRIBE, in this thread
         self._keepalive_s = keepalive_s
         self._max_inflight = max_inflight
         self._lock = threading.Lock()
@@ -215,6 +219,8 @@ class ResilientClient:
         client.on_connect = self._handle_connect
         if self._on_message is not None:
             client.on_message = self._handle_message
+        if self._on_subscribed is not None:
+            client.on_subscribe = self._handle_subscribe
         return client
 
     def _handle_connect(
@@ -227,10 +233,17 @@ class ResilientClient:
             topics = [*self._topics, *sorted(self._followed)]
             self._up.set()
         if topics:
-            client.subscribe([(topic, 1) for topic in topics])
+            _, self._subscribe_mid = client.subscribe([(topic, 1) for topic in topics])
         self._backoff.reset()
         log.info("%s: connected to %s, subscribed to %s", self._name, client.host, topics)
         self._on_connect()
+
+    def _handle_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, properties: Any
+    ) -> None:
+        if mid != self._subscribe_mid or self._on_subscribed is None:
+            return  # a later follow(), or nobody asked
+        self._on_subscribed(not any(getattr(code, "is_failure", False) for code in codes))
 
     def _handle_message(
         self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage

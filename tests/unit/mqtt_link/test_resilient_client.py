@@ -183,3 +183,30 @@ def test_stop_publishes_the_final_message_and_the_will_stays_unsent(broker: Brok
     finally:
         late.close()
         watcher.close()
+
+
+@pytest.mark.parametrize(
+    ("topics", "granted"), [([INBOX], True), ([INBOX, "elsewhere/topic"], False)]
+)
+def test_on_subscribed_says_whether_the_broker_granted_every_topic(
+    broker: BrokerThread, topics: list[str], granted: bool
+) -> None:
+    answers: list[bool] = []
+    answered = threading.Event()
+
+    def subscribed(ok: bool) -> None:
+        answers.append(ok)
+        answered.set()
+
+    client = ResilientClient(
+        lambda: publisher_login(broker.tcp_port),
+        backoff=quick(),
+        topics=topics,
+        on_subscribed=subscribed,
+    )
+    client.start()
+    try:
+        assert answered.wait(15)
+        assert answers == [granted]
+    finally:
+        client.stop()
