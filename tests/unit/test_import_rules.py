@@ -77,6 +77,12 @@ FRAMEWORK_FREE = {
 refusals, and the web layer maps them to HTTP (the broker's WebSocket adapter is Starlette's by
 design, so the broker is not in this set)."""
 
+MQTT_CLIENT = "paho"
+MQTT_CLIENT_OWNER = "mqtt_link"
+"""Only the shared resilient client talks paho: connecting, reconnecting, TLS, Will and login
+are written once there, for the agents, the API's external-broker connection and the dynsec
+control alike."""
+
 # (importing module, layer it reaches) for each import that breaks the rule, and its fix. Empty
 # since issue 16 straightened the last ones; an entry here is a debt with a named fix.
 KNOWN: dict[tuple[str, str], str] = {}
@@ -122,6 +128,8 @@ def violations(root: Path) -> dict[tuple[str, str], str]:
         for imported in imports_of(path, module):
             if imported.split(".")[0] in WEB_FRAMEWORK and importer in FRAMEWORK_FREE:
                 found[(module, imported.split(".")[0])] = f"{importer} must not need the web"
+            if imported.split(".")[0] == MQTT_CLIENT and importer != MQTT_CLIENT_OWNER:
+                found[(module, MQTT_CLIENT)] = f"{importer} must reach MQTT through mqtt_link"
             target = layer_of(imported)
             if target is None or target == importer:
                 continue
@@ -159,6 +167,8 @@ def test_the_checker_catches_an_upward_and_a_peer_import(tmp_path: Path) -> None
         "publisher_api/routers": "from ..services import tickets\n",  # fine, relative
         "publisher_api/store": "from ..routers import tickets\n",  # upward, relative
         "publisher_api/services": "from fastapi import HTTPException\n",  # web framework
+        "publisher_api/dynsec": "import paho.mqtt.client as mqtt\n",  # paho outside mqtt_link
+        "mqtt_link": "from paho.mqtt.enums import CallbackAPIVersion\n",  # fine: its owner
     }.items():
         folder = tmp_path / package
         folder.mkdir(parents=True)
@@ -169,4 +179,5 @@ def test_the_checker_catches_an_upward_and_a_peer_import(tmp_path: Path) -> None
         ("edge.mod", "broker"),
         ("publisher_api.store.mod", "publisher_api.routers"),
         ("publisher_api.services.mod", "fastapi"),
+        ("publisher_api.dynsec.mod", "paho"),
     }
