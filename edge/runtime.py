@@ -23,7 +23,6 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from edge import branding
 from edge.api import ApiClient, ApiError, MqttEndpoint
-from edge.backoff import Backoff
 from edge.clock import ServerClock
 from edge.credential import DeviceCredential
 from edge.inputs import Announce, Follow, LinkDown, LinkUp, SnapshotReceived, Tick, Unfollow
@@ -36,6 +35,7 @@ from edge.settings import AgentSettings
 from edge.speech import Speech
 from edge.trace import Trace
 from edge.ui.fonts import Fonts
+from mqtt_link.backoff import Backoff
 from protocol import Principal
 from protocol.topics import ticket_topic
 

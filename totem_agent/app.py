@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from edge.api import ApiClient, ApiError
-from edge.backoff import Backoff
 from edge.pg import pygame
 from edge.runtime import Services
 from edge.ui.fonts import Fonts
+from mqtt_link.backoff import Backoff
 from protocol.topics import queue_topic
 from totem_agent import layout
 from totem_agent.links import ticket_page_url

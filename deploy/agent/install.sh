@@ -54,8 +54,9 @@ fi
 
 say "copying the agent code to $prefix/app"
 mkdir -p "$prefix/app"
-# Only what the agents import: the contract, the shared agent code and both agents.
-for package in protocol edge totem_agent display_agent; do
+# Only what the agents import: the contract, the MQTT client, the shared agent code and both
+# agents.
+for package in protocol mqtt_link edge totem_agent display_agent; do
   rm -rf "${prefix:?}/app/$package"
   cp -R "$source_dir/$package" "$prefix/app/$package"
 done

@@ -13,15 +13,14 @@ import itertools
 import json
 import logging
 import os
-import ssl
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
+from mqtt_link.backoff import Backoff
+from mqtt_link.client import Login, ResilientClient
 from protocol.broker_url import BrokerAddress
 
 log = logging.getLogger(__name__)
@@ -37,8 +36,9 @@ class ControlError(Exception):
 
 
 class DynsecControl:
-    """Connects in the background and reconnects by itself; ``on_connected`` runs (in paho's
-    thread) once the response topic is subscribed, so a full sync can follow each connect."""
+    """Connects in the background and reconnects by itself (the shared resilient client);
+    ``on_connected`` runs (in its thread) once the response topic is subscribed, so a full sync
+    can follow each connect."""
 
     def __init__(
         self,
@@ -55,31 +55,29 @@ class DynsecControl:
         self._waiting: dict[str, tuple[threading.Event, list[Response | None]]] = {}
         self._ids = itertools.count()
         self._prefix = uuid.uuid4().hex[:8]
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
+        login = Login(
+            replace(address, username=username, password=password),
             client_id=f"queuecast-dynsec-{os.getpid()}-{self._prefix}",
-            clean_session=True,
         )
-        self._client.username_pw_set(username, password)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
-        if address.tls:
-            self._client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
-        self._client.on_connect = self._handle_connect
-        self._client.on_subscribe = self._handle_subscribe
-        self._client.on_disconnect = self._handle_disconnect
-        self._client.on_message = self._handle_message
+        self._client = ResilientClient(
+            lambda: login,
+            name="dynamic-security control",
+            backoff=Backoff(initial_s=1, cap_s=10, spread_s=1),  # one client: nothing to spread
+            topics=[RESPONSE_TOPIC],
+            on_subscribed=self._subscribed,
+            on_lost=self._ready.clear,
+            on_message=self._handle_message,
+        )
 
     @property
     def connected(self) -> bool:
         return self._ready.is_set()
 
     def start(self) -> None:
-        self._client.connect_async(self._address.host, self._address.port, keepalive=30)
-        self._client.loop_start()
+        self._client.start()
 
     def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._client.stop()
         self._ready.clear()
 
     def wait_connected(self, timeout: float) -> bool:
@@ -106,9 +104,8 @@ class DynsecControl:
                     ]
                 }
             )
-            info = self._client.publish(CONTROL_TOPIC, payload, qos=1)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                raise ControlError(f"publish failed: {mqtt.error_string(info.rc)}")
+            if not self._client.publish(CONTROL_TOPIC, payload.encode()):
+                raise ControlError("publish failed: the connection is down")
             results: list[Response] = []
             for (done, box), command in zip(slots, commands, strict=True):
                 if not done.wait(timeout) or box[0] is None:
@@ -120,18 +117,8 @@ class DynsecControl:
                 for tag in tags:
                     self._waiting.pop(tag, None)
 
-    def _handle_connect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
-    ) -> None:
-        if reason_code.is_failure:
-            log.error("Mosquitto refused the dynamic-security admin login: %s", reason_code)
-            return
-        client.subscribe(RESPONSE_TOPIC, qos=1)
-
-    def _handle_subscribe(
-        self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, properties: Any
-    ) -> None:
-        if any(getattr(code, "is_failure", False) for code in codes):
+    def _subscribed(self, granted: bool) -> None:
+        if not granted:
             log.error("the admin may not read %s: is the dynsec admin role right?", RESPONSE_TOPIC)
             return
         log.info(
@@ -140,16 +127,9 @@ class DynsecControl:
         self._ready.set()
         self._on_connected()
 
-    def _handle_disconnect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
-    ) -> None:
-        self._ready.clear()
-
-    def _handle_message(
-        self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage
-    ) -> None:
+    def _handle_message(self, topic: str, payload: bytes) -> None:
         try:
-            document = json.loads(message.payload)
+            document = json.loads(payload)
             responses = document["responses"]
         except (ValueError, KeyError, TypeError):
             log.warning("unreadable dynamic-security response ignored")

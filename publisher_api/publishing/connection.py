@@ -1,6 +1,7 @@
-"""The API's own MQTT connection (paho, in its network thread), to the embedded broker or an
-external one. It reconnects by itself with backoff and tells its owner each time it is
-(re)connected, because a broker that restarted has forgotten every retained message.
+"""The API's own MQTT connection to an external broker, on the shared resilient client
+(:mod:`mqtt_link.client`, in its own thread). It reconnects by itself with jittered backoff and
+tells its owner each time it is (re)connected, because a broker that restarted has forgotten
+every retained message.
 
 It also keeps the server's retained status (``protocol.server_status``) true: ``online`` at
 every connect, ``offline`` before a deliberate stop, and ``offline`` as the connection's Will,
@@ -9,18 +10,14 @@ queue."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import ssl
-import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
+from mqtt_link.backoff import Backoff
+from mqtt_link.client import Login, Message, ResilientClient
 from protocol import Role, issue_token
 from protocol.broker_url import BrokerAddress
 from protocol.server_status import SERVER_STATUS_TOPIC, ServerState, encode_server_status
@@ -28,6 +25,10 @@ from protocol.server_status import SERVER_STATUS_TOPIC, ServerState, encode_serv
 log = logging.getLogger(__name__)
 
 _PUBLISHER_TOKEN_TTL = timedelta(hours=12)
+_ONLINE, _OFFLINE = (
+    Message(SERVER_STATUS_TOPIC, encode_server_status(state), retain=True)
+    for state in (ServerState.ONLINE, ServerState.OFFLINE)
+)
 
 
 class MqttConnection:
@@ -35,8 +36,8 @@ class MqttConnection:
     whether the message was handed to a live connection.
 
     Without a password in the address, it signs itself a short-lived ``publisher`` token with
-    the shared secret, renewed at every reconnect (our broker accepts it; Mosquitto configured
-    for anonymous publishers ignores it)."""
+    the shared secret, anew at every attempt, so a long outage never leaves it expired (our
+    broker accepts it; Mosquitto configured for anonymous publishers ignores it)."""
 
     def __init__(
         self,
@@ -49,58 +50,37 @@ class MqttConnection:
         self._address = address
         self._secret = secret
         self._on_connected = on_connected
-        self._connected = threading.Event()
-        self._stopping = False
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id or f"queuecast-publisher-{os.getpid()}",
-            clean_session=True,
+        self._client_id = client_id or f"queuecast-publisher-{os.getpid()}"
+        self._client = ResilientClient(
+            self._login,
+            name="publisher",
+            # One client, no crowd to spread: back at about a second, then up to ten.
+            backoff=Backoff(initial_s=1, cap_s=10, spread_s=1),
+            will=_OFFLINE,
+            on_connect=self._connected,
+            # Snapshots of many tenants go out back to back after a reconnect: no throttling.
+            max_inflight=1000,
         )
-        # Snapshots of many tenants go out back to back after a reconnect; do not throttle them.
-        self._client.max_inflight_messages_set(1000)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
-        if address.tls:
-            self._client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
-        self._client.will_set(
-            SERVER_STATUS_TOPIC, encode_server_status(ServerState.OFFLINE), qos=1, retain=True
-        )
-        self._client.on_connect = self._handle_connect
-        self._client.on_disconnect = self._handle_disconnect
-        self._refresh_credentials()
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return self._client.is_up
 
     def start(self) -> None:
-        self._client.connect_async(self._address.host, self._address.port, keepalive=30)
-        self._client.loop_start()
+        self._client.start()
 
     def stop(self) -> None:
-        self._stopping = True
-        if self._connected.is_set():  # a clean DISCONNECT does not fire the Will: say it
-            info = self._client.publish(
-                SERVER_STATUS_TOPIC, encode_server_status(ServerState.OFFLINE), qos=1, retain=True
-            )
-            with contextlib.suppress(RuntimeError, ValueError):
-                info.wait_for_publish(timeout=2)
-        self._client.disconnect()
-        self._client.loop_stop()
-        self._connected.clear()
+        self._client.stop(final=_OFFLINE)
 
     def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
+        return self._client.wait_up(timeout)
 
     def publish(self, topic: str, payload: bytes, *, retain: bool) -> bool:
         """QoS 1. Returns False (and drops the message) when not connected: the state it carried
         is re-published in full at the next connect, so nothing is lost."""
-        if not self._connected.is_set():
-            return False
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
-        return info.rc == mqtt.MQTT_ERR_SUCCESS
+        return self._client.publish(topic, payload, retain=retain)
 
-    def _refresh_credentials(self) -> None:
-        username = self._address.username or "queuecast-publisher"
+    def _login(self) -> Login:
         password = self._address.password
         if password is None:
             password, _ = issue_token(
@@ -110,27 +90,10 @@ class MqttConnection:
                 tenant=None,
                 ttl=_PUBLISHER_TOKEN_TTL,
             )
-        self._client.username_pw_set(username, password)
+        username = self._address.username or "queuecast-publisher"
+        return Login(replace(self._address, username=username, password=password), self._client_id)
 
-    def _handle_connect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
-    ) -> None:
-        if reason_code.is_failure:
-            log.error("MQTT broker refused the publisher: %s", reason_code)
-            return
+    def _connected(self) -> None:
         log.info("publisher connected to MQTT broker %s:%s", self._address.host, self._address.port)
-        self._connected.set()
-        client.publish(
-            SERVER_STATUS_TOPIC, encode_server_status(ServerState.ONLINE), qos=1, retain=True
-        )
+        self._client.publish(_ONLINE.topic, _ONLINE.payload, retain=True)
         self._on_connected()
-
-    def _handle_disconnect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any
-    ) -> None:
-        was_connected = self._connected.is_set()
-        self._connected.clear()
-        # A new token for the automatic reconnect, so a long outage never leaves us expired.
-        self._refresh_credentials()
-        if was_connected and not self._stopping:
-            log.warning("publisher lost the MQTT broker (%s); reconnecting", reason_code)

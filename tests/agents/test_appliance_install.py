@@ -81,6 +81,7 @@ def test_the_appliance_holds_only_the_agent_runtime(installed: Installed) -> Non
     assert sorted(p.name for p in app.iterdir() if p.is_dir()) == [
         "display_agent",
         "edge",
+        "mqtt_link",
         "protocol",
         "totem_agent",
     ]

@@ -20,6 +20,7 @@ RANKS: dict[str, int] = {
     "protocol": 0,  # the contract: pydantic and PyJWT only
     "config": 10,  # settings for every process
     "credentials": 25,  # is a token still honoured: read by the API and the standalone broker
+    "mqtt_link": 25,  # the one resilient paho client, for the agents and the API's publisher
     "publisher_api.domain": 20,  # the pure core: ticket lifecycle, ordering, numbering
     "broker": 30,  # the embedded broker, runnable alone
     "edge": 30,  # what both agents share
@@ -58,6 +59,7 @@ FRAMEWORK_FREE = {
     "protocol",
     "config",
     "credentials",
+    "mqtt_link",
     "publisher_api.domain",
     "edge",
     "totem_agent",
@@ -74,6 +76,12 @@ FRAMEWORK_FREE = {
 """Layers that must not import the web framework: use cases, storage and their seams raise plain
 refusals, and the web layer maps them to HTTP (the broker's WebSocket adapter is Starlette's by
 design, so the broker is not in this set)."""
+
+MQTT_CLIENT = "paho"
+MQTT_CLIENT_OWNER = "mqtt_link"
+"""Only the shared resilient client talks paho: connecting, reconnecting, TLS, Will and login
+are written once there, for the agents, the API's external-broker connection and the dynsec
+control alike."""
 
 # (importing module, layer it reaches) for each import that breaks the rule, and its fix. Empty
 # since issue 16 straightened the last ones; an entry here is a debt with a named fix.
@@ -120,6 +128,8 @@ def violations(root: Path) -> dict[tuple[str, str], str]:
         for imported in imports_of(path, module):
             if imported.split(".")[0] in WEB_FRAMEWORK and importer in FRAMEWORK_FREE:
                 found[(module, imported.split(".")[0])] = f"{importer} must not need the web"
+            if imported.split(".")[0] == MQTT_CLIENT and importer != MQTT_CLIENT_OWNER:
+                found[(module, MQTT_CLIENT)] = f"{importer} must reach MQTT through mqtt_link"
             target = layer_of(imported)
             if target is None or target == importer:
                 continue
@@ -157,6 +167,8 @@ def test_the_checker_catches_an_upward_and_a_peer_import(tmp_path: Path) -> None
         "publisher_api/routers": "from ..services import tickets\n",  # fine, relative
         "publisher_api/store": "from ..routers import tickets\n",  # upward, relative
         "publisher_api/services": "from fastapi import HTTPException\n",  # web framework
+        "publisher_api/dynsec": "import paho.mqtt.client as mqtt\n",  # paho outside mqtt_link
+        "mqtt_link": "from paho.mqtt.enums import CallbackAPIVersion\n",  # fine: its owner
     }.items():
         folder = tmp_path / package
         folder.mkdir(parents=True)
@@ -167,4 +179,5 @@ def test_the_checker_catches_an_upward_and_a_peer_import(tmp_path: Path) -> None
         ("edge.mod", "broker"),
         ("publisher_api.store.mod", "publisher_api.routers"),
         ("publisher_api.services.mod", "fastapi"),
+        ("publisher_api.dynsec.mod", "paho"),
     }

@@ -21,6 +21,7 @@ HEAVY = ("fastapi", "starlette", "paho", "amqtt", "uvicorn", "pygame")
         "publisher_api.errors",
         "publisher_api.metrics",
         "credentials",
+        "mqtt_link.backoff",  # pure: the package's __init__ must not pull the client (paho) in
     ],
 )
 def test_importing_loads_no_framework(module: str) -> None:

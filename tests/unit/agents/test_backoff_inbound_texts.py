@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from edge.backoff import Backoff
 from edge.inbound import interpret
 from edge.inputs import SnapshotReceived, TicketCleared, TicketReceived
 from edge.texts import call_speech, spell_number, texts_for
+from mqtt_link.backoff import Backoff
 from protocol import TicketUpdate, encode
 from protocol.topics import events_topic, queue_topic, ticket_topic
 from tests.agents.factories import snapshot, ticket
