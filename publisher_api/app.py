@@ -3,8 +3,8 @@
 ``create_app(settings)`` builds the app without touching anything; the lifespan then, in order:
 opens the database and migrates it to head, seeds the dev tenant (dev mode) or refuses the dev
 logins (otherwise), starts the realtime step (embedded broker and MQTT publisher), exposes
-everything to requests as ``app.state.runtime`` and starts the sweeper (expiry). Shutdown runs
-the same steps in reverse (``AsyncExitStack``).
+everything to requests as one ``Runtime`` (:mod:`publisher_api.lifespan_state`) and starts the
+sweeper (expiry). Shutdown runs the same steps in reverse (``AsyncExitStack``).
 """
 
 from __future__ import annotations
@@ -33,13 +33,15 @@ from publisher_api.bootstrap.seed import (
     refuse_dev_logins,
     seed_dev,
 )
-from publisher_api.deps import TOKEN_URL, running
+from publisher_api.deps import TOKEN_URL
 from publisher_api.dynsec.grants import load_grants
 from publisher_api.http_errors import install as install_error_handlers
 from publisher_api.http_latency import HttpLatencyMiddleware
 from publisher_api.issue_limit import IssueLimit
+from publisher_api.lifespan_state import forget, keep, running
 from publisher_api.limits import BodyLimit, StrictTransport
-from publisher_api.login_guard import LoginGate, LoginGuard
+from publisher_api.login_gate import LoginGate
+from publisher_api.login_guard import LoginGuard
 from publisher_api.metrics import Metrics
 from publisher_api.publishing.relay import OutboxRelay, RelayedSink
 from publisher_api.realtime import NullSink, realtime
@@ -133,7 +135,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
             stack.callback(batching.close)
             logins = LoginGuard.from_settings(settings)
             stack.callback(logins.checks.close)
-            app.state.runtime = Runtime(
+            runtime = Runtime(
                 settings=settings,
                 database=database,
                 writer=writer,
@@ -146,8 +148,8 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                 logins=logins,
                 realtime=sink,
             )
-            stack.callback(_forget_runtime, app)
-            runtime = app.state.runtime
+            keep(app, runtime)
+            stack.callback(forget, app)
             sweeper = Sweeper(
                 runtime.tickets,
                 lambda: to_thread.run_sync(_tenant_ids, database),
@@ -325,8 +327,3 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-def _forget_runtime(app: FastAPI) -> None:
-    if hasattr(app.state, "runtime"):
-        del app.state.runtime
