@@ -44,6 +44,7 @@ RANKS: dict[str, int] = {
     "publisher_api.runtime": 100,
     "publisher_api.lifespan_state": 105,  # where the runtime lives in a running app
     "publisher_api.deps": 110,
+    "publisher_api.security_headers": 115,  # ASGI middleware: CSP and friends (and /docs' CSP)
     "publisher_api.routers": 120,
     "publisher_api.limits": 125,  # ASGI middlewares: body and header limits
     "publisher_api.issue_limit": 125,  # ASGI middleware: tickets per device
