@@ -3,8 +3,8 @@
 ``create_app(settings)`` builds the app without touching anything; the lifespan then, in order:
 opens the database and migrates it to head, seeds the dev tenant (dev mode) or refuses the dev
 logins (otherwise), starts the realtime step (embedded broker and MQTT publisher), exposes
-everything to requests as ``app.state.runtime`` and starts the sweeper (expiry). Shutdown runs
-the same steps in reverse (``AsyncExitStack``).
+everything to requests as one ``Runtime`` (:mod:`publisher_api.lifespan_state`) and starts the
+sweeper (expiry). Shutdown runs the same steps in reverse (``AsyncExitStack``).
 """
 
 from __future__ import annotations
@@ -14,12 +14,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 
 from anyio import to_thread
-from fastapi import FastAPI, HTTPException
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 import config
@@ -33,18 +30,21 @@ from publisher_api.bootstrap.seed import (
     refuse_dev_logins,
     seed_dev,
 )
-from publisher_api.deps import TOKEN_URL, running
+from publisher_api.deps import TOKEN_URL
 from publisher_api.dynsec.grants import load_grants
 from publisher_api.http_errors import install as install_error_handlers
 from publisher_api.http_latency import HttpLatencyMiddleware
 from publisher_api.issue_limit import IssueLimit
+from publisher_api.lifespan_state import forget, keep, running
 from publisher_api.limits import BodyLimit, StrictTransport
-from publisher_api.login_guard import LoginGate, LoginGuard
+from publisher_api.login_gate import LoginGate
+from publisher_api.login_guard import LoginGuard
 from publisher_api.metrics import Metrics
 from publisher_api.publishing.relay import OutboxRelay, RelayedSink
 from publisher_api.realtime import NullSink, realtime
 from publisher_api.routers import (
     admin,
+    assets,
     auth,
     branding,
     counters,
@@ -59,10 +59,12 @@ from publisher_api.routers import (
     user_access,
 )
 from publisher_api.routers import realtime as realtime_routes
+from publisher_api.routers.docs import serve_docs
 from publisher_api.routers.mqtt_lane import MqttLane
 from publisher_api.routers.ticket_lane import TicketLane, check_routes
 from publisher_api.routers.tickets import router as tickets_router
 from publisher_api.runtime import Runtime
+from publisher_api.security_headers import SecurityHeaders
 from publisher_api.services.batching import BatchingWriter
 from publisher_api.services.changes import Writer
 from publisher_api.services.expiry import Sweeper
@@ -133,7 +135,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
             stack.callback(batching.close)
             logins = LoginGuard.from_settings(settings)
             stack.callback(logins.checks.close)
-            app.state.runtime = Runtime(
+            runtime = Runtime(
                 settings=settings,
                 database=database,
                 writer=writer,
@@ -146,8 +148,8 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
                 logins=logins,
                 realtime=sink,
             )
-            stack.callback(_forget_runtime, app)
-            runtime = app.state.runtime
+            keep(app, runtime)
+            stack.callback(forget, app)
             sweeper = Sweeper(
                 runtime.tickets,
                 lambda: to_thread.run_sync(_tenant_ids, database),
@@ -166,7 +168,7 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         summary="Multi-tenant queue calling: tickets, operators, screens over MQTT",
         description=API_DESCRIPTION,
         lifespan=lifespan,
-        # FastAPI's own /docs and /redoc load their scripts from a CDN: see _serve_docs.
+        # FastAPI's own /docs and /redoc load their scripts from a CDN: see routers.docs.
         docs_url=None,
         redoc_url=None,
     )
@@ -174,6 +176,9 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
     # Queue lengths are read at scrape time from the running app (none outside its lifespan).
     metrics = Metrics(lambda: _queue_lengths(running(app)))
     install_error_handlers(app)
+    # Innermost: the API's requests pass it with one prefix check, pages and files get the
+    # browser security headers (the pages' policy names the broker's WebSocket origin).
+    app.add_middleware(SecurityHeaders, broker_origin=pages.broker_origin)
     # The ticket fast lane inside the metrics middleware (added later = outer), so the requests
     # it serves are measured and labelled like the others.
     if settings.ticket_lane:
@@ -215,53 +220,11 @@ def create_app(settings: Settings | None = None, *, settle_heap: bool = False) -
         app.include_router(module.router)
     for module in (pairing, branding, suspension, user_access, kiosk):  # the admin console's
         app.include_router(module.router)
+    app.include_router(assets.router)  # identifiers.js, before the static files under /web
+    app.router.routes.extend(assets.mounts())
     if settings.docs_enabled:  # dev only, unless QUEUECAST_API_DOCS says otherwise
-        _serve_docs(app)
+        serve_docs(app)
     return app
-
-
-SWAGGER_UI_DIR = Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
-"""Swagger UI from npm (package.json pins it): /docs loads nothing from another host."""
-_SWAGGER_FILES = {
-    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-    "swagger-ui.css": "text/css; charset=utf-8",
-    "favicon-32x32.png": "image/png",
-}
-
-
-def _serve_docs(app: FastAPI) -> None:
-    """``/docs``: Swagger UI for ``/openapi.json``, its files served from ``node_modules``."""
-    assert app.openapi_url is not None
-    openapi_url = app.openapi_url
-    redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} - Swagger UI",
-            swagger_js_url="/docs/swagger-ui-bundle.js",
-            swagger_css_url="/docs/swagger-ui.css",
-            swagger_favicon_url="/docs/favicon-32x32.png",
-            oauth2_redirect_url=redirect_url,
-        )
-
-    @app.get(redirect_url, include_in_schema=False)
-    def oauth2_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
-
-    @app.get("/docs/{name}", include_in_schema=False)
-    def swagger_file(name: str) -> Response:
-        media_type = _SWAGGER_FILES.get(name)
-        if media_type is None:
-            raise HTTPException(status_code=404, detail=f"no such file: {name}")
-        file = SWAGGER_UI_DIR / name
-        if not file.is_file():
-            raise HTTPException(
-                status_code=503,
-                detail="Swagger UI is not installed: run `make setup` (npm ci) for node_modules",
-            )
-        return FileResponse(file, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
 def prepare_database(database: Database, settings: Settings) -> list[SeededDevice] | None:
@@ -325,8 +288,3 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-def _forget_runtime(app: FastAPI) -> None:
-    if hasattr(app.state, "runtime"):
-        del app.state.runtime

@@ -24,6 +24,7 @@ from config import Settings
 from protocol import InvalidToken, Principal, Role
 from protocol.identifiers import ID_PATTERN, ID_RULE
 from publisher_api.errors import Forbidden, NotFound, Unauthorized
+from publisher_api.lifespan_state import running as running  # re-exported: deps.running
 from publisher_api.realtime import Realtime
 from publisher_api.runtime import Runtime
 
@@ -34,12 +35,6 @@ _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 # Cheap dependencies are ``async def`` on purpose: FastAPI runs every plain ``def`` dependency in
 # the thread pool, and each such hop costs more than the work here. What remains sync is the
 # endpoint itself (one hop), where database work happens.
-
-
-def running(app: Starlette) -> Runtime | None:
-    """The app's lifespan state (``None`` before its lifespan starts and after it ends)."""
-    runtime: Runtime | None = getattr(app.state, "runtime", None)
-    return runtime
 
 
 def realtime_of(app: Starlette) -> Realtime | None:

@@ -24,6 +24,7 @@ from config.faultlog import FaultLog
 from protocol import InvalidToken
 from publisher_api.errors import TooManyRequests
 from publisher_api.http_errors import refusal_response
+from publisher_api.lifespan_state import running
 from publisher_api.login_guard import Buckets
 
 _ISSUE_PATH = re.compile(r"/api/v1/tenants/[^/]+/tickets/?")
@@ -48,7 +49,7 @@ class IssueLimit:
         await self.app(scope, receive, send)
 
     def _refusal(self, scope: Scope) -> TooManyRequests | None:
-        runtime = getattr(scope["app"].state, "runtime", None)
+        runtime = running(scope["app"])
         if runtime is None:
             return None
         authorization = next(

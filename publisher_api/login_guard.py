@@ -27,13 +27,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from config import Settings
 from config.faultlog import FaultLog
 from publisher_api.auth import verify_password
 from publisher_api.errors import TooManyRequests
-from publisher_api.http_errors import refusal_response
 
 _MAX_KEYS = 100_000  # addresses and usernames remembered; the fullest buckets go first
 
@@ -175,8 +172,8 @@ class LoginGuard:
 
     def early_refusal(self, address: str) -> TooManyRequests | None:
         """What :meth:`admit` would certainly refuse, judged before the request's form is
-        parsed (see :class:`LoginGate`): a flood of refused sign-ins then costs the event loop
-        a few microseconds each instead of a trip through FastAPI."""
+        parsed (see :mod:`publisher_api.login_gate`): a flood of refused sign-ins then costs
+        the event loop a few microseconds each instead of a trip through FastAPI."""
         wait = self.per_ip.wait_s(address)
         if wait:
             self.faults.warning(
@@ -198,25 +195,3 @@ class LoginGuard:
 
     def succeeded(self, address: str) -> None:
         self.per_ip.give_back(address)
-
-
-class LoginGate:
-    """ASGI middleware: sign-ins that :meth:`LoginGuard.early_refusal` refuses are answered
-    429 before anything else runs (body, form parsing, dependencies). The server's HTTP
-    protocol asks the same question before making an ASGI call at all (see
-    :mod:`publisher_api.server`); this is the backstop for what it leaves to the app."""
-
-    def __init__(self, app: ASGIApp, *, path: str) -> None:
-        self.app = app
-        self.path = path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path:
-            runtime = getattr(scope["app"].state, "runtime", None)
-            client = scope.get("client")
-            if runtime is not None:
-                refusal = runtime.logins.early_refusal(client[0] if client else "unknown")
-                if refusal is not None:
-                    await refusal_response(refusal)(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)

@@ -1,7 +1,8 @@
 """What the running app holds: settings, database, writer and services, metrics, the realtime
 side (broker or external connection). The one lifespan state object: built by the lifespan
-(never at import time), gone when it ends, and reached through ``app.state.runtime`` only
-(``deps.RuntimeDep`` for routes, :func:`publisher_api.deps.running` for the rest)."""
+(never at import time), gone when it ends, and reached through
+:mod:`publisher_api.lifespan_state` only (``deps.RuntimeDep`` for routes,
+:func:`~publisher_api.lifespan_state.running` for the rest)."""
 
 from __future__ import annotations
 

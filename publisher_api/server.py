@@ -26,7 +26,7 @@ JSON response) cost ~0.3 ms of the event loop that also serves operators and scr
 with the attacker on its own core, 100 MB bodies took 80 % of the server's core (p99 36 x
 quiet) and a login flood from many addresses 94 % (p99 5.8 x), see docs/benchmarks.md "Under
 attack". Here a refusal is a few pre-encoded bytes written from the parser's callback. The
-app keeps its own checks (:mod:`publisher_api.limits`, :class:`~publisher_api.login_guard.
+app keeps its own checks (:mod:`publisher_api.limits`, :class:`~publisher_api.login_gate.
 LoginGate`) for what this fast path leaves to it: pipelined requests, paths spelled with
 percent escapes, and servers other than this one (tests on the ASGI app).
 """
@@ -41,6 +41,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import uvicorn
+from starlette.applications import Starlette
 from uvicorn.middleware.proxy_headers import _TrustedHosts
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -50,6 +51,7 @@ from config.faultlog import FaultLog
 from config.fd_budget import connection_budget
 from publisher_api.deps import TOKEN_URL
 from publisher_api.errors import ApiError, PayloadTooLarge, TooManyRequests
+from publisher_api.lifespan_state import running
 from publisher_api.routers.mqtt_lane import websocket_protocol
 
 log = logging.getLogger(__name__)
@@ -429,11 +431,12 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
 
 
 class AppLogins:
-    """The login limits of an app's runtime, there once its lifespan has started."""
+    """The login limits of an app's runtime, there once its lifespan has started (none for an
+    app that is not ours)."""
 
     def __init__(self, app: Any) -> None:
-        self._state = getattr(app, "state", None)
+        self._app = app if isinstance(app, Starlette) else None
 
     def early_refusal(self, address: str) -> TooManyRequests | None:
-        runtime = getattr(self._state, "runtime", None)
+        runtime = None if self._app is None else running(self._app)
         return None if runtime is None else runtime.logins.early_refusal(address)

@@ -53,6 +53,7 @@ from publisher_api.domain.counters import CloseOutcome
 from publisher_api.domain.lifecycle import IllegalTransition
 from publisher_api.errors import ApiError
 from publisher_api.http_errors import refusal_response
+from publisher_api.lifespan_state import running
 from publisher_api.routers import tickets
 from publisher_api.routers.tickets import (
     COUNTER_RANGE,
@@ -190,7 +191,7 @@ class TicketLane:
             await self.app(scope, receive, send)
             return
         match = _PATHS.fullmatch(scope["path"])
-        runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+        runtime = running(scope["app"])
         query = scope.get("query_string", b"")
         close = _CLOSE_QUERIES.get(query) if query else None
         if match is None or runtime is None or (query and (close is None or not match["counter"])):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from publisher_api.routers.pages import CHART_JS, CHART_JS_URL
+from publisher_api.routers.assets import CHART_JS, CHART_JS_URL
 from tests.browser.test_pages_router import page_config
 from tests.support.system import RunningSystem, start_system
 

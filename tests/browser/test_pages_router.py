@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 from protocol import topics
-from publisher_api.routers.pages import MQTT_JS, TEXTS, qr_svg
+from publisher_api.routers.assets import MQTT_JS, SWAGGER_UI_DIR, TEXTS
+from publisher_api.routers.pages import qr_svg
+from tests.browser.conftest import OpenPage
 from tests.support.system import RunningSystem, start_system
 
 TENANT = "default"
@@ -131,6 +133,10 @@ def test_bad_tenants_and_ticket_ids_get_a_clear_json_error(
         "/web/%2e%2e/routers/pages.py",
         "/web/js/nope.js",
         "/web/js",
+        "/web/",
+        "/web/js/live.js%00",  # a NUL once made a 500 and a traceback
+        "/web/vendor/mqtt.js",  # only the one build of each npm package
+        "/web/" + "x" * 300 + ".js",
     ],
 )
 def test_assets_never_leave_the_web_folder(client: httpx.Client, path: str) -> None:
@@ -202,3 +208,53 @@ def test_the_dev_start_up_prints_every_page_address_and_each_is_served(
     for url in printed:
         response = client.get(re.sub(r"^http://[^/]+", "", url))
         assert response.status_code == 200, (url, response.status_code)
+
+
+def test_static_files_answer_only_get_and_head(client: httpx.Client) -> None:
+    response = client.post("/web/js/live.js")
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    since = client.get("/web/css/base.css").headers["last-modified"]
+    unchanged = client.get("/web/css/base.css", headers={"If-Modified-Since": since})
+    assert unchanged.status_code == 304
+
+
+def test_security_headers_by_kind_of_response(client: httpx.Client) -> None:
+    """Documents (HTML, SVG) get the whole set; files a page loads get nosniff; the REST API's
+    JSON is left alone (security_headers.py says why)."""
+    for document in (f"/t/{TENANT}/display", "/web/img/icon.svg", f"/t/{TENANT}/ticket/t-1/qr.svg"):
+        headers = client.get(document).headers
+        assert headers["content-security-policy"].startswith("default-src 'none'"), document
+        assert headers["x-frame-options"] == "DENY", document
+        assert headers["referrer-policy"] == "no-referrer", document
+        assert headers["x-content-type-options"] == "nosniff", document
+    script = client.get("/web/js/live.js")
+    assert script.headers["x-content-type-options"] == "nosniff"
+    assert script.headers["cache-control"] == "no-cache"
+    assert "content-security-policy" not in script.headers
+    again = client.get("/web/js/live.js", headers={"If-None-Match": script.headers["etag"]})
+    assert again.status_code == 304
+    assert again.headers["x-content-type-options"] == "nosniff"
+    assert again.headers["cache-control"] == "no-cache"
+    assert client.get("/web/no.js").headers["x-content-type-options"] == "nosniff"  # 404 too
+    api = client.get(f"/api/v1/tenants/{TENANT}/queue")
+    assert api.status_code == 200
+    assert "x-content-type-options" not in api.headers
+    assert "content-security-policy" not in api.headers
+
+
+@pytest.mark.skipif(not SWAGGER_UI_DIR.exists(), reason="node_modules not installed")
+def test_docs_render_under_their_own_policy(
+    system: RunningSystem, client: httpx.Client, open_page: OpenPage
+) -> None:
+    """Swagger UI starts from an inline script: /docs allows exactly that one (by hash), never
+    inline scripts in general; the CSP watch of ``open_page`` fails the test on a violation."""
+    policy = client.get("/docs").headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert re.fullmatch(r"'self' 'sha256-[A-Za-z0-9+/]+={0,2}'", directives["script-src"])
+    assert directives["connect-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    watched = open_page(f"{system.base_url}/docs")
+    watched.page.wait_for_selector(".opblock", timeout=20_000)  # the operations are listed
+    assert watched.errors == []
+    assert watched.foreign({system.base_url}) == []

@@ -43,10 +43,13 @@ RANKS: dict[str, int] = {
     "publisher_api.http_errors": 92,  # refusals as JSON responses; the exception handlers
     "publisher_api.login_guard": 95,  # password checks off the loop, login limits
     "publisher_api.runtime": 100,
+    "publisher_api.lifespan_state": 105,  # where the runtime lives in a running app
     "publisher_api.deps": 110,
+    "publisher_api.security_headers": 115,  # ASGI middleware: CSP and friends (and /docs' CSP)
     "publisher_api.routers": 120,
     "publisher_api.limits": 125,  # ASGI middlewares: body and header limits
     "publisher_api.issue_limit": 125,  # ASGI middleware: tickets per device
+    "publisher_api.login_gate": 125,  # ASGI middleware: sign-ins the login limits refuse
     "publisher_api.http_latency": 125,  # ASGI middleware: HTTP latency into the metrics
     "publisher_api.app": 130,
     "publisher_api.server": 135,  # uvicorn configured: TLS, timeouts, connection cap
