@@ -10,7 +10,6 @@ disconnects the older connection instead of keeping two sessions.
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import time
 from collections.abc import Iterator
@@ -47,15 +46,6 @@ REFUSED_AT_CONNECT = r"(?i)not authori[sz]ed|bad user ?name or password"
 def mosquitto(tmp_path: Path) -> Iterator[Provisioned]:
     with provisioned(tmp_path / "mosquitto") as running:
         yield running
-
-
-@pytest.fixture
-def clients() -> Iterator[list[Recorder]]:
-    made: list[Recorder] = []
-    yield made
-    for client in made:
-        with contextlib.suppress(Exception):
-            client.close()
 
 
 def client(
