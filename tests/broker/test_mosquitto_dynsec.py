@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,17 +50,9 @@ def mosquitto(tmp_path: Path) -> Iterator[Provisioned]:
 
 
 def client(
-    m: Provisioned, username: str | None, password: str | None, transport: str = "tcp", **kw: object
+    m: Provisioned, username: str | None, password: str | None, transport: str = "tcp", **kw: Any
 ) -> Recorder:
-    port = m.broker.ws_port if transport == "websockets" else m.broker.tcp_port
-    return Recorder(
-        "127.0.0.1",
-        port,
-        username=username,
-        password=password,
-        transport=transport,  # type: ignore[arg-type]
-        **kw,  # type: ignore[arg-type]
-    )
+    return m.broker.client(username, password, transport, **kw)
 
 
 def wait_disconnected(recorder: Recorder, timeout: float = 10.0) -> bool:
