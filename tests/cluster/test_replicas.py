@@ -34,6 +34,7 @@ from protocol.topics import queue_topic
 from tests.support.mqtt import Recorder
 from tests.support.ports import free_port
 from tests.support.postgres import BIN as POSTGRES_BIN
+from tests.support.process import terminate
 from tests.support.race import Racer, race_call_next
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,12 +154,7 @@ def cluster() -> Iterator[Cluster]:
             yield running
             running.http.close()
         finally:
-            runner.send_signal(signal.SIGTERM)
-            try:
-                runner.wait(60)
-            except subprocess.TimeoutExpired:
-                runner.kill()
-                runner.wait(10)
+            terminate(runner, 60)
             output.close()
 
 
