@@ -62,10 +62,15 @@ pytest: $(STAMP)
 	$(PY) -m pytest
 
 # The store and writer tests again, on a throwaway PostgreSQL server (the outbox and replica
-# tests run on PostgreSQL in the main run already).
+# tests run on PostgreSQL in the main run already). Deselected: the tests of these files that use
+# no database (start-up refusals, two of them starting the API), which the main run ran as is.
+PG_SAME_ON_ANY_DATABASE := tests/api/test_store.py::test_outside_dev_the_dev_secret_is_refused \
+	tests/api/test_stats_and_start_up.py::test_production_refuses_the_dev_secret_with_a_clear_message \
+	tests/api/test_stats_and_start_up.py::test_production_refuses_a_database_where_dev_logins_work
 pytest-postgres: $(STAMP)
 	$(PY) -m pytest --database=postgresql tests/api/test_store.py tests/api/test_changes.py \
-		tests/api/test_expiry.py tests/api/test_stats_and_start_up.py
+		tests/api/test_expiry.py tests/api/test_stats_and_start_up.py \
+		$(addprefix --deselect ,$(PG_SAME_ON_ANY_DATABASE))
 
 bench: setup system-deps
 	$(PY) -m bench

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.mqtt import Recorder
+    from tests.support.system import RunningSystem
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -50,6 +56,34 @@ def postgres_url(postgres_server: str) -> str:
     from tests.support.postgres import fresh_database
 
     return fresh_database(postgres_server)
+
+
+@pytest.fixture(scope="session")
+def dynsec_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """The API on Mosquitto with dynamic security, as ``make run-cluster`` runs them (the broker
+    from ``deploy/cluster/start-mosquitto``, the API configured by the ``mosquitto.env`` it
+    wrote). One for the session: the agent, page and API suites on it each use devices and users
+    of their own, and starting the pair took seconds per module. Mark the tests that use it
+    ``requires_dynsec`` (tests.support.dynsec)."""
+    from tests.support.dynsec import run_dynsec_mosquitto
+    from tests.support.system import start_system
+
+    folder = tmp_path_factory.mktemp("dynsec-system")
+    with (
+        run_dynsec_mosquitto(folder / "mosquitto") as mosquitto,
+        start_system(folder, env=mosquitto.env) as running,
+    ):
+        yield running
+
+
+@pytest.fixture
+def clients() -> Iterator[list[Recorder]]:
+    """MQTT clients a test made, closed at its end (a test may have closed some already)."""
+    made: list[Recorder] = []
+    yield made
+    for client in made:
+        with contextlib.suppress(Exception):
+            client.close()
 
 
 OUTPUT_ROOT = Path(__file__).resolve().parent.parent / "test-output"

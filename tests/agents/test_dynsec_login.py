@@ -4,7 +4,6 @@ check), goes live and publishes its presence, which the operator's own login rea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,21 +15,11 @@ from protocol.topics import device_status_topic
 from tests.agents import audio
 from tests.agents.running import display
 from tests.agents.system_fixtures import device
-from tests.support.dynsec import requires_dynsec, run_dynsec_mosquitto
+from tests.support.dynsec import requires_dynsec
 from tests.support.mqtt import Recorder
-from tests.support.system import RunningSystem, start_system
+from tests.support.system import RunningSystem
 
 pytestmark = [requires_dynsec, pytest.mark.external_broker, pytest.mark.timeout(120)]
-
-
-@pytest.fixture(scope="module")
-def dynsec_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    folder = tmp_path_factory.mktemp("dynsec-agent")
-    with (
-        run_dynsec_mosquitto(folder / "mosquitto") as mosquitto,
-        start_system(folder, env=mosquitto.env) as running,
-    ):
-        yield running
 
 
 def test_a_display_goes_live_with_the_login_the_api_gives_it(

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.support.postgres import BIN as POSTGRES_BIN
-from tests.support.postgres import run_postgres
+from tests.support.race import Racer, race_call_next
 from tests.support.system import RunningSystem, start_system
 
 # Generous: the machine may be busy with other suites; these tests assert outcomes, not speed.
@@ -43,10 +43,9 @@ def system(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningSy
         with start_system(tmp_path) as running:
             yield running
         return
-    with (
-        run_postgres() as url,
-        start_system(tmp_path, env={"QUEUECAST_DATABASE_URL": url}) as running,
-    ):
+    # A database of its own on the session's server (an initdb per test took seconds).
+    url = request.getfixturevalue("postgres_url")
+    with start_system(tmp_path, env={"QUEUECAST_DATABASE_URL": url}) as running:
         yield running
 
 
@@ -92,37 +91,15 @@ def test_racing_operators_never_get_the_same_ticket(system: RunningSystem) -> No
     at_counter = list(operators(system, ["op-1", "op-2", "op-3"]).values())
     for counter, holder in enumerate(at_counter, start=1):
         open_counter(system, counter, holder)
-    called: list[str] = []
-    lock = threading.Lock()
-    errors: list[str] = []
-    barrier = threading.Barrier(OPERATORS)
-
-    def operator(counter: int) -> None:
-        url = f"/api/v1/tenants/{system.tenant}/counters/{counter}/call-next?close=completed"
-        holder = system.auth(at_counter[counter - 1])
-        with httpx.Client(base_url=system.base_url, timeout=30) as client:
-            barrier.wait()
-            while True:
-                r = client.post(url, headers=holder)
-                if r.status_code == 204:
-                    return
-                if r.status_code != 200:
-                    errors.append(r.text)
-                    return
-                with lock:
-                    called.append(r.json()["id"])
-
-    threads = [
-        threading.Thread(target=operator, args=(1 + i % 3,), daemon=True) for i in range(OPERATORS)
+    # Two operators per counter.
+    racers = [
+        Racer(system.base_url, 1 + i % 3, system.auth(at_counter[i % 3])) for i in range(OPERATORS)
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=90)
-    assert not errors
-    duplicates = [tid for tid, n in Counter(called).items() if n > 1]
+    race = race_call_next(system.tenant, racers, timeout_s=90)
+    assert not race.errors
+    duplicates = [tid for tid, n in Counter(race.called).items() if n > 1]
     assert duplicates == []
-    assert sorted(called) == sorted(t["id"] for t in issued)  # every ticket, exactly once
+    assert sorted(race.called) == sorted(t["id"] for t in issued)  # every ticket, exactly once
 
 
 def test_kill_9_and_restart_keeps_every_acknowledged_ticket(system: RunningSystem) -> None:

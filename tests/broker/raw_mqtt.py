@@ -163,5 +163,10 @@ class CountingSubscriber:
             return len(self.payloads)
 
     def close(self) -> None:
+        # A close alone does not wake the reader blocked in recv (Linux): every test then
+        # waited the whole join timeout at teardown. shutdown does, with an end of stream.
+        with contextlib.suppress(OSError):
+            self.client.sock.shutdown(socket.SHUT_RDWR)
         self.client.close()
         self._thread.join(5)
+        assert not self._thread.is_alive(), "the subscriber's reader did not stop"

@@ -4,7 +4,6 @@ event-loop thread, :class:`~tests.broker.harness.BrokerThread`) and as ``python 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from tests.broker.harness import SECRET, BrokerThread, broker_settings
 from tests.support.ports import free_port, wait_for_port
+from tests.support.process import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,10 +68,5 @@ def standalone_broker(tmp_path: Path, **env: str) -> Iterator[RunningBroker]:
         wait_for_port("127.0.0.1", port, timeout=30)
         yield RunningBroker("separate", "127.0.0.1", port, ws_port, process.pid)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        terminate(process, 10)
         log.close()

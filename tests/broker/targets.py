@@ -63,12 +63,4 @@ class MosquittoTarget:
         **kwargs: Any,
     ) -> Recorder:
         login = self.provisioned.login(role, tenant, subject)
-        broker = self.provisioned.broker
-        return Recorder(
-            "127.0.0.1",
-            broker.ws_port if transport == "websockets" else broker.tcp_port,
-            username=login.username,
-            password=login.password,
-            transport=transport,  # type: ignore[arg-type]
-            **kwargs,
-        )
+        return self.provisioned.broker.client(login.username, login.password, transport, **kwargs)

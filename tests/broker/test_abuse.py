@@ -5,7 +5,6 @@ open-files limit (and says so when it refuses), and a device's presence names th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,14 +14,6 @@ from protocol import DevicePresence, PresenceStatus, Role, encode
 from protocol.topics import device_status_topic, queue_topic
 from tests.broker.harness import BrokerThread, broker_settings, token
 from tests.support.mqtt import ConnectRefused, Recorder
-
-
-@pytest.fixture
-def clients() -> Iterator[list[Recorder]]:
-    opened: list[Recorder] = []
-    yield opened
-    for client in opened:
-        client.close()
 
 
 def _presence(tenant: str, device_id: str, role: str = "totem") -> bytes:

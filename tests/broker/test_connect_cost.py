@@ -79,14 +79,6 @@ def checked_broker(revocations: Revocations) -> Iterator[BrokerThread]:
         running.close()
 
 
-@pytest.fixture
-def clients() -> Iterator[list[Recorder]]:
-    opened: list[Recorder] = []
-    yield opened
-    for client in opened:
-        client.close()
-
-
 def test_a_token_shared_by_many_screens_is_verified_once(
     checked_broker: BrokerThread,
     verifications: list[str],

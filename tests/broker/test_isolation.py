@@ -13,7 +13,6 @@ by design is tested in ``test_mosquitto_dynsec.py``.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -49,15 +48,6 @@ def abrupt_close(client: Recorder) -> None:
     sock = client.client.socket()
     assert sock is not None
     sock.close()
-
-
-@pytest.fixture
-def clients() -> Iterator[list[Recorder]]:
-    made: list[Recorder] = []
-    yield made
-    for client in made:
-        with contextlib.suppress(Exception):  # some are closed by the test already
-            client.close()
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -10,13 +10,13 @@ disconnects the older connection instead of keeping two sessions.
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,27 +49,10 @@ def mosquitto(tmp_path: Path) -> Iterator[Provisioned]:
         yield running
 
 
-@pytest.fixture
-def clients() -> Iterator[list[Recorder]]:
-    made: list[Recorder] = []
-    yield made
-    for client in made:
-        with contextlib.suppress(Exception):
-            client.close()
-
-
 def client(
-    m: Provisioned, username: str | None, password: str | None, transport: str = "tcp", **kw: object
+    m: Provisioned, username: str | None, password: str | None, transport: str = "tcp", **kw: Any
 ) -> Recorder:
-    port = m.broker.ws_port if transport == "websockets" else m.broker.tcp_port
-    return Recorder(
-        "127.0.0.1",
-        port,
-        username=username,
-        password=password,
-        transport=transport,  # type: ignore[arg-type]
-        **kw,  # type: ignore[arg-type]
-    )
+    return m.broker.client(username, password, transport, **kw)
 
 
 def wait_disconnected(recorder: Recorder, timeout: float = 10.0) -> bool:

@@ -8,7 +8,6 @@ same frame limit and isolation; anything else still reaches the app as before.""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import socket
@@ -19,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
@@ -34,31 +32,31 @@ from protocol.topics import queue_topic
 from publisher_api.routers.mqtt_lane import MqttLaneWebSocket, websocket_protocol
 from publisher_api.server import GuardedHttpProtocol
 from tests.broker.harness import BrokerThread, broker_settings, payload_is, token
+from tests.broker.http_server import HttpServer, broker_route
 from tests.support.mqtt import ConnectRefused, Recorder
-from tests.support.ports import free_port, wait_for_port
 
 MAX_PAYLOAD = 4096
 MAX_MESSAGE = MAX_PAYLOAD + 2 + 65_535 + 2 + 16  # as publisher_api.server sets ws_max_size
 SUBPROTOCOLS = ("mqtt", "mqttv3.1")
 
 
-class LaneServer:
+class LaneServer(HttpServer):
     """uvicorn as ``publisher_api.server`` configures its WebSocket side, in the broker's loop."""
 
     def __init__(self, *, http_cap: int = 100, mqtt_cap: int = 100) -> None:
-        self.broker = BrokerThread(
+        broker = BrokerThread(
             broker_settings(
                 mqtt_ws_port=None,
                 mqtt_max_payload_bytes=MAX_PAYLOAD,
                 mqtt_max_connections=mqtt_cap,
             )
-        )
-        self.broker.start()
+        ).start()
         self.route_calls: list[str] = []
+        serve = broker_route(broker)
 
         async def mqtt(websocket: WebSocket) -> None:  # what the app would do (ASGI)
             self.route_calls.append(websocket.url.path)
-            await self.broker.broker.serve_websocket(websocket)
+            await serve(websocket)
 
         async def echo(websocket: WebSocket) -> None:
             self.route_calls.append(websocket.url.path)
@@ -67,31 +65,13 @@ class LaneServer:
             await websocket.close()
 
         app = Starlette(routes=[WebSocketRoute("/mqtt", mqtt), WebSocketRoute("/echo", echo)])
-        app.state.runtime = SimpleNamespace(realtime=SimpleNamespace(broker=self.broker.broker))
-        self.port = free_port()
-        config = uvicorn.Config(
+        app.state.runtime = SimpleNamespace(realtime=SimpleNamespace(broker=broker.broker))
+        super().__init__(
+            broker,
             app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
             http=type("CappedHttp", (GuardedHttpProtocol,), {"max_connections": http_cap}),
             ws=websocket_protocol(app),
             ws_max_size=MAX_MESSAGE,
-            ws_per_message_deflate=False,
-            lifespan="off",
-        )
-        self.server = uvicorn.Server(config)
-        self.task = self.broker.run(lambda: asyncio.ensure_future(self.server.serve()))
-        wait_for_port("127.0.0.1", self.port)
-
-    def client(self, password: str, **kwargs: Any) -> Recorder:
-        return Recorder(
-            "127.0.0.1",
-            self.port,
-            username="u",
-            password=password,
-            transport="websockets",
-            **kwargs,
         )
 
     def http_ws_connections(self) -> int:
@@ -105,15 +85,6 @@ class LaneServer:
             )
 
         return self.broker.call(count())
-
-    def close(self) -> None:
-        self.server.should_exit = True
-
-        async def wait() -> None:
-            await asyncio.wait_for(self.task, timeout=15)
-
-        self.broker.call(wait())
-        self.broker.close()
 
 
 @pytest.fixture

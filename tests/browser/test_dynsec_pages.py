@@ -5,27 +5,21 @@ console reaches the display through Mosquitto."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.browser.conftest import DESK, FAST, TV, OpenPage, origin, wait_live
 from tests.support.desk import Desk
-from tests.support.dynsec import requires_dynsec, run_dynsec_mosquitto
-from tests.support.system import RunningSystem, start_system
+from tests.support.dynsec import requires_dynsec
+from tests.support.system import RunningSystem
 
 pytestmark = [pytest.mark.browser, pytest.mark.external_broker, requires_dynsec]
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    folder = tmp_path_factory.mktemp("dynsec-pages")
-    with (
-        run_dynsec_mosquitto(folder / "mosquitto") as mosquitto,
-        start_system(folder, env=mosquitto.env) as running,
-    ):
-        yield running
+@pytest.fixture
+def system(dynsec_system: RunningSystem) -> RunningSystem:
+    return dynsec_system
 
 
 def test_pages_go_live_on_mosquitto_with_their_own_logins(

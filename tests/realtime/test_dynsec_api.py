@@ -8,8 +8,6 @@ revocation in the admin API cuts the live session at once.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,30 +16,16 @@ import pytest
 from protocol import QueueUpdate, decode
 from protocol.server_status import SERVER_STATUS_TOPIC
 from protocol.topics import device_status_topic, queue_topic, tenant_wildcard
-from tests.support.dynsec import requires_dynsec, run_dynsec_mosquitto
+from tests.support.dynsec import requires_dynsec
 from tests.support.mqtt import ConnectRefused, Recorder
-from tests.support.system import RunningSystem, start_system
+from tests.support.system import RunningSystem
 
 pytestmark = [requires_dynsec, pytest.mark.external_broker]
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    folder = tmp_path_factory.mktemp("dynsec-system")
-    with (
-        run_dynsec_mosquitto(folder / "mosquitto") as mosquitto,
-        start_system(folder, env=mosquitto.env) as running,
-    ):
-        yield running
-
-
 @pytest.fixture
-def clients() -> Iterator[list[Recorder]]:
-    made: list[Recorder] = []
-    yield made
-    for client in made:
-        with contextlib.suppress(Exception):
-            client.close()
+def system(dynsec_system: RunningSystem) -> RunningSystem:
+    return dynsec_system
 
 
 def credentials(system: RunningSystem, bearer: str | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,7 @@ from publisher_api.dynsec.model import (
 )
 from publisher_api.dynsec.provisioner import Provisioner
 from tests.support.mosquitto import MOSQUITTO
+from tests.support.mqtt import Recorder
 from tests.support.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +66,19 @@ class DynsecMosquitto:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+    def client(
+        self, username: str | None, password: str | None, transport: str = "tcp", **kwargs: Any
+    ) -> Recorder:
+        """A client (not yet connected) on the TCP or the WebSocket listener."""
+        return Recorder(
+            "127.0.0.1",
+            self.ws_port if transport == "websockets" else self.tcp_port,
+            username=username,
+            password=password,
+            transport=transport,  # type: ignore[arg-type]
+            **kwargs,
+        )
 
     def log(self) -> str:
         path = self.vardir / "mosquitto.log"

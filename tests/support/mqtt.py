@@ -51,6 +51,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._connected = threading.Event()
         self._rc: object = None
+        self._connecting = False
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or f"test-{uuid.uuid4().hex[:10]}",
@@ -74,9 +75,12 @@ class Recorder:
     def connect(self, timeout: float = 10.0) -> Recorder:
         # connect_async, not connect: paho's connect() makes a wake-up socket pair that
         # loop_start() then replaces without closing (a ResourceWarning, an error here).
+        self._connecting = True
         self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
         self.client.loop_start()
-        if not self._connected.wait(timeout):
+        ready = self._connected.wait(timeout)
+        self._connecting = False
+        if not ready:
             self.close()
             raise ConnectRefused(f"no CONNACK within {timeout}s (last reason: {self._rc})")
         if getattr(self._rc, "is_failure", False):
@@ -154,6 +158,11 @@ class Recorder:
         properties: Properties | None,
     ) -> None:
         self._rc = reason_code
+        if self._connecting and reason_code.is_failure:
+            # connect() raises and closes: no retry. Said here, in paho's thread, before it
+            # goes to sleep for its reconnect delay, which the close would otherwise wait out
+            # (a second per refused connect, and the suite refuses many).
+            client.disconnect()
         self.session_present = bool(getattr(flags, "session_present", False))
         self.disconnected.clear()
         self._connected.set()

@@ -22,6 +22,7 @@ import httpx
 
 from tests.support.mosquitto import MOSQUITTO, write_mosquitto_conf
 from tests.support.ports import free_port, wait_for_port
+from tests.support.process import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 BrokerKind = Literal["embedded", "separate", "mosquitto"]
@@ -44,12 +45,7 @@ class _Process:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
+            terminate(self.proc, timeout, sig)
         self.proc = None
         if self._log is not None:
             self._log.close()
