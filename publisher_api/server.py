@@ -241,7 +241,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._linger is not None:  # a refusal pending, or a close after one: close now
             self._linger.cancel()
             self._linger = None
-            self.transport.close()
+            self._close_unread()
             return
         super().shutdown()
 
@@ -295,7 +295,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         )
         self.transport.write(self._encode(refusal, close=True))
         self._disarm()
-        self._linger = self.loop.call_later(self.linger_s, self.transport.close)
+        self._linger = self.loop.call_later(self.linger_s, self._close_unread)
 
     def _answer(self, refusal: ApiError) -> None:
         """A refusal for a request whose body (if any) is then skipped, never buffered, sent
@@ -314,11 +314,21 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return
         self.transport.write(response)
         if close or self._close_after_refusal:
-            self.transport.close()
+            self._close_unread()
             return
         self.flow.resume_reading()
         if not self._skipping:  # the request is whole: idle from here, as after any response
             self._idle()
+
+    def _close_unread(self) -> None:
+        """Close a connection whose reading is paused. Over TLS a close waits for the client's
+        close_notify, which is never read while paused: asyncio would hold the connection (and
+        a server stop) for its 30 s SSL shutdown timeout. The client has had its answer, and
+        the unread bytes would make the kernel reset a plain TCP close anyway."""
+        if self.transport.get_extra_info("ssl_object") is not None:
+            self.transport.abort()
+        else:
+            self.transport.close()
 
     @classmethod
     def _encode(cls, refusal: ApiError, *, close: bool) -> bytes:

@@ -263,3 +263,6 @@ def test_https_with_hsts(tmp_path: Path) -> None:
             assert big.headers["Strict-Transport-Security"] == "max-age=31536000"
     finally:
         running.stop()
+    # The refused connection was closed with reading paused: over TLS a plain close waits for
+    # the client's close_notify (never read), and held the server's stop for asyncio's 30 s.
+    assert not running.thread.is_alive(), "the HTTPS server did not stop after a 413"
