@@ -60,10 +60,13 @@ resuming a closed one (:class:`CounterClosed`)."""
 
 @dataclass(frozen=True, slots=True)
 class CounterState:
+    """The parts of a counter its commands change (who holds it, since when, why paused); the
+    counter's number, name and services are configuration, not state."""
+
     status: CounterStatus = CounterStatus.CLOSED
     holder: str | None = None
     pause_reason: str | None = None
-    since: datetime | None = None
+    status_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,22 +160,22 @@ def apply(
                 kind = CounterEventKind.TAKEOVER
             else:
                 kind = CounterEventKind.OPEN
-            opened = CounterState(CounterStatus.OPEN, holder=by, pause_reason=None, since=at)
+            opened = CounterState(CounterStatus.OPEN, holder=by, pause_reason=None, status_since=at)
             return opened, (CounterEvent(kind, by, None, at),)
         case Pause(by=by, reason=reason, at=at):
             _held_by(state, by)
-            paused = replace(state, status=target, pause_reason=reason, since=at)
+            paused = replace(state, status=target, pause_reason=reason, status_since=at)
             return paused, (CounterEvent(CounterEventKind.PAUSE, by, reason, at),)
         case Resume(by=by, at=at):
             _held_by(state, by)
             if state.status is CounterStatus.OPEN:
                 return state, ()
-            resumed = replace(state, status=target, pause_reason=None, since=at)
+            resumed = replace(state, status=target, pause_reason=None, status_since=at)
             return resumed, (CounterEvent(CounterEventKind.RESUME, by, None, at),)
         case Close(by=by, at=at):
             if state.status is CounterStatus.CLOSED:
                 return state, ()
-            return CounterState(CounterStatus.CLOSED, since=at), (
+            return CounterState(CounterStatus.CLOSED, status_since=at), (
                 CounterEvent(CounterEventKind.CLOSE, by, None, at),
             )
         case _:  # pragma: no cover - mypy proves every command is handled

@@ -90,6 +90,6 @@ def counters_to_close(
         number
         for number, state in counters
         if state.status is not CounterStatus.CLOSED
-        and state.since is not None
-        and local_day(state.since, timezone) < today
+        and state.status_since is not None
+        and local_day(state.status_since, timezone) < today
     )

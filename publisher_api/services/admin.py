@@ -212,6 +212,10 @@ def _counter_services(change: Change, prefixes: list[str]) -> str:
 
 def _counter_out(change: Change, row: CounterRow) -> Callable[[], schemas.CounterOut]:
     """The counter's document after the commit (with the ticket it holds)."""
+    change.flush_session()  # the counter as this change left it, read back as a record
+    counter = records.counter_of(
+        change.session.execute(records.select_counters().where(CounterRow.id == row.id)).one()
+    )
     found = change.session.execute(
         records.select_tickets().where(
             TicketRow.tenant_id == change.tenant.id,
@@ -224,9 +228,7 @@ def _counter_out(change: Change, row: CounterRow) -> Callable[[], schemas.Counte
     def out() -> schemas.CounterOut:
         snapshot = change.snapshot or change.current
         assert snapshot is not None
-        return counters.counter_document(row, snapshot, None).model_copy(
-            update={"open_ticket": None if held is None else change.document(held)}
-        )
+        return counters.counter_document(counter, snapshot, held)
 
     return out
 

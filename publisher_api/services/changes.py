@@ -234,9 +234,11 @@ class Change:
         return sorted(self._working_set().counters.values(), key=lambda c: c.number)
 
     def counter_changed(self, counter: CounterRecord, *events: dict[str, Any]) -> None:
-        """A counter's state changed (screens show it); ``events`` go to its history."""
+        """A counter's state changed (screens show it), with the new record: it replaces the
+        old one here and in the working set; ``events`` go to its history."""
         self.visible = True
         self.counters_touched[counter.number] = counter
+        self._working_set().counters[counter.number] = counter
         self.counter_events.extend(events)
 
     def open_tickets(self) -> list[TicketRecord]:

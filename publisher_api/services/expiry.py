@@ -18,7 +18,7 @@ from publisher_api.domain.expiry import counters_to_close, expired
 from publisher_api.domain.numbering import local_day
 from publisher_api.services import counters
 from publisher_api.services.changes import Change, Operation
-from publisher_api.services.tickets import Action, TicketService, counter_state
+from publisher_api.services.tickets import Action, TicketService
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def expire_op(tickets: TicketService) -> Operation[int]:
             assert row is not None
             tickets.apply_action(change, row, Action(item.command, reason=item.reason))
         numbers = counters_to_close(
-            ((c.number, counter_state(c)) for c in change.counters()),
+            ((c.number, c.state) for c in change.counters()),
             now=now,
             timezone=tenant.timezone,
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import assert_never
 
-from protocol import CallRecord, CounterStatus, Ticket, TicketStatus
+from protocol import CallRecord, Ticket, TicketStatus
 from publisher_api.domain import counters as cn
 from publisher_api.domain import lifecycle as lc
 from publisher_api.domain.numbering import label, local_day, next_number
@@ -290,15 +290,6 @@ def find_counter(change: Change, number: int) -> CounterRecord:
     return counter
 
 
-def counter_state(counter: CounterRecord) -> cn.CounterState:
-    return cn.CounterState(
-        status=CounterStatus(counter.status),
-        holder=counter.holder,
-        pause_reason=counter.pause_reason,
-        since=counter.status_since,
-    )
-
-
 def held_ticket(change: Change, number: int) -> TicketRecord | None:
     """The ticket counter ``number`` holds (called or in service there), if any."""
     for row in change.held_tickets():
@@ -314,7 +305,7 @@ def _check_call(
     an outcome), changing nothing; otherwise what to apply to the ticket it still holds."""
     held = held_ticket(change, counter.number)
     try:
-        cn.check_can_call(counter_state(counter), by)
+        cn.check_can_call(counter.state, by)
         kind = cn.closing_command(None if held is None else (held.id, held.state.status), close)
     except cn.CounterBusy as busy:
         assert held is not None

@@ -11,7 +11,8 @@ database, never in an identity map (admin writes never run in a ticket batch).
 Records mirror their table's columns (field name = column name), so loading is
 ``Record(*row)`` and saving is a dict of the same names. A ticket nests its state (the domain's
 ``TicketState``, whose fields are the columns a ticket write may change): :func:`ticket_of` and
-:func:`_ticket_columns` are its one way in and one way out.
+:func:`_ticket_columns` are its one way in and one way out. A counter nests the domain's
+``CounterState`` the same way (:func:`counter_of`, :func:`_counter_columns`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, update
 
-from protocol import ENDED_STATUSES, CallRecord, TicketStatus
+from protocol import ENDED_STATUSES, CallRecord, CounterStatus, TicketStatus
+from publisher_api.domain.counters import CounterState
 from publisher_api.domain.lifecycle import TicketState
 from publisher_api.store.models import (
     CallRow,
@@ -99,18 +101,17 @@ class TicketRecord:
         return self.state.enqueued_at
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class CounterRecord:
-    """A counter as the writer needs it: its state changes with open/pause/resume/close."""
+    """A counter as the writer holds it: its configuration (number, name, services) and its
+    ``state``, the domain's :class:`~publisher_api.domain.counters.CounterState`, which every
+    command replaces whole (``replace(record, state=new)``), as a ticket's is."""
 
     id: int
     number: int
     name: str
-    status: str
-    holder: str | None
-    pause_reason: str | None
-    status_since: datetime | None
     services: str  # comma-separated prefixes; empty: every service
+    state: CounterState
 
     @property
     def service_list(self) -> list[str]:
@@ -134,8 +135,11 @@ _TICKETS: Table = TicketRow.__table__  # type: ignore[assignment]
 _CALLS: Table = CallRow.__table__  # type: ignore[assignment]
 _COUNTERS: Table = CounterRow.__table__  # type: ignore[assignment]
 _COUNTER_EVENTS: Table = CounterEventRow.__table__  # type: ignore[assignment]
-_COUNTER_FIELDS = _names(CounterRecord)
-_COUNTER_MUTABLE = ("status", "holder", "pause_reason", "status_since")
+# A counter's columns: its configuration, then its state (what a counter command may change).
+_COUNTER_IDENTITY = tuple(f for f in _names(CounterRecord) if f != "state")
+_COUNTER_STATE = _names(CounterState)
+_COUNTER_FIELDS = (*_COUNTER_IDENTITY, *_COUNTER_STATE)
+_COUNTER_STATE_AT = len(_COUNTER_IDENTITY)
 
 _TENANT_MUTABLE = tuple(f for f in _TENANT_FIELDS if f not in ("id", "created_at"))
 
@@ -192,13 +196,12 @@ _CALL_FIELDS = (
     "called_at",
 )
 _INSERT_CALLS = Prepared(insert(_CALLS), keys=_CALL_FIELDS)
-_SELECT_COUNTERS = select(*(_COUNTERS.c[f] for f in _COUNTER_FIELDS)).where(
-    _COUNTERS.c.tenant_id == bindparam("b_tenant")
-)
+_COUNTER_COLUMNS = tuple(_COUNTERS.c[f] for f in _COUNTER_FIELDS)
+_SELECT_COUNTERS = select(*_COUNTER_COLUMNS).where(_COUNTERS.c.tenant_id == bindparam("b_tenant"))
 _UPDATE_COUNTERS = Prepared(
     update(_COUNTERS)
     .where(_COUNTERS.c.id == bindparam("b_id"))
-    .values({f: bindparam(f"b_{f}") for f in _COUNTER_MUTABLE})
+    .values({f: bindparam(f"b_{f}") for f in _COUNTER_STATE})
 )
 _COUNTER_EVENT_FIELDS = ("tenant_id", "counter", "username", "kind", "reason", "at")
 _INSERT_COUNTER_EVENTS = Prepared(insert(_COUNTER_EVENTS), keys=_COUNTER_EVENT_FIELDS)
@@ -223,6 +226,30 @@ def _ticket_columns(ticket: TicketRecord) -> dict[str, Any]:
     state = ticket.state
     columns = {f: getattr(ticket, f) for f in _TICKET_IDENTITY}
     columns.update({f: getattr(state, f) for f in _TICKET_STATE})
+    columns["status"] = state.status.value
+    return columns
+
+
+# --- counters: rows <-> records -----------------------------------------------------------
+
+
+def select_counters() -> Select[Any]:
+    """``SELECT`` of whole counters (add the ``WHERE``); map each row with :func:`counter_of`."""
+    return select(*_COUNTER_COLUMNS)
+
+
+def counter_of(row: Sequence[Any]) -> CounterRecord:
+    """A counter row (of :func:`select_counters`) as a record: the one way in."""
+    at = _COUNTER_STATE_AT
+    state = CounterState(CounterStatus(row[at]), *row[at + 1 :])
+    return CounterRecord(*(*row[:at], state))
+
+
+def _counter_columns(counter: CounterRecord) -> dict[str, Any]:
+    """A record as its row (column name: value): the one way out."""
+    state = counter.state
+    columns = {f: getattr(counter, f) for f in _COUNTER_IDENTITY}
+    columns.update({f: getattr(state, f) for f in _COUNTER_STATE})
     columns["status"] = state.status.value
     return columns
 
@@ -254,7 +281,7 @@ def load_waiting_tickets(connection: Connection, tenant_id: str) -> list[TicketR
 
 def load_counters(connection: Connection, tenant_id: str) -> dict[int, CounterRecord]:
     rows = connection.execute(_SELECT_COUNTERS, {"b_tenant": tenant_id})
-    return {r.number: CounterRecord(*r) for r in rows}
+    return {r.number: counter_of(r) for r in rows}
 
 
 def load_ticket(connection: Connection, ticket_id: str) -> TicketRecord | None:
@@ -323,7 +350,10 @@ def insert_calls(connection: Connection, tenant_id: str, calls: Iterable[CallRec
 
 
 def update_counters(connection: Connection, counters: Iterable[CounterRecord]) -> None:
-    rows = [{"b_id": c.id, **{f"b_{f}": getattr(c, f) for f in _COUNTER_MUTABLE}} for c in counters]
+    rows = []
+    for counter in counters:
+        columns = _counter_columns(counter)
+        rows.append({"b_id": counter.id, **{f"b_{f}": columns[f] for f in _COUNTER_STATE}})
     _UPDATE_COUNTERS.execute(connection, rows)
 
 

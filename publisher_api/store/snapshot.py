@@ -24,7 +24,6 @@ from protocol import (
     QUEUE_UPDATE_VERSION,
     CallRecord,
     CounterInfo,
-    CounterStatus,
     QueueUpdate,
     ServiceQueue,
     Ticket,
@@ -46,8 +45,10 @@ from publisher_api.store.records import (
     CounterRecord,
     TenantRecord,
     TicketRecord,
+    counter_of,
     load_tenant,
     load_waiting_tickets,
+    select_counters,
 )
 
 LAST_CALLS = 10
@@ -78,7 +79,7 @@ def counter_info(counter: CounterRecord) -> CounterInfo:
     return CounterInfo(
         number=counter.number,
         name=counter.name,
-        status=CounterStatus(counter.status),
+        status=counter.state.status,
         services=counter.service_list,
     )
 
@@ -301,21 +302,11 @@ def _configuration(
         .order_by(ServiceRow.prefix)
     ).all()
     counters = connection.execute(
-        select(CounterRow.number, CounterRow.name, CounterRow.status, CounterRow.services)
-        .where(CounterRow.tenant_id == tenant_id)
-        .order_by(CounterRow.number)
-    ).all()
+        select_counters().where(CounterRow.tenant_id == tenant_id).order_by(CounterRow.number)
+    )
     return (
         [(s.prefix, s.name, s.priority_allowed) for s in services],
-        [
-            CounterInfo(
-                number=c.number,
-                name=c.name,
-                status=CounterStatus(c.status),
-                services=[p for p in c.services.split(",") if p],
-            )
-            for c in counters
-        ],
+        [counter_info(counter_of(c)) for c in counters],
     )
 
 

@@ -12,18 +12,19 @@ from typing import TypeAlias
 
 import pytest
 
-from protocol import QueueUpdate, TicketStatus
+from protocol import CounterStatus, QueueUpdate, TicketStatus
 from publisher_api import schemas
 from publisher_api.bootstrap.seed import seed_dev
 from publisher_api.changes import NullSink, TenantChanged
 from publisher_api.domain import counters as cn
-from publisher_api.domain.counters import CloseOutcome
+from publisher_api.domain.counters import PAUSED, CloseOutcome
 from publisher_api.domain.lifecycle import CommandKind, IllegalTransition, Placement
 from publisher_api.errors import CounterRefused, NotFound
 from publisher_api.services import admin
 from publisher_api.services.changes import Change, Writer
 from publisher_api.services.counters import command_op
 from publisher_api.services.tickets import Action, TicketService
+from publisher_api.store import records
 from publisher_api.store.database import Database
 from publisher_api.store.migrate import upgrade_to_head
 from publisher_api.store.snapshot import SnapshotCache
@@ -245,6 +246,39 @@ def test_a_ticket_issued_and_called_in_one_batch_is_stored_as_last_left(world: W
     assert (stored.status, stored.counter) == (TicketStatus.CALLED, 1)
     (change,) = sink.changes
     assert [e.ticket.status for e in change.events] == [TicketStatus.WAITING, TicketStatus.CALLED]
+
+
+def test_counter_commands_in_one_batch_each_see_the_last_one(world: World) -> None:
+    """Counter records are frozen too: a call after an open in the same batch must see the new
+    record, the row written at commit must be the counter as the last command left it, and each
+    command's document shows the counter as its own command left it."""
+    service, _, database = world
+    service.issue("default", service="A", priority=False)
+    at = datetime.now(UTC)
+    opened, called, paused = service.writer.run_batch(
+        "default",
+        [
+            command_op(1, cn.Open(by="ana", at=at)),
+            service.call_next_op(1, by="ana"),
+            command_op(1, cn.Pause(by="ana", reason="lunch", at=at)),
+        ],
+        now=at,
+    )
+    assert (opened.status, opened.holder, opened.open_ticket) == (CounterStatus.OPEN, "ana", None)
+    assert called is not None
+    assert (called.status, called.counter) == (TicketStatus.CALLED, 1)
+    assert (paused.status, paused.pause_reason) == (CounterStatus.PAUSED, "lunch")
+    assert paused.open_ticket is not None
+    assert paused.open_ticket.id == called.id
+    with database.engine.connect() as connection:
+        stored = records.load_counters(connection, "default")[1].state
+    assert (stored.status, stored.holder, stored.pause_reason) == (PAUSED, "ana", "lunch")
+    rebuilt = SnapshotCache(database).current("default")  # a fresh process: the database
+    assert rebuilt is not None
+    assert {c.number: c.status for c in rebuilt.update.counters}[1] is CounterStatus.PAUSED
+    with pytest.raises(CounterRefused) as refused:  # the next transaction sees it paused
+        service.call_next("default", 1, by="ana", close=CloseOutcome.COMPLETED)
+    assert refused.value.code == "counter_paused"
 
 
 def test_an_unexpected_error_fails_only_its_own_operation(world: World) -> None:

@@ -52,7 +52,7 @@ REFUSED = {
 
 def counter_in(status: CounterStatus, holder: str = "ana") -> CounterState:
     if status is CLOSED:
-        return CounterState(CLOSED, since=T0)
+        return CounterState(CLOSED, status_since=T0)
     return CounterState(status, holder, "lunch" if status is PAUSED else None, T0)
 
 
@@ -91,7 +91,7 @@ def test_every_pair_for_the_holder(status: CounterStatus, kind: CounterCommandKi
         return
     (event,) = events
     assert (event.username, event.at) == ("ana", AT)
-    assert after.since == AT
+    assert after.status_since == AT
     assert after.holder == (None if after.status is CLOSED else "ana")
     assert (after.pause_reason is not None) == (after.status is PAUSED)
 
