@@ -170,6 +170,8 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         self._unacked: set[int] = set()
         self._next_packet_id = 0
         self.broker: TenantBroker | None = None  # set by the broker that accepted the CONNECT
+        self.admitted_at = 0
+        """The revocation answers' generation its CONNECT was admitted under (broker.verdicts)."""
         self._waiting: deque[tuple[EncodedPublish, int]] = deque()
         """Deliveries behind a full window of unacknowledged QoS 1 (see send_nowait)."""
         self._waiting_bytes = 0
@@ -611,6 +613,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             logger, "no CONNECT in time (10 s plus 2 ms per connection ahead of it), closed"
         )
         self._awaiting_connect = 0
+        self._rechecks: set[asyncio.Task[None]] = set()
 
     # --- introspection ------------------------------------------------------------------
 
@@ -708,7 +711,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         handler.max_payload_bytes = self._max_payload_bytes
         handler.broker = self
         try:
-            grant = await self._authenticator.grant(incoming.password)
+            grant, handler.admitted_at = await self._authenticator.admit(incoming.password)
             if incoming.will_flag and not (
                 grant.may_publish(incoming.will_topic or "")
                 and grant.may_publish_payload(
@@ -801,6 +804,13 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         handler.attach(client_session, reader, writer)
         self._sessions[client_id] = (client_session, handler)
         await handler.mqtt_connack_authorize(True)
+        if (
+            isinstance(handler, TenantProtocolHandler)
+            and handler.admitted_at != self._authenticator.verdicts.generation
+        ):
+            # Credentials changed between the revocation answer and this registration: the
+            # close of revoked connections that followed the change may have missed it.
+            self._recheck(client_session, handler)
         await self.plugins_manager.fire_event(
             BrokerEvents.CLIENT_CONNECTED, client_id=client_id, client_session=client_session
         )
@@ -838,6 +848,20 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         finally:
             disconnect_waiter.cancel()
             await asyncio.gather(disconnect_waiter, return_exceptions=True)
+
+    def _recheck(self, session: Session, handler: TenantProtocolHandler) -> None:
+        grant = grant_of(session)
+        if grant is None:
+            return
+
+        async def recheck() -> None:
+            if not await self._authenticator.still_active(grant.principal):
+                logger.info("token of %s was revoked while it connected: closing", grant.identity)
+                handler.close_now()
+
+        task = self._loop.create_task(recheck())
+        self._rechecks.add(task)
+        task.add_done_callback(self._rechecks.discard)
 
     def _schedule_token_expiry(self, session: Session, handler: BrokerProtocolHandler) -> None:
         grant = grant_of(session)
