@@ -99,7 +99,7 @@ from broker.packets import (
 from broker.policy import Grant
 from broker.refusals import RefusalLog
 from broker.retained import RetainedMessages
-from broker.session import read_connect
+from broker.session import read_connect, read_remaining_length
 from broker.stats import BrokerSnapshot, BrokerStats
 from broker.subscriptions import SubscriptionTree
 from broker.tcp import TcpReader
@@ -240,7 +240,7 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
                 first = await reader.read(1)
                 if not first:
                     break
-                length = await _read_remaining_length(reader)
+                length = await read_remaining_length(reader)
                 body = await reader.read(length) if length else b""
                 if len(body) < length:
                     break
@@ -556,20 +556,6 @@ _HANDLERS = {
     DISCONNECT: "handle_disconnect",
 }
 """Client-to-server packets and the amqtt handler method for each (PINGREQ is answered inline)."""
-
-
-async def _read_remaining_length(reader: ReaderAdapter) -> int:
-    length, multiplier = 0, 1
-    for _ in range(4):
-        data: bytes = await reader.read(1)
-        if not data:
-            raise NoDataError("connection closed inside a packet header")
-        byte = data[0]
-        length += (byte & 0x7F) * multiplier
-        if not byte & 0x80:
-            return length
-        multiplier *= 128
-    raise MQTTError("malformed remaining length")
 
 
 class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type information
