@@ -102,7 +102,7 @@ from broker.retained import RetainedMessages
 from broker.session import read_connect, read_remaining_length
 from broker.stats import BrokerSnapshot, BrokerStats
 from broker.subscriptions import SubscriptionTree
-from broker.tcp import TcpReader
+from broker.tcp import TcpReader, TcpWriter
 from broker.transport import GuardedReader, PacketTooLarge, StarletteReader
 from broker.ws_stream import WsReader
 from config.faultlog import FaultLog, printable
@@ -357,10 +357,18 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
             return
         packet_id, topics = parse_subscribe(body)
         codes = [broker.subscribe_now(topic_filter, qos, session) for topic_filter, qos in topics]
-        writer.write(suback(packet_id, codes))
-        for (topic_filter, _), code in zip(topics, codes, strict=True):
-            if code != SUBSCRIBE_REFUSED:
-                broker.deliver_retained_for(topic_filter, session, self)
+        # SUBACK and the retained messages leave in one write (see TcpWriter).
+        corked = isinstance(writer, TcpWriter)
+        if corked:
+            writer.cork()
+        try:
+            writer.write(suback(packet_id, codes))
+            for (topic_filter, _), code in zip(topics, codes, strict=True):
+                if code != SUBSCRIBE_REFUSED:
+                    broker.deliver_retained_for(topic_filter, session, self)
+        finally:
+            if corked:
+                writer.uncork()
 
     def _unsubscribe_received(self, body: bytes) -> None:
         session, writer, broker = self.session, self.writer, self.broker

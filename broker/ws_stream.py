@@ -140,15 +140,16 @@ class WsWriter(TcpWriter):
 
     def write(self, data: bytes) -> None:
         if not (self._closed or self._close_sent or self._transport.is_closing()):
-            self._transport.write(frame(_OP_BINARY, data))
+            self._send(frame(_OP_BINARY, data))
 
     def pong(self, payload: bytes) -> None:
         if not (self._closed or self._close_sent or self._transport.is_closing()):
-            self._transport.write(frame(_OP_PONG, payload))
+            self._send(frame(_OP_PONG, payload))
 
     def send_close(self, payload: bytes) -> None:
         if not (self._closed or self._close_sent or self._transport.is_closing()):
             self._close_sent = True
+            self.uncork()  # what was gathered goes before the close frame
             self._transport.write(frame(_OP_CLOSE, payload))
 
     async def close(self) -> None:

@@ -184,3 +184,50 @@ def test_connack_bytes_are_amqtts(parent: int) -> None:
 def test_suback_and_unsuback_bytes_are_amqtts(codes: list[int]) -> None:
     assert suback(513, codes) == SubackPacket.build(513, codes).to_bytes()
     assert unsuback(513) == UnsubackPacket.build(513).to_bytes()
+
+
+class _RecordingTransport:
+    """Stands between a connection's writer and its transport, noting every write."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def test_suback_and_retained_messages_leave_in_one_write(running: BrokerThread) -> None:
+    """One ``send`` per SUBSCRIBE instead of one per packet: in a reconnect storm each write
+    to an idle socket is a system call (see broker.tcp.TcpWriter)."""
+
+    def retain_two() -> None:
+        for topic in (queue_topic("a"), "tenant/a/tickets/t1"):
+            running.broker.publish_local(topic, b"doc", retain=True)
+
+    running.run(retain_two)
+    client = RawClient("127.0.0.1", running.tcp_port)
+    try:
+        client.connect(token(Role.DISPLAY, "a", "disp-a"), "screen")
+
+        def spy() -> _RecordingTransport:
+            [(_, handler)] = running.broker.core.connected_handlers()
+            recording = _RecordingTransport(handler.writer._transport)
+            handler.writer._transport = recording
+            return recording
+
+        recording = running.run(spy)
+        filters = (queue_topic("a"), 1), ("tenant/a/tickets/+", 1)
+        body = (7).to_bytes(2, "big") + b"".join(
+            _string(f.encode()) + bytes((qos,)) for f, qos in filters
+        )
+        client.send(_packet(0x82, body))
+        assert [client.read().kind for _ in range(3)] == [SUBACK, PUBLISH, PUBLISH]
+        [written] = running.run(lambda: list(recording.writes))
+        assert written.startswith(bytes((0x90, 4, 0, 7, 1, 1)))
+    finally:
+        client.close()
