@@ -809,11 +809,15 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             BrokerEvents.CLIENT_CONNECTED, client_id=client_id, client_session=client_session
         )
         self._schedule_token_expiry(client_session, handler)
+        # The filters a resumed session held, read before its reader starts: a SUBSCRIBE the
+        # reader handles while start() is awaited gets its retained messages there already
+        # (reading them after start() sent a screen's retained document twice).
+        resumed = self._tree.filters_of(client_id)
         try:
             await handler.start()
             if isinstance(handler, TenantProtocolHandler):
                 self._deliver_queued(client_session, handler)
-                for topic_filter, qos in self._tree.filters_of(client_id).items():
+                for topic_filter, qos in resumed.items():
                     self._deliver_retained(topic_filter, qos, client_session, handler)
             await self._client_message_loop(client_session, handler)
         finally:

@@ -28,7 +28,18 @@ from broker.packets import CONNACK_ACCEPTED, CONNACK_NOT_AUTHORIZED, encode_conn
 from protocol import Role
 from protocol.topics import queue_topic
 from tests.broker.harness import BrokerThread, broker_settings, token
-from tests.broker.raw_mqtt import PUBLISH, SUBACK, RawClient, _packet, _string
+from tests.broker.raw_mqtt import (
+    CONNACK,
+    PUBLISH,
+    SUBACK,
+    RawClient,
+    _packet,
+    _string,
+    connect_packet,
+    subscribe_packet,
+)
+
+PINGRESP = 13
 
 UNSUBACK = 11
 
@@ -229,5 +240,25 @@ def test_suback_and_retained_messages_leave_in_one_write(running: BrokerThread) 
         assert [client.read().kind for _ in range(3)] == [SUBACK, PUBLISH, PUBLISH]
         [written] = running.run(lambda: list(recording.writes))
         assert written.startswith(bytes((0x90, 4, 0, 7, 1, 1)))
+    finally:
+        client.close()
+
+
+def test_a_subscribe_read_while_the_session_starts_gets_its_retained_message_once(
+    running: BrokerThread,
+) -> None:
+    """A CONNECT with its SUBSCRIBE right behind it (as a screen sends it when CONNACK comes
+    back fast): the reader answers the SUBSCRIBE while the session is still starting, and the
+    session's start must not deliver the retained message again for the filter just added."""
+    running.run(lambda: running.broker.publish_local(queue_topic("a"), b"doc", retain=True))
+    client = RawClient("127.0.0.1", running.tcp_port)
+    try:
+        client.send(
+            connect_packet("screen", token(Role.PUBLIC, "a"))
+            + subscribe_packet(1, queue_topic("a"), 1)
+        )
+        assert [client.read().kind for _ in range(3)] == [CONNACK, SUBACK, PUBLISH]
+        client.send(b"\xc0\x00")  # PINGREQ: its answer comes after anything already written
+        assert client.read().kind == PINGRESP
     finally:
         client.close()
