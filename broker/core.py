@@ -45,7 +45,7 @@ from typing import Any
 from amqtt.adapters import BufferReader, ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker, RetainedApplicationMessage, Server
 from amqtt.contexts import Action
-from amqtt.errors import AMQTTError, MQTTError, NoDataError
+from amqtt.errors import AMQTTError, MQTTError, NoDataError, ProtocolHandlerError
 from amqtt.events import BrokerEvents
 from amqtt.mqtt import packet_class
 from amqtt.mqtt.connect import ConnectPacket
@@ -110,6 +110,7 @@ from protocol.server_status import SERVER_STATUS_TOPIC
 from protocol.topics import filter_matches
 
 logger = logging.getLogger(__name__)
+_AMQTT_HANDLER_LOG = logging.getLogger("amqtt.mqtt.protocol.handler")
 
 GRANT_KEY = "queuecast.grant"
 """Where a session keeps its :class:`Grant` (``Session.attributes`` is amqtt's extension dict)."""
@@ -177,8 +178,28 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         self._waiting_bytes = 0
         self._refused_publishes = 0
 
+    def _init_session(self, session: Session) -> None:
+        """Replaces amqtt's, which built a ``LoggerAdapter`` (after a ``getLogger``) per
+        connection only to add the client id to its debug lines."""
+        if not session:
+            raise AMQTTError("Session cannot be None")
+        self.session = session
+        self.logger = _AMQTT_HANDLER_LOG
+        self.keepalive_timeout = session.keep_alive if session.keep_alive > 0 else None
+
     async def start(self) -> None:
-        await super().start()
+        """Replaces amqtt's (ProtocolHandler's and BrokerProtocolHandler's) without the
+        write-timeout timer it armed per connection (a broker's ``handle_write_timeout`` does
+        nothing; the keepalive is the reader's timer) and its two debug lines."""
+        if not self._is_attached():
+            raise ProtocolHandlerError("Handler is not attached to a stream")
+        self._reader_ready = asyncio.Event()
+        self._reader_stopped = asyncio.Event()
+        self._reader_task = asyncio.create_task(self._reader_loop())
+        await self._reader_ready.wait()
+        await self._retry_deliveries()
+        if self._disconnect_waiter is None or self._disconnect_waiter.done():
+            self._disconnect_waiter = asyncio.Future()
         if self._stopped_before_reading:
             self.close_now()  # stopped while starting: end the connection now, not never
 
