@@ -3,7 +3,8 @@ MQTT over WebSocket at /mqtt on QUEUECAST_MQTT_WS_PORT, default 8083).
 
 It reads the API's database (``QUEUECAST_DATABASE_URL``, the same default as the API) to honour
 revocations: a rotated or deleted device token, or a removed user, is refused at CONNECT and its
-live connections are closed within ``QUEUECAST_MQTT_REVOCATION_CHECK_S`` (default 30 s). While
+live connections are closed within ``QUEUECAST_MQTT_REVOCATION_CHECK_S`` (default 30 s: an answer
+read from the database is relied on for that long, see :mod:`broker.verdicts`). While
 the database cannot be read, devices and users are refused (fail closed); ``public`` and the
 API's own ``publisher`` tokens have nothing to revoke and are not affected.
 

@@ -9,10 +9,10 @@ a tenant shares one), so both steps are shared:
 
 - a verified token's grant is remembered (keyed by the token's SHA-256, never the token itself)
   until the token expires; a forged or expired token is never remembered;
-- ``token_active`` is never skipped, but CONNECTs of the same principal that arrive while a check
-  of it is running wait for that check instead of starting their own. A revocation committed
-  while a check runs is caught, as before, by the close of revoked connections that follows it
-  (:mod:`broker.revocation`).
+- ``token_active``'s answer for a principal is remembered (:mod:`broker.verdicts`: until its
+  credentials change, at most ``max_age`` seconds), so a CONNECT that finds one decides on the
+  loop, without a worker thread or an await; CONNECTs of the same principal that arrive while a
+  check of it is running wait for that check instead of starting their own.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 from broker.packets import CONNACK_BAD_CREDENTIALS, CONNACK_NOT_AUTHORIZED
 from broker.policy import Grant, grant_for
+from broker.verdicts import Verdicts
 from protocol import InvalidToken, Principal, verify_token
 
 logger = logging.getLogger(__name__)
@@ -53,19 +54,45 @@ class Authenticator:
         token_active: TokenActive | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        verdicts: Verdicts | None = None,
     ) -> None:
+        """``verdicts``: where ``token_active``'s answers are remembered (default: for 30 s)."""
         self._secret = secret
         self._token_active = token_active
         self._clock = clock
         self._verified: OrderedDict[bytes, Grant] = OrderedDict()
-        self._checks: dict[Principal, asyncio.Task[bool]] = {}
+        self.verdicts = verdicts if verdicts is not None else Verdicts(30.0)
+        self._checks: dict[tuple[Principal, int], asyncio.Task[bool]] = {}
 
     async def grant(self, password: str | None) -> Grant:
         """The grant for a CONNECT password, or :class:`Refused`."""
-        grant = self._verified_grant(password or "")
-        if self._token_active is not None and not await self._is_active(grant.principal):
-            raise Refused(CONNACK_NOT_AUTHORIZED, f"token of {grant.identity} was revoked")
+        grant, _ = await self.admit(password)
         return grant
+
+    async def admit(self, password: str | None) -> tuple[Grant, int]:
+        """The grant for a CONNECT password, or :class:`Refused`; with the
+        ``verdicts.generation`` its revocation answer holds for (if the generation has moved on
+        by the time the session is registered, the caller asks :meth:`still_active`)."""
+        grant = self._verified_grant(password or "")
+        generation = self.verdicts.generation
+        if self._token_active is None:
+            return grant, generation
+        principal = grant.principal
+        active = self.verdicts.get(principal)
+        if active is None:
+            active = await self._is_active(principal, generation)
+        if not active:
+            raise Refused(CONNACK_NOT_AUTHORIZED, f"token of {grant.identity} was revoked")
+        return grant, generation
+
+    async def still_active(self, principal: Principal) -> bool:
+        """``token_active``'s answer as of now (remembered, or asked)."""
+        if self._token_active is None:
+            return True
+        active = self.verdicts.get(principal)
+        if active is None:
+            active = await self._is_active(principal, self.verdicts.generation)
+        return active
 
     def _verified_grant(self, token: str) -> Grant:
         key = hashlib.sha256(token.encode()).digest()
@@ -88,22 +115,27 @@ class Authenticator:
             self._verified.popitem(last=False)
         return grant
 
-    async def _is_active(self, principal: Principal) -> bool:
-        check = self._checks.get(principal)
+    async def _is_active(self, principal: Principal, generation: int) -> bool:
+        # One check per principal and generation: a check started before credentials changed
+        # is not shared with CONNECTs that arrive after.
+        key = (principal, generation)
+        check = self._checks.get(key)
         if check is None:
-            check = asyncio.get_running_loop().create_task(self._check(principal))
-            self._checks[principal] = check
-            check.add_done_callback(lambda _: self._checks.pop(principal, None))
+            check = asyncio.get_running_loop().create_task(self._check(principal, generation))
+            self._checks[key] = check
+            check.add_done_callback(lambda _: self._checks.pop(key, None))
         # Shielded: a CONNECT that gives up (timeout, closed socket) leaves the shared check be.
         return await asyncio.shield(check)
 
-    async def _check(self, principal: Principal) -> bool:
+    async def _check(self, principal: Principal, generation: int) -> bool:
         assert self._token_active is not None
         try:
             # Blocking by contract (the API may look at its database): keep the loop free.
-            return bool(await asyncio.to_thread(self._token_active, principal))
+            active = bool(await asyncio.to_thread(self._token_active, principal))
         except Exception:
             logger.exception(
                 "token_active failed for %s: refusing (fail closed)", principal.subject
             )
-            return False
+            return False  # not remembered: the next CONNECT asks again
+        self.verdicts.remember(principal, active, generation)
+        return active

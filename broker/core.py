@@ -45,7 +45,7 @@ from typing import Any
 from amqtt.adapters import BufferReader, ReaderAdapter, WriterAdapter
 from amqtt.broker import Broker, RetainedApplicationMessage, Server
 from amqtt.contexts import Action
-from amqtt.errors import AMQTTError, MQTTError, NoDataError
+from amqtt.errors import AMQTTError, MQTTError, NoDataError, ProtocolHandlerError
 from amqtt.events import BrokerEvents
 from amqtt.mqtt import packet_class
 from amqtt.mqtt.connect import ConnectPacket
@@ -99,10 +99,10 @@ from broker.packets import (
 from broker.policy import Grant
 from broker.refusals import RefusalLog
 from broker.retained import RetainedMessages
-from broker.session import read_connect
+from broker.session import read_connect, read_remaining_length
 from broker.stats import BrokerSnapshot, BrokerStats
 from broker.subscriptions import SubscriptionTree
-from broker.tcp import TcpReader
+from broker.tcp import TcpReader, TcpWriter
 from broker.transport import GuardedReader, PacketTooLarge, StarletteReader
 from broker.ws_stream import WsReader
 from config.faultlog import FaultLog, printable
@@ -110,6 +110,7 @@ from protocol.server_status import SERVER_STATUS_TOPIC
 from protocol.topics import filter_matches
 
 logger = logging.getLogger(__name__)
+_AMQTT_HANDLER_LOG = logging.getLogger("amqtt.mqtt.protocol.handler")
 
 GRANT_KEY = "queuecast.grant"
 """Where a session keeps its :class:`Grant` (``Session.attributes`` is amqtt's extension dict)."""
@@ -170,13 +171,35 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
         self._unacked: set[int] = set()
         self._next_packet_id = 0
         self.broker: TenantBroker | None = None  # set by the broker that accepted the CONNECT
+        self.admitted_at = 0
+        """The revocation answers' generation its CONNECT was admitted under (broker.verdicts)."""
         self._waiting: deque[tuple[EncodedPublish, int]] = deque()
         """Deliveries behind a full window of unacknowledged QoS 1 (see send_nowait)."""
         self._waiting_bytes = 0
         self._refused_publishes = 0
 
+    def _init_session(self, session: Session) -> None:
+        """Replaces amqtt's, which built a ``LoggerAdapter`` (after a ``getLogger``) per
+        connection only to add the client id to its debug lines."""
+        if not session:
+            raise AMQTTError("Session cannot be None")
+        self.session = session
+        self.logger = _AMQTT_HANDLER_LOG
+        self.keepalive_timeout = session.keep_alive if session.keep_alive > 0 else None
+
     async def start(self) -> None:
-        await super().start()
+        """Replaces amqtt's (ProtocolHandler's and BrokerProtocolHandler's) without the
+        write-timeout timer it armed per connection (a broker's ``handle_write_timeout`` does
+        nothing; the keepalive is the reader's timer) and its two debug lines."""
+        if not self._is_attached():
+            raise ProtocolHandlerError("Handler is not attached to a stream")
+        self._reader_ready = asyncio.Event()
+        self._reader_stopped = asyncio.Event()
+        self._reader_task = asyncio.create_task(self._reader_loop())
+        await self._reader_ready.wait()
+        await self._retry_deliveries()
+        if self._disconnect_waiter is None or self._disconnect_waiter.done():
+            self._disconnect_waiter = asyncio.Future()
         if self._stopped_before_reading:
             self.close_now()  # stopped while starting: end the connection now, not never
 
@@ -238,7 +261,7 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
                 first = await reader.read(1)
                 if not first:
                     break
-                length = await _read_remaining_length(reader)
+                length = await read_remaining_length(reader)
                 body = await reader.read(length) if length else b""
                 if len(body) < length:
                     break
@@ -355,10 +378,18 @@ class TenantProtocolHandler(BrokerProtocolHandler):  # type: ignore[misc]  # amq
             return
         packet_id, topics = parse_subscribe(body)
         codes = [broker.subscribe_now(topic_filter, qos, session) for topic_filter, qos in topics]
-        writer.write(suback(packet_id, codes))
-        for (topic_filter, _), code in zip(topics, codes, strict=True):
-            if code != SUBSCRIBE_REFUSED:
-                broker.deliver_retained_for(topic_filter, session, self)
+        # SUBACK and the retained messages leave in one write (see TcpWriter).
+        corked = isinstance(writer, TcpWriter)
+        if corked:
+            writer.cork()
+        try:
+            writer.write(suback(packet_id, codes))
+            for (topic_filter, _), code in zip(topics, codes, strict=True):
+                if code != SUBSCRIBE_REFUSED:
+                    broker.deliver_retained_for(topic_filter, session, self)
+        finally:
+            if corked:
+                writer.uncork()
 
     def _unsubscribe_received(self, body: bytes) -> None:
         session, writer, broker = self.session, self.writer, self.broker
@@ -556,20 +587,6 @@ _HANDLERS = {
 """Client-to-server packets and the amqtt handler method for each (PINGREQ is answered inline)."""
 
 
-async def _read_remaining_length(reader: ReaderAdapter) -> int:
-    length, multiplier = 0, 1
-    for _ in range(4):
-        data: bytes = await reader.read(1)
-        if not data:
-            raise NoDataError("connection closed inside a packet header")
-        byte = data[0]
-        length += (byte & 0x7F) * multiplier
-        if not byte & 0x80:
-            return length
-        multiplier *= 128
-    raise MQTTError("malformed remaining length")
-
-
 class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type information
     """amqtt's broker with tenant isolation on every path. Listeners are ours (see
     :mod:`broker.embedded`): they hand connections in through ``external_connected``."""
@@ -611,6 +628,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             logger, "no CONNECT in time (10 s plus 2 ms per connection ahead of it), closed"
         )
         self._awaiting_connect = 0
+        self._rechecks: set[asyncio.Task[None]] = set()
 
     # --- introspection ------------------------------------------------------------------
 
@@ -708,7 +726,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         handler.max_payload_bytes = self._max_payload_bytes
         handler.broker = self
         try:
-            grant = await self._authenticator.grant(incoming.password)
+            grant, handler.admitted_at = await self._authenticator.admit(incoming.password)
             if incoming.will_flag and not (
                 grant.may_publish(incoming.will_topic or "")
                 and grant.may_publish_payload(
@@ -801,15 +819,26 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         handler.attach(client_session, reader, writer)
         self._sessions[client_id] = (client_session, handler)
         await handler.mqtt_connack_authorize(True)
+        if (
+            isinstance(handler, TenantProtocolHandler)
+            and handler.admitted_at != self._authenticator.verdicts.generation
+        ):
+            # Credentials changed between the revocation answer and this registration: the
+            # close of revoked connections that followed the change may have missed it.
+            self._recheck(client_session, handler)
         await self.plugins_manager.fire_event(
             BrokerEvents.CLIENT_CONNECTED, client_id=client_id, client_session=client_session
         )
         self._schedule_token_expiry(client_session, handler)
+        # The filters a resumed session held, read before its reader starts: a SUBSCRIBE the
+        # reader handles while start() is awaited gets its retained messages there already
+        # (reading them after start() sent a screen's retained document twice).
+        resumed = self._tree.filters_of(client_id)
         try:
             await handler.start()
             if isinstance(handler, TenantProtocolHandler):
                 self._deliver_queued(client_session, handler)
-                for topic_filter, qos in self._tree.filters_of(client_id).items():
+                for topic_filter, qos in resumed.items():
                     self._deliver_retained(topic_filter, qos, client_session, handler)
             await self._client_message_loop(client_session, handler)
         finally:
@@ -838,6 +867,20 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         finally:
             disconnect_waiter.cancel()
             await asyncio.gather(disconnect_waiter, return_exceptions=True)
+
+    def _recheck(self, session: Session, handler: TenantProtocolHandler) -> None:
+        grant = grant_of(session)
+        if grant is None:
+            return
+
+        async def recheck() -> None:
+            if not await self._authenticator.still_active(grant.principal):
+                logger.info("token of %s was revoked while it connected: closing", grant.identity)
+                handler.close_now()
+
+        task = self._loop.create_task(recheck())
+        self._rechecks.add(task)
+        task.add_done_callback(self._rechecks.discard)
 
     def _schedule_token_expiry(self, session: Session, handler: BrokerProtocolHandler) -> None:
         grant = grant_of(session)

@@ -41,6 +41,7 @@ from broker.transport import (
     WebSocketsReader,
     WebSocketsWriter,
 )
+from broker.verdicts import Verdicts
 from broker.ws_stream import MqttWebSocketStream, WsReader, WsWriter
 from config import Settings
 from config.fd_budget import connection_budget
@@ -80,7 +81,11 @@ class EmbeddedBroker:
         against the same open-files limit); ``python -m broker`` passes ``False``."""
         self._settings = settings
         self._beside_http = beside_http
-        self._authenticator = Authenticator(settings.secret_key.get_secret_value(), token_active)
+        self._authenticator = Authenticator(
+            settings.secret_key.get_secret_value(),
+            token_active,
+            verdicts=Verdicts(settings.mqtt_revocation_check_s),
+        )
         self._broker: TenantBroker | None = None
         # No single read (a packet body, a CONNECT field) may exceed the payload limit plus the
         # largest topic and headers; the exact payload limit is checked once the topic is known.
@@ -165,6 +170,11 @@ class EmbeddedBroker:
     async def stop(self) -> None:
         broker, self._broker = self._broker, None
         await self._close_listeners(then=broker.shutdown() if broker is not None else None)
+
+    @property
+    def verdicts(self) -> Verdicts:
+        """``token_active``'s remembered answers (see :mod:`broker.revocation`)."""
+        return self._authenticator.verdicts
 
     def connected_principals(self) -> set[Principal]:
         """Who is connected now (each identity once, however many connections it has)."""

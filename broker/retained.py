@@ -56,7 +56,12 @@ class RetainedMessages(dict[str, RetainedApplicationMessage]):
         raise KeyError(topic)
 
     def candidates(self, topic_filter: str) -> Iterable[tuple[str, RetainedApplicationMessage]]:
-        """Retained messages that may match ``topic_filter`` (the caller still matches)."""
+        """Retained messages that may match ``topic_filter`` (the caller still matches). A
+        filter without wildcards (a screen's ``tenant/<id>/queue``) is one lookup: the tenant's
+        other retained topics (a ticket topic per waiting ticket) are not walked per SUBSCRIBE."""
+        if "+" not in topic_filter and "#" not in topic_filter:
+            message = self.get(topic_filter)
+            return [] if message is None else [(topic_filter, message)]
         key = _bucket_key(topic_filter)
         if key is None:
             return list(self.items())

@@ -8,7 +8,8 @@ with one string, behind the part of the Machine's interface amqtt and :mod:`brok
 (``state``, ``connect()``, ``disconnect()``, ``is_connected()``).
 
 :func:`read_connect` replaces ``BrokerProtocolHandler.init_from_connect`` (which builds amqtt's
-``Session``) with the same checks and refusals, returning a :class:`TenantSession`.
+``Session``) with the same checks and refusals, returning a :class:`TenantSession`; the packet is
+parsed by :mod:`broker.connect`, not by amqtt's ``ConnectPacket``.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from __future__ import annotations
 from typing import Literal
 
 from amqtt.adapters import ReaderAdapter, WriterAdapter
-from amqtt.errors import MQTTError
-from amqtt.mqtt.connect import ConnectPacket
+from amqtt.errors import MQTTError, NoDataError
 from amqtt.session import Session
 from transitions import MachineError
 
+from broker.connect import CONNECT_TYPE, Connect, MalformedConnect, parse_connect
 from broker.packets import encode_connack
 
 _MQTT_3_1_1 = 4
@@ -70,16 +71,22 @@ class TenantSession(Session):  # type: ignore[misc]  # amqtt ships no type infor
 
 async def read_connect(reader: ReaderAdapter, writer: WriterAdapter) -> TenantSession:
     """Read and check a CONNECT as amqtt does (MQTT 3.1.1 §3.1), refusing with amqtt's CONNACK
-    codes; the session it returns carries everything the CONNECT said."""
-    connect = await ConnectPacket.from_stream(reader)
-    header, payload = connect.variable_header, connect.payload
-    if header is None or payload is None:
-        raise MQTTError("CONNECT packet without a header or payload")
-    if payload.client_id is None:
-        raise MQTTError("[MQTT-3.1.3-3] client identifier must be present")
-    if header.will_flag and (payload.will_topic is None or payload.will_message is None):
-        raise MQTTError("Will flag set, but will topic/message not present in payload")
-    if header.reserved_flag:
+    codes; the session it returns carries everything the CONNECT said. The packet is read
+    whole and parsed from its bytes (:mod:`broker.connect`)."""
+    first = await reader.read(1)
+    if not first:
+        raise NoDataError("No data to decode MQTT packet fixed header")
+    if first[0] >> 4 != CONNECT_TYPE:
+        raise MQTTError(f"first packet is of type {first[0] >> 4}, not CONNECT")
+    length = await read_remaining_length(reader)
+    body = await reader.read(length) if length else b""
+    if len(body) < length:
+        raise NoDataError("connection closed inside CONNECT")
+    try:
+        connect = parse_connect(body)
+    except MalformedConnect as exc:
+        raise MQTTError(str(exc)) from None
+    if connect.reserved_flag:
         raise MQTTError("[MQTT-3.1.2-3] CONNECT reserved flag must be set to 0")
     if connect.proto_name != "MQTT":
         raise MQTTError(f"[MQTT-3.1.2-1] incorrect protocol name {connect.proto_name!r}")
@@ -108,7 +115,22 @@ async def read_connect(reader: ReaderAdapter, writer: WriterAdapter) -> TenantSe
     return session
 
 
-def _refusal(connect: ConnectPacket) -> tuple[int, str] | None:
+async def read_remaining_length(reader: ReaderAdapter) -> int:
+    """A fixed header's remaining length (§2.2.3), read a byte at a time."""
+    length, multiplier = 0, 1
+    for _ in range(4):
+        data: bytes = await reader.read(1)
+        if not data:
+            raise NoDataError("connection closed inside a packet header")
+        byte = data[0]
+        length += (byte & 0x7F) * multiplier
+        if not byte & 0x80:
+            return length
+        multiplier *= 128
+    raise MQTTError("malformed remaining length")
+
+
+def _refusal(connect: Connect) -> tuple[int, str] | None:
     if connect.proto_level != _MQTT_3_1_1:
         return _UNACCEPTABLE_PROTOCOL, f"protocol level {connect.proto_level} (only 4 is served)"
     if not connect.username_flag and connect.password_flag:
@@ -117,6 +139,6 @@ def _refusal(connect: ConnectPacket) -> tuple[int, str] | None:
         return _BAD_USERNAME_PASSWORD, "username flag set without a username"
     if connect.password_flag and connect.password is None:
         return _BAD_USERNAME_PASSWORD, "password flag set without a password"
-    if connect.clean_session_flag is False and connect.payload.client_id_is_random:
+    if not connect.clean_session_flag and connect.client_id_is_random:
         return _IDENTIFIER_REJECTED, "[MQTT-3.1.3-8] no client id with clean session 0"
     return None

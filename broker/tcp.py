@@ -106,11 +106,18 @@ class TcpReader(GuardedReader):
 
 
 class TcpWriter(WriterAdapter):  # type: ignore[misc]  # amqtt ships no types
-    """``write()`` goes straight to the transport, which sends now or buffers and sends later."""
+    """``write()`` goes straight to the transport, which sends now or buffers and sends later;
+    between :meth:`cork` and :meth:`uncork` writes are gathered and sent as one.
+
+    Why gather: each transport write that finds the socket idle is a ``send`` system call, and
+    on loopback the kernel delivers the segment to the peer inside that call. A SUBSCRIBE's
+    answer (SUBACK, then the retained queue document) was two of them per screen in a reconnect
+    storm, where writes were a seventh of the broker's CPU (py-spy, docs/benchmarks.md)."""
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self._closed = False
+        self._gathered: list[bytes] | None = None
         self._writable = asyncio.Event()
         self._writable.set()
         self._lost = asyncio.Event()
@@ -122,7 +129,23 @@ class TcpWriter(WriterAdapter):  # type: ignore[misc]  # amqtt ships no types
 
     def write(self, data: bytes) -> None:
         if not self._closed:
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        if self._gathered is not None:
+            self._gathered.append(data)
+        else:
             self._transport.write(data)
+
+    def cork(self) -> None:
+        """Gather writes until :meth:`uncork` (call it in a ``finally``)."""
+        if self._gathered is None:
+            self._gathered = []
+
+    def uncork(self) -> None:
+        gathered, self._gathered = self._gathered, None
+        if gathered and not self._transport.is_closing():
+            self._transport.write(gathered[0] if len(gathered) == 1 else b"".join(gathered))
 
     async def drain(self) -> None:
         if not self._closed:

@@ -17,8 +17,9 @@ The limits stay: a data message (all its fragments) larger than ``max_message`` 
 with close code 1009 as soon as its header says so, before its payload is buffered (the same
 bound uvicorn's ``ws_max_size`` gave); malformed frames close with 1002.
 
-:func:`parse_upgrade` only accepts a plain, valid RFC 6455 handshake offering an MQTT
-subprotocol; anything else is left to the HTTP server's usual WebSocket handling.
+:func:`upgrade_of` (and :func:`parse_upgrade`, the same on the request's bytes) only accepts a
+plain, valid RFC 6455 handshake offering an MQTT subprotocol; anything else is left to the HTTP
+server's usual WebSocket handling.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import binascii
 import hashlib
 import logging
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from websockets.speedups import apply_mask  # C; accepts any buffer, so no copy of the payload
@@ -59,23 +60,38 @@ def parse_upgrade(request: bytes, path: str, subprotocols: tuple[str, ...]) -> U
     head, _, _ = request.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[0] != b"GET" or parts[2] != b"HTTP/1.1":
+    if len(parts) != 3 or parts[2] != b"HTTP/1.1":
         return None
-    if parts[1].partition(b"?")[0] != path.encode():
-        return None
-    headers: dict[bytes, list[bytes]] = {}
+    headers: list[tuple[bytes, bytes]] = []
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
         if not colon:
             return None
-        headers.setdefault(name.strip().lower(), []).append(value.strip())
-    if _tokens(headers, b"upgrade") != {"websocket"} or "upgrade" not in _tokens(
-        headers, b"connection"
+        headers.append((name.strip().lower(), value))
+    return upgrade_of(parts[0].decode("latin-1"), parts[1], headers, path, subprotocols)
+
+
+def upgrade_of(
+    method: str,
+    target: bytes,
+    headers: Iterable[tuple[bytes, bytes]],
+    path: str,
+    subprotocols: tuple[str, ...],
+) -> Upgrade | None:
+    """:func:`parse_upgrade` on a request the HTTP server has parsed already (an HTTP/1.1
+    request's method, target and headers, names in lower case, as uvicorn keeps them)."""
+    if method != "GET" or target.partition(b"?")[0] != path.encode():
+        return None
+    grouped: dict[bytes, list[bytes]] = {}
+    for name, value in headers:
+        grouped.setdefault(name, []).append(value.strip())
+    if _tokens(grouped, b"upgrade") != {"websocket"} or "upgrade" not in _tokens(
+        grouped, b"connection"
     ):
         return None
-    if headers.get(b"sec-websocket-version") != [b"13"]:
+    if grouped.get(b"sec-websocket-version") != [b"13"]:
         return None
-    keys = headers.get(b"sec-websocket-key", [])
+    keys = grouped.get(b"sec-websocket-key", [])
     if len(keys) != 1:
         return None
     try:
@@ -85,7 +101,7 @@ def parse_upgrade(request: bytes, path: str, subprotocols: tuple[str, ...]) -> U
         return None
     offered = {
         token.strip().decode("latin-1")
-        for value in headers.get(b"sec-websocket-protocol", [])
+        for value in grouped.get(b"sec-websocket-protocol", [])
         for token in value.split(b",")
     }
     chosen = next((p for p in subprotocols if p in offered), None)
@@ -140,15 +156,16 @@ class WsWriter(TcpWriter):
 
     def write(self, data: bytes) -> None:
         if not (self._closed or self._close_sent or self._transport.is_closing()):
-            self._transport.write(frame(_OP_BINARY, data))
+            self._send(frame(_OP_BINARY, data))
 
     def pong(self, payload: bytes) -> None:
         if not (self._closed or self._close_sent or self._transport.is_closing()):
-            self._transport.write(frame(_OP_PONG, payload))
+            self._send(frame(_OP_PONG, payload))
 
     def send_close(self, payload: bytes) -> None:
         if not (self._closed or self._close_sent or self._transport.is_closing()):
             self._close_sent = True
+            self.uncork()  # what was gathered goes before the close frame
             self._transport.write(frame(_OP_CLOSE, payload))
 
     async def close(self) -> None:

@@ -172,7 +172,9 @@ class Settings(BaseSettings):
         default=30.0,
         gt=0,
         description="python -m broker: how often live connections are checked against the "
-        "database for revoked device and user tokens",
+        "database for revoked device and user tokens, and how long a CONNECT may rely on an "
+        "earlier answer (so a revoked token is refused within it); the API's process also "
+        "forgets an answer at once when a commit changes credentials",
     )
     mqtt_external_url: str | None = Field(
         default=None,

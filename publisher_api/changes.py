@@ -87,4 +87,5 @@ class NullSink:
 
 TokenActive = Callable[[Principal], bool]
 """Whether a principal whose token verified is still allowed (device not deleted, token not
-rotated, user not removed). Blocking, cheap; the broker calls it once per CONNECT."""
+rotated, user not removed). Blocking, cheap; the broker asks once per principal until
+``ChangeSink.credentials_changed`` says its tenant changed (see broker.verdicts)."""

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from config import Settings
-from protocol import Principal
 from protocol.broker_url import BrokerAddress
 from publisher_api.changes import (
     ChangeSink,
@@ -78,20 +77,12 @@ class Realtime:
             self.provisioner.request_sync()
         if self.broker is None:
             return
-        from broker.revocation import close_revoked  # only with the embedded broker: amqtt
+        from broker.revocation import credentials_changed  # only with the embedded broker
 
         broker, token_active = self.broker, self.token_active
-
-        def still_allowed(principal: Principal) -> bool:
-            # Tenant-less principals (superadmins) are re-checked on every change: cheap, and
-            # a superadmin's sign-out belongs to no tenant.
-            if principal.tenant is not None and principal.tenant != tenant:
-                return True
-            return token_active(principal)
-
-        self.loop.call_soon_threadsafe(
-            lambda: self.loop.create_task(close_revoked(broker, still_allowed))
-        )
+        # On the broker's loop: it forgets its remembered answers for the tenant before any
+        # further CONNECT is read, then closes the connections that lost their right.
+        self.loop.call_soon_threadsafe(credentials_changed, broker, token_active, tenant)
 
 
 @asynccontextmanager

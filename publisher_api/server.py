@@ -52,7 +52,7 @@ from config.fd_budget import connection_budget
 from publisher_api.deps import TOKEN_URL
 from publisher_api.errors import ApiError, PayloadTooLarge, TooManyRequests
 from publisher_api.lifespan_state import running
-from publisher_api.routers.mqtt_lane import websocket_protocol
+from publisher_api.routers.mqtt_lane import MqttLaneWebSocket, websocket_protocol
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +247,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()  # from here MQTT's own CONNECT timeout and keepalive apply
+        lane = self.ws_protocol_class
+        if isinstance(lane, type) and issubclass(lane, MqttLaneWebSocket) and lane.take_over(self):
+            return  # an MQTT upgrade of /mqtt, answered from the headers parsed already
         super().handle_websocket_upgrade()
 
     # --- answers written from here ------------------------------------------------------------

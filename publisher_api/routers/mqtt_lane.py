@@ -28,8 +28,10 @@ from publisher_api.deps import realtime_of
 from publisher_api.routers.realtime import MQTT_WS_PATH, mqtt_over_websocket
 
 if TYPE_CHECKING:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
     from broker.embedded import EmbeddedBroker
-    from broker.ws_stream import MqttWebSocketStream
+    from broker.ws_stream import MqttWebSocketStream, Upgrade
 
 
 class MqttLane:
@@ -100,7 +102,7 @@ class MqttLaneWebSocket(asyncio.Protocol):
             # Only with the embedded broker running (and so imported): deployments on an
             # external broker never load amqtt.
             from broker.embedded import MQTT_SUBPROTOCOLS
-            from broker.ws_stream import accept_response, parse_upgrade
+            from broker.ws_stream import parse_upgrade
 
             upgrade = parse_upgrade(request, MQTT_WS_PATH, MQTT_SUBPROTOCOLS)
         if broker is None or upgrade is None:
@@ -114,8 +116,41 @@ class MqttLaneWebSocket(asyncio.Protocol):
             other.connection_made(transport)
             other.data_received(request)
             return
+        self._accept(broker, upgrade)
+
+    def _accept(self, broker: EmbeddedBroker, upgrade: Upgrade) -> None:
+        from broker.ws_stream import accept_response
+
+        transport = self._transport
+        assert transport is not None
         transport.write(accept_response(upgrade, self._server_state.default_headers))
         self._stream = broker.websocket_stream(transport, max_message=self._config.ws_max_size)
+
+    @classmethod
+    def take_over(cls, http: HttpToolsProtocol) -> bool:
+        """Answer a valid MQTT upgrade of ``/mqtt`` from the request ``http`` (uvicorn's HTTP
+        protocol) has just parsed, and become its connection's protocol; ``False`` (nothing
+        done) for anything else, which then takes uvicorn's usual way (:meth:`_upgrade`).
+
+        Why: uvicorn would re-serialise the parsed request (line and headers) for this class to
+        parse again (:meth:`data_received`); here the parsed headers are read as they are."""
+        broker = _running_broker(cls.owner)
+        if broker is None or http.scope.get("http_version") != "1.1":
+            return False
+        from broker.embedded import MQTT_SUBPROTOCOLS
+        from broker.ws_stream import upgrade_of
+
+        upgrade = upgrade_of(
+            http.scope["method"], http.url, http.headers, MQTT_WS_PATH, MQTT_SUBPROTOCOLS
+        )
+        if upgrade is None:
+            return False
+        http.connections.discard(http)  # as uvicorn's upgrade does: no longer an HTTP connection
+        lane = cls(config=http.config, server_state=http.server_state, app_state=http.app_state)
+        lane.connection_made(http.transport)
+        lane._accept(broker, upgrade)
+        http.transport.set_protocol(lane)
+        return True
 
     def eof_received(self) -> bool | None:
         if self._stream is not None:

@@ -66,6 +66,7 @@ SOURCE_HASHES = {
     "ProtocolHandler.handle_puback": "7d8487deb2d589ee",
     "ProtocolHandler._stop_waiters": "78a59ebc21c3e9fa",
     "ProtocolHandler._reader_loop": "93f3b8e4483040d0",
+    "ProtocolHandler._init_session": "d8f6979793e163e9",
     "ProtocolHandler.start": "684c58c16be73a2d",
     "ProtocolHandler.stop": "874ae8871911881f",
     "Session.next_packet_id": "8f596d720b705e28",

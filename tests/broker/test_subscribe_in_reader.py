@@ -28,7 +28,18 @@ from broker.packets import CONNACK_ACCEPTED, CONNACK_NOT_AUTHORIZED, encode_conn
 from protocol import Role
 from protocol.topics import queue_topic
 from tests.broker.harness import BrokerThread, broker_settings, token
-from tests.broker.raw_mqtt import PUBLISH, SUBACK, RawClient, _packet, _string
+from tests.broker.raw_mqtt import (
+    CONNACK,
+    PUBLISH,
+    SUBACK,
+    RawClient,
+    _packet,
+    _string,
+    connect_packet,
+    subscribe_packet,
+)
+
+PINGRESP = 13
 
 UNSUBACK = 11
 
@@ -184,3 +195,70 @@ def test_connack_bytes_are_amqtts(parent: int) -> None:
 def test_suback_and_unsuback_bytes_are_amqtts(codes: list[int]) -> None:
     assert suback(513, codes) == SubackPacket.build(513, codes).to_bytes()
     assert unsuback(513) == UnsubackPacket.build(513).to_bytes()
+
+
+class _RecordingTransport:
+    """Stands between a connection's writer and its transport, noting every write."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def test_suback_and_retained_messages_leave_in_one_write(running: BrokerThread) -> None:
+    """One ``send`` per SUBSCRIBE instead of one per packet: in a reconnect storm each write
+    to an idle socket is a system call (see broker.tcp.TcpWriter)."""
+
+    def retain_two() -> None:
+        for topic in (queue_topic("a"), "tenant/a/tickets/t1"):
+            running.broker.publish_local(topic, b"doc", retain=True)
+
+    running.run(retain_two)
+    client = RawClient("127.0.0.1", running.tcp_port)
+    try:
+        client.connect(token(Role.DISPLAY, "a", "disp-a"), "screen")
+
+        def spy() -> _RecordingTransport:
+            [(_, handler)] = running.broker.core.connected_handlers()
+            recording = _RecordingTransport(handler.writer._transport)
+            handler.writer._transport = recording
+            return recording
+
+        recording = running.run(spy)
+        filters = (queue_topic("a"), 1), ("tenant/a/tickets/+", 1)
+        body = (7).to_bytes(2, "big") + b"".join(
+            _string(f.encode()) + bytes((qos,)) for f, qos in filters
+        )
+        client.send(_packet(0x82, body))
+        assert [client.read().kind for _ in range(3)] == [SUBACK, PUBLISH, PUBLISH]
+        [written] = running.run(lambda: list(recording.writes))
+        assert written.startswith(bytes((0x90, 4, 0, 7, 1, 1)))
+    finally:
+        client.close()
+
+
+def test_a_subscribe_read_while_the_session_starts_gets_its_retained_message_once(
+    running: BrokerThread,
+) -> None:
+    """A CONNECT with its SUBSCRIBE right behind it (as a screen sends it when CONNACK comes
+    back fast): the reader answers the SUBSCRIBE while the session is still starting, and the
+    session's start must not deliver the retained message again for the filter just added."""
+    running.run(lambda: running.broker.publish_local(queue_topic("a"), b"doc", retain=True))
+    client = RawClient("127.0.0.1", running.tcp_port)
+    try:
+        client.send(
+            connect_packet("screen", token(Role.PUBLIC, "a"))
+            + subscribe_packet(1, queue_topic("a"), 1)
+        )
+        assert [client.read().kind for _ in range(3)] == [CONNACK, SUBACK, PUBLISH]
+        client.send(b"\xc0\x00")  # PINGREQ: its answer comes after anything already written
+        assert client.read().kind == PINGRESP
+    finally:
+        client.close()

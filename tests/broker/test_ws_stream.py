@@ -26,7 +26,7 @@ from websockets.sync.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
 from bench import broker_wire as wire
-from broker.ws_stream import Upgrade, WsWriter, accept_response, parse_upgrade
+from broker.ws_stream import Upgrade, WsWriter, accept_response, frame, parse_upgrade
 from protocol import Role
 from protocol.topics import queue_topic
 from publisher_api.routers.mqtt_lane import MqttLaneWebSocket, websocket_protocol
@@ -297,3 +297,62 @@ def test_the_peer_is_known_after_the_client_has_reset() -> None:
     writer = WsWriter(transport)  # type: ignore[arg-type]
     transport.reset = True
     assert writer.get_peer_info() == ("127.0.0.1", 5555)
+
+
+class _Recording:
+    """A transport that records each write (a ``send`` call on a real socket)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 5555) if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+
+def test_gathered_packets_leave_as_one_write_of_frames_and_before_a_close() -> None:
+    transport = _Recording()
+    writer = WsWriter(transport)  # type: ignore[arg-type]
+    writer.cork()
+    writer.write(b"\x90\x03\x00\x01\x01")  # SUBACK
+    writer.write(b"\x30\x03\x00\x01t")  # a PUBLISH
+    assert transport.writes == []
+    writer.uncork()
+    assert transport.writes == [
+        frame(0x2, b"\x90\x03\x00\x01\x01") + frame(0x2, b"\x30\x03\x00\x01t")
+    ]
+    writer.cork()
+    writer.write(b"\xd0\x00")
+    writer.send_close(b"\x03\xe8")
+    assert transport.writes[1:] == [frame(0x2, b"\xd0\x00"), frame(0x8, b"\x03\xe8")]
+
+
+def test_an_mqtt_upgrade_is_answered_from_the_request_uvicorn_parsed(
+    lane: LaneServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not re-serialised by uvicorn and parsed again from bytes (mqtt_lane.take_over)."""
+    import broker.ws_stream
+
+    reparsed: list[bytes] = []
+    real = broker.ws_stream.parse_upgrade
+
+    def spy(request: bytes, path: str, subprotocols: tuple[str, ...]) -> Upgrade | None:
+        reparsed.append(request)
+        return real(request, path, subprotocols)
+
+    monkeypatch.setattr(broker.ws_stream, "parse_upgrade", spy)
+    screen = lane.client(token(Role.PUBLIC, "a")).connect()
+    try:
+        assert screen.subscribe(queue_topic("a")) == [1]
+        assert lane.http_ws_connections() == 1
+    finally:
+        screen.close()
+    assert reparsed == []
+    with pytest.raises(InvalidStatus):  # no MQTT subprotocol: uvicorn's way, to the app
+        ws_connect(f"ws://127.0.0.1:{lane.port}/mqtt")
+    assert len(reparsed) == 1
