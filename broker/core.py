@@ -694,9 +694,12 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             timeout = connect_timeout(self._awaiting_connect)
             self._awaiting_connect += 1
             try:
-                handler, session = await asyncio.wait_for(
-                    self._initialize_client_session(reader, writer, peer[0], peer[1]), timeout
-                )
+                # In this task, not in one more: ``wait_for`` wrapped the coroutine in a task of
+                # its own, with a waiter future and two more event-loop passes per connection.
+                async with asyncio.timeout(timeout):
+                    handler, session = await self._initialize_client_session(
+                        reader, writer, peer[0], peer[1]
+                    )
             except TimeoutError:
                 self._connect_timeouts.refused(f"{peer[0]}:{peer[1]}")
                 await writer.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -26,9 +27,10 @@ from amqtt.session import Session
 from transitions import MachineError
 
 import broker.auth
+import broker.core
 import protocol
 from broker.auth import Authenticator, Refused
-from broker.core import CONNECT_TIMEOUT_S, connect_timeout
+from broker.core import CONNECT_TIMEOUT_S, TenantBroker, connect_timeout
 from broker.refusals import RefusalLog
 from broker.revocation import credentials_changed
 from broker.session import TenantSession
@@ -268,3 +270,40 @@ def test_connections_waiting_for_connect_are_counted_out_whatever_their_end(
     while broker.run(lambda: broker.broker.core._awaiting_connect) != 0:
         assert time.monotonic() < deadline, "a connection is still counted as awaiting CONNECT"
         time.sleep(0.01)
+
+
+def test_connect_is_awaited_in_the_connections_own_task(
+    monkeypatch: pytest.MonkeyPatch, clients: list[Recorder]
+) -> None:
+    """The CONNECT deadline is a timeout on the connection's task, not a task of its own per
+    connection (``asyncio.wait_for`` made one, with a waiter and two more event-loop passes)."""
+    tasks: dict[str, asyncio.Task[Any] | None] = {}
+    connected, initialize = TenantBroker._client_connected, TenantBroker._initialize_client_session
+
+    async def connected_spy(self: TenantBroker, *args: Any) -> None:
+        tasks["connection"] = asyncio.current_task()
+        await connected(self, *args)
+
+    async def initialize_spy(self: TenantBroker, *args: Any) -> Any:
+        tasks["connect"] = asyncio.current_task()
+        return await initialize(self, *args)
+
+    monkeypatch.setattr(TenantBroker, "_client_connected", connected_spy)
+    monkeypatch.setattr(TenantBroker, "_initialize_client_session", initialize_spy)
+    running = BrokerThread(broker_settings()).start()
+    try:
+        clients.append(running.client(token(Role.PUBLIC, "a", "public")).connect())
+        assert tasks["connect"] is not None
+        assert tasks["connect"] is tasks["connection"]
+    finally:
+        running.close()
+
+
+def test_a_connection_that_never_sends_connect_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(broker.core, "CONNECT_TIMEOUT_S", 0.2)
+    running = BrokerThread(broker_settings()).start()
+    try:
+        with socket.create_connection(("127.0.0.1", running.tcp_port), timeout=20) as silent:
+            assert silent.recv(16) == b""  # closed by the broker, nothing sent
+    finally:
+        running.close()
