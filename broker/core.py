@@ -860,16 +860,25 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         wait for is the end of the connection. Three tasks and their wake-ups fewer per
         connection in a reconnect storm; and a message that reached the delivery queue some
         other way would sit there, never delivered around the reader's checks (amqtt's delivery
-        skipped the presence check)."""
-        disconnect_waiter = asyncio.ensure_future(handler.wait_disconnect())
+        skipped the presence check).
+
+        The handler's own disconnect future is awaited here, as amqtt's ``wait_disconnect``
+        would await it, without a task around it and ``asyncio.wait`` on that task: one task,
+        a waiter future and two event-loop passes fewer per connection. The outcomes are the
+        same: a cancelled future (or this task cancelled) ends the loop without
+        ``_handle_disconnect``, and the future is cancelled on the way out as the task's
+        cancellation cancelled it."""
+        disconnect_waiter: asyncio.Future[Any] | None = handler._disconnect_waiter
+        if disconnect_waiter is None:  # amqtt's wait_disconnect() answers None at once
+            disconnect_waiter = self._loop.create_future()
+            disconnect_waiter.set_result(None)
         try:
-            await asyncio.wait((disconnect_waiter,))
+            await disconnect_waiter
             await self._handle_disconnect(client_session, handler, disconnect_waiter)
         except asyncio.CancelledError:
             pass
         finally:
             disconnect_waiter.cancel()
-            await asyncio.gather(disconnect_waiter, return_exceptions=True)
 
     def _recheck(self, session: Session, handler: TenantProtocolHandler) -> None:
         grant = grant_of(session)

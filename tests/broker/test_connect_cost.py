@@ -307,3 +307,33 @@ def test_a_connection_that_never_sends_connect_is_closed(monkeypatch: pytest.Mon
             assert silent.recv(16) == b""  # closed by the broker, nothing sent
     finally:
         running.close()
+
+
+def test_a_live_connection_waits_for_its_end_without_a_task_of_its_own(
+    checked_broker: BrokerThread, clients: list[Recorder]
+) -> None:
+    """The connection's task awaits the handler's disconnect future itself: no task per
+    connection around ``wait_disconnect`` (and no ``asyncio.wait`` on it)."""
+    for _ in range(3):
+        clients.append(checked_broker.client(token(Role.PUBLIC, "a", "public")).connect())
+
+    def awaiting() -> list[list[str]]:
+        """Each task's chain of awaited coroutines, outermost first."""
+        chains = []
+        for task in asyncio.all_tasks():
+            chain: list[str] = []
+            coro: Any = task.get_coro()
+            while coro is not None and hasattr(coro, "cr_code"):
+                chain.append(coro.cr_code.co_name)
+                coro = coro.cr_await
+            chains.append(chain)
+        return chains
+
+    deadline = time.monotonic() + 10
+    while True:
+        chains = checked_broker.run(awaiting)
+        if sum("_client_message_loop" in chain for chain in chains) == 3:
+            break
+        assert time.monotonic() < deadline, chains
+        time.sleep(0.02)
+    assert not [chain for chain in chains if "wait_disconnect" in chain], chains
