@@ -99,7 +99,7 @@ from broker.packets import (
 from broker.policy import Grant
 from broker.refusals import RefusalLog
 from broker.retained import RetainedMessages
-from broker.session import read_connect, read_remaining_length
+from broker.session import TenantSession, read_connect, read_remaining_length
 from broker.stats import BrokerSnapshot, BrokerStats
 from broker.subscriptions import SubscriptionTree
 from broker.tcp import TcpReader, TcpWriter
@@ -989,8 +989,12 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
     def _deliver_queued(self, session: Session, handler: TenantProtocolHandler) -> None:
         """Messages that arrived while a persistent session was offline (amqtt resent them with
         the retain flag set; they were live messages, so here they go out without it)."""
-        queue = session.retained_messages
-        while not queue.empty():
+        queue = (
+            session.offline_queue()
+            if isinstance(session, TenantSession)
+            else session.retained_messages
+        )
+        while queue is not None and not queue.empty():
             message = queue.get_nowait()
             encoded = EncodedPublish.build(message.topic, bytes(message.data), retain=False)
             handler.send_nowait(encoded, message.qos or 0)

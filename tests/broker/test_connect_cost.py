@@ -337,3 +337,37 @@ def test_a_live_connection_waits_for_its_end_without_a_task_of_its_own(
         assert time.monotonic() < deadline, chains
         time.sleep(0.02)
     assert not [chain for chain in chains if "wait_disconnect" in chain], chains
+
+
+def test_a_screens_session_builds_no_message_queues(
+    checked_broker: BrokerThread, clients: list[Recorder]
+) -> None:
+    """amqtt's two queues per session (a dozen objects each connection that every garbage
+    collection walks) are built only when used: a persistent session's offline messages."""
+    checked_broker.run(
+        lambda: checked_broker.broker.publish_local(queue_topic("a"), b"doc", retain=True)
+    )
+    screen = checked_broker.client(token(Role.PUBLIC, "a", "public"))
+    clients.append(screen.connect())
+    screen.subscribe(queue_topic("a"))
+    assert screen.wait_for(payload_is(b"doc")).retain
+
+    def queues() -> list[list[str]]:
+        return [
+            sorted(set(vars(session)) & {"retained_messages", "delivered_message_queue"})
+            for session, _ in checked_broker.broker.core.connected_handlers()
+        ]
+
+    assert checked_broker.run(queues) == [[]]
+
+
+def test_a_lazy_queue_is_an_ordinary_attribute_once_used() -> None:
+    session = TenantSession()
+    assert session.offline_queue() is None
+    queue = session.retained_messages
+    queue.put_nowait("message")
+    assert session.retained_messages is queue
+    assert session.offline_queue() is queue
+    assert "delivered_message_queue" not in session.__getstate__()
+    with pytest.raises(AttributeError):
+        session.not_an_attribute  # noqa: B018
