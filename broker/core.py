@@ -99,7 +99,7 @@ from broker.packets import (
 from broker.policy import Grant
 from broker.refusals import RefusalLog
 from broker.retained import RetainedMessages
-from broker.session import read_connect, read_remaining_length
+from broker.session import TenantSession, read_connect, read_remaining_length
 from broker.stats import BrokerSnapshot, BrokerStats
 from broker.subscriptions import SubscriptionTree
 from broker.tcp import TcpReader, TcpWriter
@@ -694,9 +694,12 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             timeout = connect_timeout(self._awaiting_connect)
             self._awaiting_connect += 1
             try:
-                handler, session = await asyncio.wait_for(
-                    self._initialize_client_session(reader, writer, peer[0], peer[1]), timeout
-                )
+                # In this task, not in one more: ``wait_for`` wrapped the coroutine in a task of
+                # its own, with a waiter future and two more event-loop passes per connection.
+                async with asyncio.timeout(timeout):
+                    handler, session = await self._initialize_client_session(
+                        reader, writer, peer[0], peer[1]
+                    )
             except TimeoutError:
                 self._connect_timeouts.refused(f"{peer[0]}:{peer[1]}")
                 await writer.close()
@@ -857,16 +860,25 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         wait for is the end of the connection. Three tasks and their wake-ups fewer per
         connection in a reconnect storm; and a message that reached the delivery queue some
         other way would sit there, never delivered around the reader's checks (amqtt's delivery
-        skipped the presence check)."""
-        disconnect_waiter = asyncio.ensure_future(handler.wait_disconnect())
+        skipped the presence check).
+
+        The handler's own disconnect future is awaited here, as amqtt's ``wait_disconnect``
+        would await it, without a task around it and ``asyncio.wait`` on that task: one task,
+        a waiter future and two event-loop passes fewer per connection. The outcomes are the
+        same: a cancelled future (or this task cancelled) ends the loop without
+        ``_handle_disconnect``, and the future is cancelled on the way out as the task's
+        cancellation cancelled it."""
+        disconnect_waiter: asyncio.Future[Any] | None = handler._disconnect_waiter
+        if disconnect_waiter is None:  # amqtt's wait_disconnect() answers None at once
+            disconnect_waiter = self._loop.create_future()
+            disconnect_waiter.set_result(None)
         try:
-            await asyncio.wait((disconnect_waiter,))
+            await disconnect_waiter
             await self._handle_disconnect(client_session, handler, disconnect_waiter)
         except asyncio.CancelledError:
             pass
         finally:
             disconnect_waiter.cancel()
-            await asyncio.gather(disconnect_waiter, return_exceptions=True)
 
     def _recheck(self, session: Session, handler: TenantProtocolHandler) -> None:
         grant = grant_of(session)
@@ -977,8 +989,12 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
     def _deliver_queued(self, session: Session, handler: TenantProtocolHandler) -> None:
         """Messages that arrived while a persistent session was offline (amqtt resent them with
         the retain flag set; they were live messages, so here they go out without it)."""
-        queue = session.retained_messages
-        while not queue.empty():
+        queue = (
+            session.offline_queue()
+            if isinstance(session, TenantSession)
+            else session.retained_messages
+        )
+        while queue is not None and not queue.empty():
             message = queue.get_nowait()
             encoded = EncodedPublish.build(message.topic, bytes(message.data), retain=False)
             handler.send_nowait(encoded, message.qos or 0)

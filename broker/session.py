@@ -14,7 +14,9 @@ parsed by :mod:`broker.connect`, not by amqtt's ``ConnectPacket``.
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+from collections import OrderedDict
+from typing import Any, Literal
 
 from amqtt.adapters import ReaderAdapter, WriterAdapter
 from amqtt.errors import MQTTError, NoDataError
@@ -64,7 +66,69 @@ class SessionState:
         return self.state == "disconnected"
 
 
+_LAZY_QUEUES = frozenset({"retained_messages", "delivered_message_queue"})
+
+
 class TenantSession(Session):  # type: ignore[misc]  # amqtt ships no type information
+    def __init__(self) -> None:
+        """amqtt's ``Session.__init__`` (pinned in tests/broker/test_amqtt_guard.py) without
+        its two ``asyncio.Queue``, built on first use instead (:meth:`__getattr__`).
+
+        Why: a screen never uses them (nothing queues for a clean session; the reader, not
+        ``delivered_message_queue``, handles what arrives), yet each is a queue, three deques
+        and an Event: a dozen objects per connection that every garbage collection in a
+        reconnect storm walked (one mid-storm collection walked 212,805 objects at 3,000
+        screens, ~82 per connection; docs/benchmarks.md, fifth pass)."""
+        self._init_states()
+        self.remote_address: str | None = None
+        self.remote_port: int | None = None
+        self.client_id: str | None = None
+        self.clean_session: bool | None = None
+        self.will_flag = False
+        self.will_message: bytes | bytearray | None = None
+        self.will_qos: int | None = None
+        self.will_retain: bool | None = None
+        self.will_topic: str | None = None
+        self.keep_alive = 0
+        self.publish_retry_delay = 0
+        self.broker_uri: str | None = None
+        self.username: str | None = None
+        self.password: str | None = None
+        self.cafile: str | None = None
+        self.capath: str | None = None
+        self.cadata: bytes | None = None
+        self._packet_id = 0
+        self.parent = 0
+        self.last_connect_time: int | None = None
+        self.ssl_object: Any = None
+        self.last_disconnect_time: int | None = None
+        self.attributes: dict[str, Any] = {}
+        self.inflight_out: OrderedDict[int, Any] = OrderedDict()
+        self.inflight_in: OrderedDict[int, Any] = OrderedDict()
+        self.is_anonymous = False
+
+    def __getattr__(self, name: str) -> Any:
+        """Reached only for an attribute not set: one of the two queues, built at first use
+        (then an ordinary attribute), as amqtt's code and a persistent session's offline
+        messages use them."""
+        if name in _LAZY_QUEUES:
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            setattr(self, name, queue)
+            return queue
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self) -> dict[str, Any]:
+        for name in _LAZY_QUEUES:
+            getattr(self, name)  # amqtt's removes both from the state it pickles
+        state: dict[str, Any] = super().__getstate__()
+        return state
+
+    def offline_queue(self) -> asyncio.Queue[Any] | None:
+        """Messages queued while this (persistent) session was offline, if any were ever
+        queued; unlike ``retained_messages``, never builds the queue."""
+        queue: asyncio.Queue[Any] | None = self.__dict__.get("retained_messages")
+        return queue
+
     def _init_states(self) -> None:
         self.transitions = SessionState(self)
 

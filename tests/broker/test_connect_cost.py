@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -26,9 +27,10 @@ from amqtt.session import Session
 from transitions import MachineError
 
 import broker.auth
+import broker.core
 import protocol
 from broker.auth import Authenticator, Refused
-from broker.core import CONNECT_TIMEOUT_S, connect_timeout
+from broker.core import CONNECT_TIMEOUT_S, TenantBroker, connect_timeout
 from broker.refusals import RefusalLog
 from broker.revocation import credentials_changed
 from broker.session import TenantSession
@@ -268,3 +270,104 @@ def test_connections_waiting_for_connect_are_counted_out_whatever_their_end(
     while broker.run(lambda: broker.broker.core._awaiting_connect) != 0:
         assert time.monotonic() < deadline, "a connection is still counted as awaiting CONNECT"
         time.sleep(0.01)
+
+
+def test_connect_is_awaited_in_the_connections_own_task(
+    monkeypatch: pytest.MonkeyPatch, clients: list[Recorder]
+) -> None:
+    """The CONNECT deadline is a timeout on the connection's task, not a task of its own per
+    connection (``asyncio.wait_for`` made one, with a waiter and two more event-loop passes)."""
+    tasks: dict[str, asyncio.Task[Any] | None] = {}
+    connected, initialize = TenantBroker._client_connected, TenantBroker._initialize_client_session
+
+    async def connected_spy(self: TenantBroker, *args: Any) -> None:
+        tasks["connection"] = asyncio.current_task()
+        await connected(self, *args)
+
+    async def initialize_spy(self: TenantBroker, *args: Any) -> Any:
+        tasks["connect"] = asyncio.current_task()
+        return await initialize(self, *args)
+
+    monkeypatch.setattr(TenantBroker, "_client_connected", connected_spy)
+    monkeypatch.setattr(TenantBroker, "_initialize_client_session", initialize_spy)
+    running = BrokerThread(broker_settings()).start()
+    try:
+        clients.append(running.client(token(Role.PUBLIC, "a", "public")).connect())
+        assert tasks["connect"] is not None
+        assert tasks["connect"] is tasks["connection"]
+    finally:
+        running.close()
+
+
+def test_a_connection_that_never_sends_connect_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(broker.core, "CONNECT_TIMEOUT_S", 0.2)
+    running = BrokerThread(broker_settings()).start()
+    try:
+        with socket.create_connection(("127.0.0.1", running.tcp_port), timeout=20) as silent:
+            assert silent.recv(16) == b""  # closed by the broker, nothing sent
+    finally:
+        running.close()
+
+
+def test_a_live_connection_waits_for_its_end_without_a_task_of_its_own(
+    checked_broker: BrokerThread, clients: list[Recorder]
+) -> None:
+    """The connection's task awaits the handler's disconnect future itself: no task per
+    connection around ``wait_disconnect`` (and no ``asyncio.wait`` on it)."""
+    for _ in range(3):
+        clients.append(checked_broker.client(token(Role.PUBLIC, "a", "public")).connect())
+
+    def awaiting() -> list[list[str]]:
+        """Each task's chain of awaited coroutines, outermost first."""
+        chains = []
+        for task in asyncio.all_tasks():
+            chain: list[str] = []
+            coro: Any = task.get_coro()
+            while coro is not None and hasattr(coro, "cr_code"):
+                chain.append(coro.cr_code.co_name)
+                coro = coro.cr_await
+            chains.append(chain)
+        return chains
+
+    deadline = time.monotonic() + 10
+    while True:
+        chains = checked_broker.run(awaiting)
+        if sum("_client_message_loop" in chain for chain in chains) == 3:
+            break
+        assert time.monotonic() < deadline, chains
+        time.sleep(0.02)
+    assert not [chain for chain in chains if "wait_disconnect" in chain], chains
+
+
+def test_a_screens_session_builds_no_message_queues(
+    checked_broker: BrokerThread, clients: list[Recorder]
+) -> None:
+    """amqtt's two queues per session (a dozen objects each connection that every garbage
+    collection walks) are built only when used: a persistent session's offline messages."""
+    checked_broker.run(
+        lambda: checked_broker.broker.publish_local(queue_topic("a"), b"doc", retain=True)
+    )
+    screen = checked_broker.client(token(Role.PUBLIC, "a", "public"))
+    clients.append(screen.connect())
+    screen.subscribe(queue_topic("a"))
+    assert screen.wait_for(payload_is(b"doc")).retain
+
+    def queues() -> list[list[str]]:
+        return [
+            sorted(set(vars(session)) & {"retained_messages", "delivered_message_queue"})
+            for session, _ in checked_broker.broker.core.connected_handlers()
+        ]
+
+    assert checked_broker.run(queues) == [[]]
+
+
+def test_a_lazy_queue_is_an_ordinary_attribute_once_used() -> None:
+    session = TenantSession()
+    assert session.offline_queue() is None
+    queue = session.retained_messages
+    queue.put_nowait("message")
+    assert session.retained_messages is queue
+    assert session.offline_queue() is queue
+    assert "delivered_message_queue" not in session.__getstate__()
+    with pytest.raises(AttributeError):
+        session.not_an_attribute  # noqa: B018
