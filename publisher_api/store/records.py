@@ -17,10 +17,10 @@ Records mirror their table's columns (field name = column name), so loading is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, update
 
@@ -122,24 +122,52 @@ def _names(record: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(record))
 
 
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class _Nested(Generic[R]):
+    """A frozen record whose ``state`` is the domain's state, which starts with a ``status``
+    enum: its table's columns are the record's other fields, then the state's (what a command
+    may change). One rule, both ways, for tickets and counters."""
+
+    record: Callable[..., R]
+    state: Callable[..., Any]
+    status: Callable[[str], Any]
+    identity: tuple[str, ...]
+    changing: tuple[str, ...]
+
+    @classmethod
+    def of(cls, record: type[R], state: type[Any], status: Callable[[str], Any]) -> _Nested[R]:
+        identity = tuple(f for f in _names(record) if f != "state")
+        return cls(record, state, status, identity, _names(state))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.identity, *self.changing)
+
+    def load(self, row: Sequence[Any]) -> R:
+        at = len(self.identity)
+        return self.record(*row[:at], self.state(self.status(row[at]), *row[at + 1 :]))
+
+    def dump(self, record: R) -> dict[str, Any]:
+        state = record.state  # type: ignore[attr-defined]
+        columns = {f: getattr(record, f) for f in self.identity}
+        columns.update({f: getattr(state, f) for f in self.changing})
+        columns["status"] = state.status.value
+        return columns
+
+
 _TENANT_FIELDS = _names(TenantRecord)
 _SERVICE_FIELDS = _names(ServiceRecord)
-# A ticket's columns: its identity, then its state (what a ticket write may change).
-_TICKET_IDENTITY = tuple(f for f in _names(TicketRecord) if f != "state")
-_TICKET_STATE = _names(TicketState)
-_TICKET_FIELDS = (*_TICKET_IDENTITY, *_TICKET_STATE)
-_STATE_AT = len(_TICKET_IDENTITY)
+_TICKET = _Nested.of(TicketRecord, TicketState, TicketStatus)
 _TENANTS: Table = TenantRow.__table__  # type: ignore[assignment]
 _SERVICES: Table = ServiceRow.__table__  # type: ignore[assignment]
 _TICKETS: Table = TicketRow.__table__  # type: ignore[assignment]
 _CALLS: Table = CallRow.__table__  # type: ignore[assignment]
 _COUNTERS: Table = CounterRow.__table__  # type: ignore[assignment]
 _COUNTER_EVENTS: Table = CounterEventRow.__table__  # type: ignore[assignment]
-# A counter's columns: its configuration, then its state (what a counter command may change).
-_COUNTER_IDENTITY = tuple(f for f in _names(CounterRecord) if f != "state")
-_COUNTER_STATE = _names(CounterState)
-_COUNTER_FIELDS = (*_COUNTER_IDENTITY, *_COUNTER_STATE)
-_COUNTER_STATE_AT = len(_COUNTER_IDENTITY)
+_COUNTER = _Nested.of(CounterRecord, CounterState, CounterStatus)
 
 _TENANT_MUTABLE = tuple(f for f in _TENANT_FIELDS if f not in ("id", "created_at"))
 
@@ -164,7 +192,7 @@ _UPDATE_NUMBERING = Prepared(
     .where(_SERVICES.c.id == bindparam("b_id"))
     .values(last_number=bindparam("b_last_number"), last_number_day=bindparam("b_day"))
 )
-_TICKET_COLUMNS = tuple(_TICKETS.c[f] for f in _TICKET_FIELDS)
+_TICKET_COLUMNS = tuple(_TICKETS.c[f] for f in _TICKET.columns)
 _SELECT_OPEN_TICKETS = select(*_TICKET_COLUMNS).where(
     _TICKETS.c.tenant_id == bindparam("b_tenant"), _TICKETS.c.status.in_(OPEN_STATUSES)
 )
@@ -179,11 +207,11 @@ _SELECT_TICKET_BY_KEY = Prepared(
         _TICKETS.c.idempotency_key == bindparam("b_key"),
     )
 )
-_INSERT_TICKETS = Prepared(insert(_TICKETS), keys=_TICKET_FIELDS)
+_INSERT_TICKETS = Prepared(insert(_TICKETS), keys=_TICKET.columns)
 _UPDATE_TICKETS = Prepared(
     update(_TICKETS)
     .where(_TICKETS.c.id == bindparam("b_id"))
-    .values({f: bindparam(f"b_{f}") for f in _TICKET_STATE})
+    .values({f: bindparam(f"b_{f}") for f in _TICKET.changing})
 )
 _CALL_FIELDS = (
     "call_id",
@@ -196,12 +224,12 @@ _CALL_FIELDS = (
     "called_at",
 )
 _INSERT_CALLS = Prepared(insert(_CALLS), keys=_CALL_FIELDS)
-_COUNTER_COLUMNS = tuple(_COUNTERS.c[f] for f in _COUNTER_FIELDS)
+_COUNTER_COLUMNS = tuple(_COUNTERS.c[f] for f in _COUNTER.columns)
 _SELECT_COUNTERS = select(*_COUNTER_COLUMNS).where(_COUNTERS.c.tenant_id == bindparam("b_tenant"))
 _UPDATE_COUNTERS = Prepared(
     update(_COUNTERS)
     .where(_COUNTERS.c.id == bindparam("b_id"))
-    .values({f: bindparam(f"b_{f}") for f in _COUNTER_STATE})
+    .values({f: bindparam(f"b_{f}") for f in _COUNTER.changing})
 )
 _COUNTER_EVENT_FIELDS = ("tenant_id", "counter", "username", "kind", "reason", "at")
 _INSERT_COUNTER_EVENTS = Prepared(insert(_COUNTER_EVENTS), keys=_COUNTER_EVENT_FIELDS)
@@ -217,17 +245,12 @@ def select_tickets() -> Select[Any]:
 
 def ticket_of(row: Sequence[Any]) -> TicketRecord:
     """A ticket row (of :func:`select_tickets`) as a record: the one way in."""
-    state = TicketState(TicketStatus(row[_STATE_AT]), *row[_STATE_AT + 1 :])
-    return TicketRecord(*(*row[:_STATE_AT], state))
+    return _TICKET.load(row)
 
 
 def _ticket_columns(ticket: TicketRecord) -> dict[str, Any]:
     """A record as its row (column name: value): the one way out."""
-    state = ticket.state
-    columns = {f: getattr(ticket, f) for f in _TICKET_IDENTITY}
-    columns.update({f: getattr(state, f) for f in _TICKET_STATE})
-    columns["status"] = state.status.value
-    return columns
+    return _TICKET.dump(ticket)
 
 
 # --- counters: rows <-> records -----------------------------------------------------------
@@ -240,18 +263,12 @@ def select_counters() -> Select[Any]:
 
 def counter_of(row: Sequence[Any]) -> CounterRecord:
     """A counter row (of :func:`select_counters`) as a record: the one way in."""
-    at = _COUNTER_STATE_AT
-    state = CounterState(CounterStatus(row[at]), *row[at + 1 :])
-    return CounterRecord(*(*row[:at], state))
+    return _COUNTER.load(row)
 
 
 def _counter_columns(counter: CounterRecord) -> dict[str, Any]:
     """A record as its row (column name: value): the one way out."""
-    state = counter.state
-    columns = {f: getattr(counter, f) for f in _COUNTER_IDENTITY}
-    columns.update({f: getattr(state, f) for f in _COUNTER_STATE})
-    columns["status"] = state.status.value
-    return columns
+    return _COUNTER.dump(counter)
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -328,7 +345,7 @@ def update_tickets(connection: Connection, tickets: Iterable[TicketRecord]) -> N
     rows = []
     for ticket in tickets:
         columns = _ticket_columns(ticket)
-        rows.append({"b_id": ticket.id, **{f"b_{f}": columns[f] for f in _TICKET_STATE}})
+        rows.append({"b_id": ticket.id, **{f"b_{f}": columns[f] for f in _TICKET.changing}})
     _UPDATE_TICKETS.execute(connection, rows)
 
 
@@ -353,7 +370,7 @@ def update_counters(connection: Connection, counters: Iterable[CounterRecord]) -
     rows = []
     for counter in counters:
         columns = _counter_columns(counter)
-        rows.append({"b_id": counter.id, **{f"b_{f}": columns[f] for f in _COUNTER_STATE}})
+        rows.append({"b_id": counter.id, **{f"b_{f}": columns[f] for f in _COUNTER.changing}})
     _UPDATE_COUNTERS.execute(connection, rows)
 
 
