@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker.harness import BrokerThread, broker_settings
+from tests.broker.harness import BrokerThread, Revocations, broker_settings
 from tests.broker.targets import EmbeddedTarget, MosquittoTarget, Target
 from tests.support.dynsec import provisioned, requires_dynsec
 
@@ -15,6 +15,21 @@ from tests.support.dynsec import provisioned, requires_dynsec
 @pytest.fixture
 def broker() -> Iterator[BrokerThread]:
     running = BrokerThread(broker_settings()).start()
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture
+def revocations() -> Revocations:
+    return Revocations()
+
+
+@pytest.fixture
+def checked_broker(revocations: Revocations) -> Iterator[BrokerThread]:
+    """A broker that asks ``revocations`` whether each identity is still active."""
+    running = BrokerThread(broker_settings(), token_active=revocations).start()
     try:
         yield running
     finally:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from broker import EmbeddedBroker
 from broker.auth import TokenActive
 from config import Settings
-from protocol import Role, issue_token
+from protocol import Principal, Role, issue_token
 from tests.support.mqtt import Received, Recorder
 from tests.support.ports import free_port
 
@@ -68,6 +68,18 @@ def token(
 def payload_is(payload: bytes) -> Callable[[Received], bool]:
     """A ``Recorder.wait_for`` predicate (a function, so loops do not capture late)."""
     return lambda message: message.payload == payload
+
+
+class Revocations:
+    """A ``token_active`` for tests: records each question; ``revoked`` subjects are refused."""
+
+    def __init__(self) -> None:
+        self.revoked: set[str] = set()
+        self.asked: list[str] = []
+
+    def __call__(self, principal: Principal) -> bool:
+        self.asked.append(principal.subject)
+        return principal.subject not in self.revoked
 
 
 class BrokerThread:

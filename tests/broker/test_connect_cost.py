@@ -36,7 +36,14 @@ from broker.revocation import credentials_changed
 from broker.session import TenantSession
 from protocol import Principal, Role, issue_token
 from protocol.topics import queue_topic
-from tests.broker.harness import SECRET, BrokerThread, broker_settings, payload_is, token
+from tests.broker.harness import (
+    SECRET,
+    BrokerThread,
+    Revocations,
+    broker_settings,
+    payload_is,
+    token,
+)
 from tests.support.mqtt import ConnectRefused, Recorder
 
 CLIENTS = 12
@@ -54,32 +61,6 @@ def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(broker.auth, "verify_token", counting)
     return calls
-
-
-class Revocations:
-    """A ``token_active`` for tests: records each question; ``revoked`` subjects are refused."""
-
-    def __init__(self) -> None:
-        self.revoked: set[str] = set()
-        self.asked: list[str] = []
-
-    def __call__(self, principal: Principal) -> bool:
-        self.asked.append(principal.subject)
-        return principal.subject not in self.revoked
-
-
-@pytest.fixture
-def revocations() -> Revocations:
-    return Revocations()
-
-
-@pytest.fixture
-def checked_broker(revocations: Revocations) -> Iterator[BrokerThread]:
-    running = BrokerThread(broker_settings(), token_active=revocations).start()
-    try:
-        yield running
-    finally:
-        running.close()
 
 
 def test_a_token_shared_by_many_screens_is_verified_once(

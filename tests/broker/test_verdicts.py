@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,20 +15,8 @@ from broker.auth import Authenticator, Refused
 from broker.revocation import credentials_changed
 from broker.verdicts import Verdicts
 from protocol import Principal, Role
-from tests.broker.harness import SECRET, BrokerThread, broker_settings, token
+from tests.broker.harness import SECRET, BrokerThread, Revocations, broker_settings, token
 from tests.support.mqtt import ConnectRefused
-
-
-class Asked:
-    """A ``token_active`` that records each question; ``revoked`` subjects are refused."""
-
-    def __init__(self) -> None:
-        self.revoked: set[str] = set()
-        self.asked: list[str] = []
-
-    def __call__(self, principal: Principal) -> bool:
-        self.asked.append(principal.subject)
-        return principal.subject not in self.revoked
 
 
 class Clock:
@@ -55,7 +42,7 @@ def admitted_without_suspending(authenticator: Authenticator, password: str) -> 
 
 
 def test_a_shared_public_token_is_verified_and_asked_about_once() -> None:
-    asked = Asked()
+    asked = Revocations()
     authenticator = Authenticator(SECRET, asked)
     shared = token(Role.PUBLIC, "a", "public")
     asyncio.run(authenticator.admit(shared))  # the first CONNECT asks (in a worker thread)
@@ -66,7 +53,7 @@ def test_a_shared_public_token_is_verified_and_asked_about_once() -> None:
 
 def test_without_notification_an_answer_is_relied_on_for_max_age_only() -> None:
     """``python -m broker`` hears of no commit: a revoked token is refused within max_age."""
-    asked, clock = Asked(), Clock()
+    asked, clock = Revocations(), Clock()
     authenticator = Authenticator(SECRET, asked, verdicts=Verdicts(30.0, clock=clock))
     device = token(Role.DISPLAY, "a", "screen-1")
     asyncio.run(authenticator.admit(device))
@@ -93,7 +80,7 @@ def test_a_refusal_is_remembered_but_a_failed_check_is_not() -> None:
             asyncio.run(authenticator.admit(device))
     assert calls == ["screen-1", "screen-1"]
 
-    asked = Asked()
+    asked = Revocations()
     asked.revoked.add("screen-1")
     authenticator = Authenticator(SECRET, asked)
     with pytest.raises(Refused):
@@ -122,33 +109,19 @@ def test_an_answer_read_while_credentials_changed_is_not_kept() -> None:
 # --- through the broker ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def asked() -> Asked:
-    return Asked()
-
-
-@pytest.fixture
-def broker(asked: Asked) -> Iterator[BrokerThread]:
-    running = BrokerThread(broker_settings(), token_active=asked).start()
-    try:
-        yield running
-    finally:
-        running.close()
-
-
 def test_a_change_forgets_the_answers_of_its_tenant_only(
-    broker: BrokerThread, asked: Asked
+    checked_broker: BrokerThread, revocations: Revocations
 ) -> None:
     screen_a = token(Role.DISPLAY, "a", "screen-a")
     screen_b = token(Role.DISPLAY, "b", "screen-b")
     for password in (screen_a, screen_b):
-        broker.client(password).connect().close()
-    asked.revoked.add("screen-a")
-    broker.run(lambda: credentials_changed(broker.broker, asked, "a"))
+        checked_broker.client(password).connect().close()
+    revocations.revoked.add("screen-a")
+    checked_broker.run(lambda: credentials_changed(checked_broker.broker, revocations, "a"))
     with pytest.raises(ConnectRefused, match=r"(?i)not authori[sz]ed"):
-        broker.client(screen_a).connect()
-    broker.client(screen_b).connect().close()
-    assert asked.asked == ["screen-a", "screen-b", "screen-a"]
+        checked_broker.client(screen_a).connect()
+    checked_broker.client(screen_b).connect().close()
+    assert revocations.asked == ["screen-a", "screen-b", "screen-a"]
 
 
 def test_a_connect_admitted_while_credentials_changed_is_checked_again() -> None:
