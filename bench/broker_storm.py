@@ -112,14 +112,16 @@ def retain_document(broker: RunningBroker) -> None:
 
 @contextmanager
 def py_spy(pid: int, output: Path | None) -> Iterator[None]:
-    """Sample the broker with py-spy while the storm runs (flame graph or speedscope JSON)."""
+    """Sample the broker with py-spy while the storm runs: a flame graph (.svg), speedscope JSON
+    (.json) or collapsed stacks (.txt, one ``frame;frame;... count`` line each, for grep and
+    sums)."""
     if output is None:
         yield
         return
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    fmt = "speedscope" if output.suffix == ".json" else "flamegraph"
+    fmt = {".json": "speedscope", ".txt": "raw"}.get(output.suffix, "flamegraph")
     process = subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--rate", "200", "--format", fmt, "-o", str(output)],
+        [spy, "record", "--pid", str(pid), "--rate", "500", "--format", fmt, "-o", str(output)],
         stdout=subprocess.DEVNULL,
     )
     time.sleep(1.0)  # let it attach before the storm starts
@@ -238,7 +240,7 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(TARGETS), action="append")
     parser.add_argument("--attempt-timeout", type=float, default=30.0)
     parser.add_argument("--deadline", type=float, default=180.0)
-    parser.add_argument("--profile", type=Path, help="py-spy output (.svg or .json)")
+    parser.add_argument("--profile", type=Path, help="py-spy output (.svg, .json or .txt)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat everything")
     parser.add_argument(
         "--api-defaults",

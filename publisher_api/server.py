@@ -52,7 +52,7 @@ from config.fd_budget import connection_budget
 from publisher_api.deps import TOKEN_URL
 from publisher_api.errors import ApiError, PayloadTooLarge, TooManyRequests
 from publisher_api.lifespan_state import running
-from publisher_api.routers.mqtt_lane import MqttLaneWebSocket, websocket_protocol
+from publisher_api.routers.mqtt_lane import MqttFrontDoor, websocket_protocol
 
 log = logging.getLogger(__name__)
 
@@ -246,10 +246,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().shutdown()
 
     def handle_websocket_upgrade(self) -> None:
-        self._disarm()  # from here MQTT's own CONNECT timeout and keepalive apply
-        lane = self.ws_protocol_class
-        if isinstance(lane, type) and issubclass(lane, MqttLaneWebSocket) and lane.take_over(self):
-            return  # an MQTT upgrade of /mqtt, answered from the headers parsed already
+        self._disarm()  # from here the WebSocket's own limits apply (MQTT's CONNECT timeout)
         super().handle_websocket_upgrade()
 
     # --- answers written from here ------------------------------------------------------------
@@ -422,25 +419,41 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
     extra = b""
     if settings.https:
         extra = b"strict-transport-security: max-age=%d\r\n" % settings.http_hsts_max_age_s
-    values.setdefault(
-        "http",
-        type(
-            "GuardedHttp",
-            (GuardedHttpProtocol,),
-            {
-                "max_connections": budget.http,
-                "request_timeout_s": settings.http_request_timeout_s,
-                "max_header_bytes": settings.http_max_header_bytes,
-                "max_body_bytes": settings.http_max_body_bytes,
-                "logins": AppLogins(app),
-                "trusted_proxies": _TrustedHosts(proxies),
-                "extra_headers": extra,
-                "faults": FaultLog(log, settings.fault_log_interval_s),
-                "_encoded": {},
-            },
-        ),
+    faults = FaultLog(log, settings.fault_log_interval_s)
+    http = type(
+        "GuardedHttp",
+        (GuardedHttpProtocol,),
+        {
+            "max_connections": budget.http,
+            "request_timeout_s": settings.http_request_timeout_s,
+            "max_header_bytes": settings.http_max_header_bytes,
+            "max_body_bytes": settings.http_max_body_bytes,
+            "logins": AppLogins(app),
+            "trusted_proxies": _TrustedHosts(proxies),
+            "extra_headers": extra,
+            "faults": faults,
+            "_encoded": {},
+        },
     )
+    values.setdefault("http", front_door(http))
     return uvicorn.Config(app, **values)
+
+
+def front_door(http: type[GuardedHttpProtocol]) -> type[MqttFrontDoor]:
+    """The protocol connections start with: MQTT upgrades of ``/mqtt`` go to the broker, the
+    rest to ``http``, under ``http``'s connection cap, header limit and request deadline."""
+    return type(
+        "FrontDoor",
+        (MqttFrontDoor,),
+        {
+            "http": http,
+            "max_connections": http.max_connections,
+            "request_timeout_s": http.request_timeout_s,
+            "max_header_bytes": http.max_header_bytes,
+            "faults": http.faults,
+            "_room": None,
+        },
+    )
 
 
 class AppLogins:

@@ -15,6 +15,7 @@ have built; any other scope or path goes to FastAPI untouched.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -24,12 +25,11 @@ from uvicorn.config import Config
 from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
 from uvicorn.server import ServerState
 
+from config.faultlog import FaultLog
 from publisher_api.deps import realtime_of
 from publisher_api.routers.realtime import MQTT_WS_PATH, mqtt_over_websocket
 
 if TYPE_CHECKING:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
     from broker.embedded import EmbeddedBroker
     from broker.ws_stream import MqttWebSocketStream, Upgrade
 
@@ -127,35 +127,34 @@ class MqttLaneWebSocket(asyncio.Protocol):
         self._stream = broker.websocket_stream(transport, max_message=self._config.ws_max_size)
 
     @classmethod
-    def take_over(cls, http: HttpToolsProtocol) -> bool:
-        """Answer a valid MQTT upgrade of ``/mqtt`` from the request ``http`` (uvicorn's HTTP
-        protocol) has just parsed, and become its connection's protocol; ``False`` (nothing
-        done) for anything else, which then takes uvicorn's usual way (:meth:`_upgrade`).
-
-        Why: uvicorn would re-serialise the parsed request (line and headers) for this class to
-        parse again (:meth:`data_received`); here the parsed headers are read as they are."""
+    def answer(
+        cls,
+        transport: asyncio.Transport,
+        request: bytes,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+    ) -> bool:
+        """Answer ``request``, a connection's first bytes, if it is a whole valid MQTT upgrade of
+        ``/mqtt`` (:class:`MqttFrontDoor`), and become the connection's protocol; ``False``
+        (nothing done) for anything else, which then goes to the HTTP protocol."""
         broker = _running_broker(cls.owner)
-        if broker is None or http.scope.get("http_version") != "1.1":
+        head_end = request.find(b"\r\n\r\n")
+        if broker is None or head_end < 0:
             return False
         from broker.embedded import MQTT_SUBPROTOCOLS
-        from broker.ws_stream import upgrade_of
+        from broker.ws_stream import parse_upgrade
 
-        upgrade = upgrade_of(
-            http.scope["method"], http.url, http.headers, MQTT_WS_PATH, MQTT_SUBPROTOCOLS
-        )
+        upgrade = parse_upgrade(request, MQTT_WS_PATH, MQTT_SUBPROTOCOLS)
         if upgrade is None:
             return False
-        http.connections.discard(http)  # as uvicorn's upgrade does: no longer an HTTP connection
-        lane = cls(config=http.config, server_state=http.server_state, app_state=http.app_state)
-        lane.connection_made(http.transport)
+        lane = cls(config=config, server_state=server_state, app_state=app_state)
+        transport.set_protocol(lane)
+        lane.connection_made(transport)
         lane._accept(broker, upgrade)
-        http.transport.set_protocol(lane)
-        # Done with HTTP: let go of the parser, which holds six of ``http``'s bound methods.
-        # That cycle (protocol, parser, flow control, scope, ~15 objects) would wait for the
-        # garbage collector: in a 3,000-screen storm, a 0.1 s collection with the event loop
-        # stopped, and more frequent young ones (docs/benchmarks.md, fifth pass). Without it
-        # reference counting frees them as this call returns.
-        http.parser = None  # type: ignore[assignment]
+        rest = request[head_end + 4 :]
+        if rest:  # a client that did not wait for the 101 (none we know of)
+            lane.data_received(rest)
         return True
 
     def eof_received(self) -> bool | None:
@@ -182,6 +181,160 @@ class MqttLaneWebSocket(asyncio.Protocol):
             self._stream.resume_writing()
         elif self._other is not None:
             self._other.resume_writing()
+
+
+class MqttFrontDoor(asyncio.Protocol):
+    """The protocol every connection to the API's port starts with (``http=`` in
+    :func:`publisher_api.server.server_config`). A screen's first bytes are one whole WebSocket
+    upgrade of ``/mqtt``: that is answered here (:meth:`MqttLaneWebSocket.answer`) and the
+    connection handed to the broker without uvicorn's HTTP protocol ever being built for it.
+    Building it, with its parser, flow control, two address lookups, two loggers and its
+    request timer, then parsing the request through a dozen Python callbacks, was 15 % of the
+    API process's CPU per screen in a 10,000-screen storm (py-spy, docs/benchmarks.md
+    "Reconnect storms", sixth pass).
+
+    Anything else (any other request, an upgrade split over several reads, no embedded
+    broker) is handed, with the bytes read so far, to :attr:`http`, the guarded HTTP
+    protocol, which serves it exactly as before. What that protocol enforces from the first
+    byte holds here too: the connection cap (a connection over it is handed over at once, to be
+    refused there, logged once per interval), the header limit (a first read larger than it is
+    handed over, to get its 431), and the deadline: a connection that sends nothing within
+    :attr:`request_timeout_s` is closed, as the HTTP protocol closes one that sends no whole
+    request."""
+
+    __slots__ = ("_app_state", "_config", "_loop", "_server_state", "_transport", "_waiting")
+
+    http: ClassVar[Callable[..., asyncio.Protocol]]
+    """The guarded HTTP protocol (uvicorn's factory signature)."""
+    max_connections: ClassVar[int]
+    request_timeout_s: ClassVar[float]
+    max_header_bytes: ClassVar[int]
+    faults: ClassVar[FaultLog]
+    _room: ClassVar[_WaitingRoom | None] = None
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._config = config
+        self._server_state = server_state
+        self._app_state = app_state
+        self._loop = _loop
+        self._transport: asyncio.Transport | None = None
+        self._waiting = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)
+        self._transport = transport
+        connections = self._server_state.connections
+        if len(connections) >= self.max_connections:
+            self._transport = None
+            self._hand_over(transport, b"")  # refused there, with its log line
+            return
+        self._waiting = True
+        connections.add(self)  # type: ignore[arg-type]  # counted, and closed at shutdown
+        self._waiting_room().admit(self)
+
+    def data_received(self, data: bytes) -> None:
+        transport = self._transport
+        if not self._waiting or transport is None:
+            return
+        self._leave()
+        self._transport = None  # the waiting room may hold this object a while: not the socket
+        lane = self._config.ws_protocol_class
+        if (
+            len(data) <= self.max_header_bytes
+            and data.startswith(b"GET ")
+            and isinstance(lane, type)
+            and issubclass(lane, MqttLaneWebSocket)
+            and lane.answer(transport, data, self._config, self._server_state, self._app_state)
+        ):
+            return
+        self._hand_over(transport, data)
+
+    def eof_received(self) -> bool | None:
+        self._leave()
+        return None  # nothing was asked: close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._leave()
+        self._transport = None
+
+    def shutdown(self) -> None:
+        """uvicorn's server stop: a connection that has not asked anything is closed."""
+        if self._transport is not None:
+            self._transport.close()
+
+    def expire(self) -> None:
+        """Its deadline passed (:class:`_WaitingRoom`): closed if it has still sent nothing."""
+        transport = self._transport
+        if not self._waiting or transport is None:
+            return
+        self._leave()
+        self._transport = None
+        peer = transport.get_extra_info("peername") or ("?",)
+        self.faults.warning(
+            "http-slow",
+            "closing a connection from %s: no whole request within %s s",
+            peer[0],
+            self.request_timeout_s,
+        )
+        transport.close()
+
+    def _leave(self) -> None:
+        if self._waiting:
+            self._waiting = False
+            self._server_state.connections.discard(self)
+
+    def _hand_over(self, transport: asyncio.Transport, data: bytes) -> None:
+        http = self.http(
+            config=self._config,
+            server_state=self._server_state,
+            app_state=self._app_state,
+            _loop=self._loop,
+        )
+        transport.set_protocol(http)
+        http.connection_made(transport)
+        if data and not transport.is_closing():
+            http.data_received(data)
+
+    @classmethod
+    def _waiting_room(cls) -> _WaitingRoom:
+        loop = asyncio.get_running_loop()
+        room = cls._room
+        if room is None or room.loop is not loop:
+            room = cls._room = _WaitingRoom(loop, cls.request_timeout_s)
+        return room
+
+
+class _WaitingRoom:
+    """Connections that have sent nothing yet, oldest first, each closed at its deadline by one
+    timer for all (every connection waits the same time, so the oldest is always first) instead
+    of a timer armed and cancelled per connection."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, wait_s: float) -> None:
+        self.loop = loop
+        self._wait_s = wait_s
+        self._doors: deque[tuple[float, MqttFrontDoor]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def admit(self, door: MqttFrontDoor) -> None:
+        deadline = self.loop.time() + self._wait_s
+        self._doors.append((deadline, door))
+        if self._timer is None:
+            self._timer = self.loop.call_at(deadline, self._sweep)
+
+    def _sweep(self) -> None:
+        self._timer = None
+        now = self.loop.time()
+        doors = self._doors
+        while doors and doors[0][0] <= now:
+            doors.popleft()[1].expire()
+        if doors:
+            self._timer = self.loop.call_at(doors[0][0], self._sweep)
 
 
 def websocket_protocol(owner: Any) -> type[MqttLaneWebSocket]:

@@ -25,6 +25,7 @@ from websockets.typing import Subprotocol
 import config.fd_budget
 from config.fd_budget import connection_budget
 from publisher_api.app import create_app
+from publisher_api.routers.mqtt_lane import MqttFrontDoor
 from publisher_api.server import GuardedHttpProtocol, server_config
 from tests.api.conftest import TENANT, Api, ServerThread, StartApi, api_settings, serve
 
@@ -239,9 +240,13 @@ def test_the_http_cap_is_derived_from_the_open_files_limit(
     settings = api_settings(tmp_path)
     with caplog.at_level(logging.WARNING):
         server = server_config(create_app(settings), settings)
-    protocol = server.http
+    door = server.http
+    assert isinstance(door, type)
+    assert issubclass(door, MqttFrontDoor)
+    protocol = door.http
     assert isinstance(protocol, type)
     assert issubclass(protocol, GuardedHttpProtocol)
+    assert door.max_connections == protocol.max_connections
     mqtt_cap = connection_budget(
         http_wanted=settings.http_max_connections, mqtt_wanted=settings.mqtt_max_connections
     ).mqtt

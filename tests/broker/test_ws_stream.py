@@ -9,11 +9,10 @@ same frame limit and isolation; anything else still reaches the app as before.""
 from __future__ import annotations
 
 import base64
-import gc
 import os
 import socket
 import struct
-import weakref
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -31,8 +30,8 @@ from bench import broker_wire as wire
 from broker.ws_stream import Upgrade, WsWriter, accept_response, frame, parse_upgrade
 from protocol import Role
 from protocol.topics import queue_topic
-from publisher_api.routers.mqtt_lane import MqttLaneWebSocket, websocket_protocol
-from publisher_api.server import GuardedHttpProtocol
+from publisher_api.routers.mqtt_lane import MqttFrontDoor, MqttLaneWebSocket, websocket_protocol
+from publisher_api.server import GuardedHttpProtocol, front_door
 from tests.broker.harness import BrokerThread, broker_settings, payload_is, token
 from tests.broker.http_server import HttpServer, broker_route
 from tests.support.mqtt import ConnectRefused, Recorder
@@ -71,7 +70,9 @@ class LaneServer(HttpServer):
         super().__init__(
             broker,
             app,
-            http=type("CappedHttp", (GuardedHttpProtocol,), {"max_connections": http_cap}),
+            http=front_door(
+                type("CappedHttp", (GuardedHttpProtocol,), {"max_connections": http_cap})
+            ),
             ws=websocket_protocol(app),
             ws_max_size=MAX_MESSAGE,
         )
@@ -79,6 +80,12 @@ class LaneServer(HttpServer):
     def http_ws_connections(self) -> int:
         snapshot = self.broker.broker.core.snapshot()
         return sum(n for (listener, _), n in snapshot.connections.items() if listener == "http-ws")
+
+    def front_door(self) -> type[MqttFrontDoor]:
+        door = self.server.config.http_protocol_class
+        assert isinstance(door, type)
+        assert issubclass(door, MqttFrontDoor)
+        return door
 
     def lane_connections(self) -> int:
         async def count() -> int:
@@ -334,53 +341,67 @@ def test_gathered_packets_leave_as_one_write_of_frames_and_before_a_close() -> N
     assert transport.writes[1:] == [frame(0x2, b"\xd0\x00"), frame(0x8, b"\x03\xe8")]
 
 
-def test_an_mqtt_upgrade_is_answered_from_the_request_uvicorn_parsed(
+def test_an_mqtt_upgrade_is_answered_without_building_the_http_protocol(
     lane: LaneServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Not re-serialised by uvicorn and parsed again from bytes (mqtt_lane.take_over)."""
-    import broker.ws_stream
+    """The front door answers a whole MQTT upgrade from its bytes; the HTTP protocol (uvicorn's
+    parser and all) is built only for what the front door hands over, which still works."""
+    built: list[str] = []
+    real = GuardedHttpProtocol.__init__
 
-    reparsed: list[bytes] = []
-    real = broker.ws_stream.parse_upgrade
+    def spy(self: GuardedHttpProtocol, *args: Any, **kwargs: Any) -> None:
+        built.append(type(self).__name__)
+        real(self, *args, **kwargs)
 
-    def spy(request: bytes, path: str, subprotocols: tuple[str, ...]) -> Upgrade | None:
-        reparsed.append(request)
-        return real(request, path, subprotocols)
-
-    monkeypatch.setattr(broker.ws_stream, "parse_upgrade", spy)
+    monkeypatch.setattr(GuardedHttpProtocol, "__init__", spy)
     screen = lane.client(token(Role.PUBLIC, "a")).connect()
     try:
         assert screen.subscribe(queue_topic("a")) == [1]
         assert lane.http_ws_connections() == 1
     finally:
         screen.close()
-    assert reparsed == []
+    assert built == []
     with pytest.raises(InvalidStatus):  # no MQTT subprotocol: uvicorn's way, to the app
         ws_connect(f"ws://127.0.0.1:{lane.port}/mqtt")
-    assert len(reparsed) == 1
+    assert len(built) == 1
+    # An upgrade split over two reads: handed over, upgraded the usual way, still MQTT.
+    handshake = wire.ws_handshake("127.0.0.1", lane.port)
+    with socket.create_connection(("127.0.0.1", lane.port), timeout=10) as sock:
+        sock.sendall(handshake[:20])
+        time.sleep(0.2)
+        sock.sendall(handshake[20:])
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        sock.sendall(_masked(0x2, wire.connect("split", password=token(Role.PUBLIC, "a"))))
+        assert _server_frames(sock, 1) == [(0x82, b"\x20\x02\x00\x00")]  # CONNACK, accepted
+    assert len(built) == 2
+    assert lane.route_calls == ["/mqtt"]  # only the refused one reached the app
 
 
-def test_the_http_protocol_of_an_mqtt_upgrade_is_freed_without_the_garbage_collector(
-    lane: LaneServer, monkeypatch: pytest.MonkeyPatch
+def test_a_connection_that_sends_nothing_is_closed_at_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Its parser held its bound methods: a cycle per screen, left for a collection (one of
-    0.1 s with the event loop stopped in a 3,000-screen storm). Reference counting frees it."""
-    protocols: list[weakref.ref[GuardedHttpProtocol]] = []
-    real = GuardedHttpProtocol.handle_websocket_upgrade
-
-    def spy(self: GuardedHttpProtocol) -> None:
-        protocols.append(weakref.ref(self))
-        real(self)
-
-    monkeypatch.setattr(GuardedHttpProtocol, "handle_websocket_upgrade", spy)
-    gc.disable()
+    """The front door's one timer for all waiting connections closes each at its deadline,
+    oldest first, and only those that still have not asked anything."""
+    monkeypatch.setattr(GuardedHttpProtocol, "request_timeout_s", 0.5)
+    server = LaneServer()
     try:
-        screen = lane.client(token(Role.PUBLIC, "a")).connect()
+        assert server.front_door().request_timeout_s == 0.5
+        silent = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        time.sleep(0.25)
+        later = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        screen = _raw_upgrade(server.port)  # asked at once: never closed by the deadline
         try:
-            assert screen.subscribe(queue_topic("a")) == [1]
-            assert len(protocols) == 1
-            assert protocols[0]() is None
+            started = time.monotonic()
+            assert silent.recv(1) == b""
+            assert later.recv(1) == b""
+            assert time.monotonic() - started >= 0.15  # the second waited its own deadline
+            screen.sendall(_masked(0x9, b"still here"))
+            assert _server_frames(screen, 1) == [(0x8A, b"still here")]
         finally:
-            screen.close()
+            for sock in (silent, later, screen):
+                sock.close()
     finally:
-        gc.enable()
+        server.close()
