@@ -983,8 +983,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         for topic, retained in store.candidates(topic_filter):
             if filter_matches(topic_filter, topic) and grant.may_receive(topic):
                 qos = min(sub_qos, retained.qos if retained.qos is not None else sub_qos)
-                encoded = EncodedPublish.build(topic, bytes(retained.data), retain=True)
-                handler.send_nowait(encoded, qos)
+                handler.send_nowait(store.encoded(topic, retained), qos)
 
     def _deliver_queued(self, session: Session, handler: TenantProtocolHandler) -> None:
         """Messages that arrived while a persistent session was offline (amqtt resent them with

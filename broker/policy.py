@@ -22,7 +22,7 @@ clients and never delivered to a tenant-scoped client.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from protocol import Principal, Role
 from protocol.server_status import SERVER_STATUS_TOPIC
@@ -68,6 +68,12 @@ def filter_within(narrow: str, broad: str) -> bool:
     return len(n_levels) == len(b_levels)
 
 
+DECISIONS_KEPT = 64
+"""SUBSCRIBE and receive decisions remembered per grant (beyond it, decided each time). A grant
+is shared by every connection of its token (:mod:`broker.auth`): in a reconnect storm thousands
+of screens holding one public token ask it the same question about the same filter."""
+
+
 def _tenant_prefix(tenant: str) -> str:
     return f"{_TENANT_ROOT}{tenant}/"
 
@@ -87,8 +93,22 @@ class Grant:
     """For the publisher: any concrete topic under ``tenant/<id>/``."""
     receive_prefix: str = _TENANT_ROOT
     """Defence in depth at delivery: nothing outside this prefix is ever sent to the client."""
+    _subscribe_decisions: dict[str, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _receive_decisions: dict[str, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def may_subscribe(self, topic_filter: str) -> bool:
+        known = self._subscribe_decisions.get(topic_filter)
+        if known is None:
+            known = self._decide_subscribe(topic_filter)
+            if len(self._subscribe_decisions) < DECISIONS_KEPT:
+                self._subscribe_decisions[topic_filter] = known
+        return known
+
+    def _decide_subscribe(self, topic_filter: str) -> bool:
         if topic_filter == SERVER_STATUS_TOPIC:  # every role: "is the server up?"
             return True
         if not is_valid_filter(topic_filter):
@@ -133,6 +153,14 @@ class Grant:
         )
 
     def may_receive(self, topic: str) -> bool:
+        known = self._receive_decisions.get(topic)
+        if known is None:
+            known = self._decide_receive(topic)
+            if len(self._receive_decisions) < DECISIONS_KEPT:
+                self._receive_decisions[topic] = known
+        return known
+
+    def _decide_receive(self, topic: str) -> bool:
         if not topic.startswith(self.receive_prefix):
             return topic == SERVER_STATUS_TOPIC
         if self.subscribe_within:

@@ -14,6 +14,8 @@ from typing import Any
 
 from amqtt.broker import RetainedApplicationMessage
 
+from broker.packets import EncodedPublish
+
 
 def _bucket_key(topic: str) -> str | None:
     """``tenant/<id>`` for ``tenant/<id>/...``; ``None`` when a level is a wildcard or missing."""
@@ -27,14 +29,17 @@ class RetainedMessages(dict[str, RetainedApplicationMessage]):
     def __init__(self) -> None:
         super().__init__()
         self._buckets: dict[str, dict[str, RetainedApplicationMessage]] = {}
+        self._encoded: dict[str, EncodedPublish] = {}
 
     def __setitem__(self, topic: str, message: RetainedApplicationMessage) -> None:
         super().__setitem__(topic, message)
+        self._encoded.pop(topic, None)
         key = _bucket_key(topic) or ""
         self._buckets.setdefault(key, {})[topic] = message
 
     def __delitem__(self, topic: str) -> None:
         super().__delitem__(topic)
+        self._encoded.pop(topic, None)
         key = _bucket_key(topic) or ""
         bucket = self._buckets.get(key)
         if bucket is not None:
@@ -45,6 +50,17 @@ class RetainedMessages(dict[str, RetainedApplicationMessage]):
     def clear(self) -> None:
         super().clear()
         self._buckets.clear()
+        self._encoded.clear()
+
+    def encoded(self, topic: str, message: RetainedApplicationMessage) -> EncodedPublish:
+        """``message`` (retained on ``topic``) as PUBLISH bytes, encoded once per retained
+        message rather than once per subscriber: a storm's thousands of screens get the same
+        queue document."""
+        encoded = self._encoded.get(topic)
+        if encoded is None:
+            encoded = EncodedPublish.build(topic, bytes(message.data), retain=True)
+            self._encoded[topic] = encoded
+        return encoded
 
     def pop(self, topic: str, *default: Any) -> Any:
         if topic in self:

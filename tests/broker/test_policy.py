@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broker.policy import Grant, filter_within, grant_for, is_valid_filter
+from broker.policy import DECISIONS_KEPT, Grant, filter_within, grant_for, is_valid_filter
 from protocol import Principal, Role
 from protocol.topics import (
     device_status_topic,
@@ -174,3 +174,37 @@ def test_filter_within_means_every_match_of_narrow_matches_broad(
 @given(topic_filter=FILTER)
 def test_a_filter_is_within_itself(topic_filter: str) -> None:
     assert filter_within(topic_filter, topic_filter)
+
+
+def test_a_grant_decides_each_question_once_and_remembers_a_bounded_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A grant is shared by every screen of its token: in a storm each asks the same questions."""
+    decided: list[str] = []
+    real_subscribe, real_receive = Grant._decide_subscribe, Grant._decide_receive
+
+    def subscribe(self: Grant, topic_filter: str) -> bool:
+        decided.append(topic_filter)
+        return real_subscribe(self, topic_filter)
+
+    def receive(self: Grant, topic: str) -> bool:
+        decided.append(topic)
+        return real_receive(self, topic)
+
+    monkeypatch.setattr(Grant, "_decide_subscribe", subscribe)
+    monkeypatch.setattr(Grant, "_decide_receive", receive)
+    public = grant(Role.PUBLIC)
+    for _ in range(3):
+        assert public.may_subscribe(queue_topic("a"))
+        assert not public.may_subscribe(queue_topic("b"))
+        assert public.may_receive(queue_topic("a"))
+        assert not public.may_receive(queue_topic("b"))
+    assert decided == [queue_topic("a"), queue_topic("b")] * 2
+    decided.clear()
+    tickets = [ticket_topic("a", f"t{i}") for i in range(DECISIONS_KEPT * 2)]
+    for _ in range(2):
+        assert all(public.may_subscribe(topic) for topic in tickets)
+    # The first ones (up to the bound, less the two above) are remembered; the rest decided
+    # again each time, and nothing more is kept.
+    assert len(decided) == len(tickets) + (len(tickets) - (DECISIONS_KEPT - 2))
+    assert grant_for(public.principal) == public  # the decisions are no part of its value

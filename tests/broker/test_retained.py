@@ -33,3 +33,21 @@ def test_a_wildcard_filter_sees_every_topic_it_matches() -> None:
     for topic_filter in ("tenant/a/tickets/+", "tenant/a/#", "#", "+/+/queue", "queuecast/+"):
         candidates = {topic for topic, _ in store.candidates(topic_filter)}
         assert {t for t in store if filter_matches(topic_filter, t)} <= candidates
+
+
+def test_a_retained_message_is_encoded_once_until_it_changes() -> None:
+    """A storm's thousands of screens get the same queue document: one encoding of it."""
+    store = _store(tickets=1)
+    topic = "tenant/a/queue"
+    first = store.encoded(topic, store[topic])
+    assert store.encoded(topic, store[topic]) is first
+    assert first.for_qos0.endswith(b"doc")
+    assert first.retain
+    store[topic] = RetainedApplicationMessage(None, topic, b"new doc", 1)
+    assert store.encoded(topic, store[topic]).for_qos0.endswith(b"new doc")
+    del store[topic]
+    store[topic] = RetainedApplicationMessage(None, topic, b"third", 1)
+    assert store.encoded(topic, store[topic]).for_qos0.endswith(b"third")
+    store.clear()
+    store[topic] = RetainedApplicationMessage(None, topic, b"fourth", 1)
+    assert store.encoded(topic, store[topic]).for_qos0.endswith(b"fourth")
