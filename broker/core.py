@@ -105,6 +105,7 @@ from broker.subscriptions import SubscriptionTree
 from broker.tcp import TcpReader, TcpWriter
 from broker.transport import GuardedReader, PacketTooLarge, StarletteReader
 from broker.ws_stream import WsReader
+from config.deadlines import deadlines
 from config.faultlog import FaultLog, printable
 from protocol.server_status import SERVER_STATUS_TOPIC
 from protocol.topics import filter_matches
@@ -628,7 +629,8 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             logger, "no CONNECT in time (10 s plus 2 ms per connection ahead of it), closed"
         )
         self._awaiting_connect = 0
-        self._rechecks: set[asyncio.Task[None]] = set()
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        """Tasks started from callbacks (revocation re-checks, closes), kept until done."""
 
     # --- introspection ------------------------------------------------------------------
 
@@ -691,25 +693,29 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             return
         self._connections[listener_name] += 1
         try:
-            timeout = connect_timeout(self._awaiting_connect)
+            # One heap and timer for every connection's deadline (config.deadlines), awaited in
+            # this task: ``wait_for`` wrapped the coroutine in a task of its own, and
+            # ``asyncio.timeout`` cost a timer and the task's cancel bookkeeping each.
+            deadline = deadlines().add(
+                connect_timeout(self._awaiting_connect),
+                lambda: self._connect_expired(writer, peer),
+            )
             self._awaiting_connect += 1
             try:
-                # In this task, not in one more: ``wait_for`` wrapped the coroutine in a task of
-                # its own, with a waiter future and two more event-loop passes per connection.
-                async with asyncio.timeout(timeout):
-                    handler, session = await self._initialize_client_session(
-                        reader, writer, peer[0], peer[1]
-                    )
-            except TimeoutError:
-                self._connect_timeouts.refused(f"{peer[0]}:{peer[1]}")
-                await writer.close()
-                return
+                handler, session = await self._initialize_client_session(
+                    reader, writer, peer[0], peer[1]
+                )
             except Exception as exc:  # any malformed, oversized or refused first packet
-                logger.info("connection from %s:%s ended before CONNACK: %r", *peer, exc)
+                if not deadline.expired:  # its closing was logged already
+                    logger.info("connection from %s:%s ended before CONNACK: %r", *peer, exc)
                 await writer.close()
                 return
             finally:
+                deadline.cancel()
                 self._awaiting_connect -= 1
+            if deadline.expired:  # its CONNECT came, but too late (the socket is closing)
+                await writer.close()
+                return
             try:
                 await self._handle_client_session(
                     reader, writer, session, handler, self._servers[listener_name], listener_name
@@ -880,6 +886,13 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
         finally:
             disconnect_waiter.cancel()
 
+    def _connect_expired(self, writer: WriterAdapter, peer: tuple[str, int]) -> None:
+        """No CONNECT in time: closed, which ends the read waiting for it."""
+        self._connect_timeouts.refused(f"{peer[0]}:{peer[1]}")
+        closing = self._loop.create_task(writer.close())
+        self._side_tasks.add(closing)
+        closing.add_done_callback(self._side_tasks.discard)
+
     def _recheck(self, session: Session, handler: TenantProtocolHandler) -> None:
         grant = grant_of(session)
         if grant is None:
@@ -891,8 +904,8 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
                 handler.close_now()
 
         task = self._loop.create_task(recheck())
-        self._rechecks.add(task)
-        task.add_done_callback(self._rechecks.discard)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     def _schedule_token_expiry(self, session: Session, handler: BrokerProtocolHandler) -> None:
         grant = grant_of(session)

@@ -451,7 +451,6 @@ def front_door(http: type[GuardedHttpProtocol]) -> type[MqttFrontDoor]:
             "request_timeout_s": http.request_timeout_s,
             "max_header_bytes": http.max_header_bytes,
             "faults": http.faults,
-            "_room": None,
         },
     )
 

@@ -15,7 +15,6 @@ have built; any other scope or path goes to FastAPI untouched.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -25,6 +24,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
 from uvicorn.server import ServerState
 
+from config.deadlines import Deadline, deadlines
 from config.faultlog import FaultLog
 from publisher_api.deps import realtime_of
 from publisher_api.routers.realtime import MQTT_WS_PATH, mqtt_over_websocket
@@ -200,9 +200,9 @@ class MqttFrontDoor(asyncio.Protocol):
     refused there, logged once per interval), the header limit (a first read larger than it is
     handed over, to get its 431), and the deadline: a connection that sends nothing within
     :attr:`request_timeout_s` is closed, as the HTTP protocol closes one that sends no whole
-    request."""
+    request (one timer for all such deadlines: :mod:`config.deadlines`)."""
 
-    __slots__ = ("_app_state", "_config", "_loop", "_server_state", "_transport", "_waiting")
+    __slots__ = ("_app_state", "_config", "_deadline", "_loop", "_server_state", "_transport")
 
     http: ClassVar[Callable[..., asyncio.Protocol]]
     """The guarded HTTP protocol (uvicorn's factory signature)."""
@@ -210,7 +210,6 @@ class MqttFrontDoor(asyncio.Protocol):
     request_timeout_s: ClassVar[float]
     max_header_bytes: ClassVar[int]
     faults: ClassVar[FaultLog]
-    _room: ClassVar[_WaitingRoom | None] = None
 
     def __init__(
         self,
@@ -224,7 +223,7 @@ class MqttFrontDoor(asyncio.Protocol):
         self._app_state = app_state
         self._loop = _loop
         self._transport: asyncio.Transport | None = None
-        self._waiting = False
+        self._deadline: Deadline | None = None  # while it has sent nothing
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)
@@ -234,16 +233,15 @@ class MqttFrontDoor(asyncio.Protocol):
             self._transport = None
             self._hand_over(transport, b"")  # refused there, with its log line
             return
-        self._waiting = True
         connections.add(self)  # type: ignore[arg-type]  # counted, and closed at shutdown
-        self._waiting_room().admit(self)
+        self._deadline = deadlines().add(self.request_timeout_s, self._expired)
 
     def data_received(self, data: bytes) -> None:
         transport = self._transport
-        if not self._waiting or transport is None:
+        if self._deadline is None or transport is None:
             return
         self._leave()
-        self._transport = None  # the waiting room may hold this object a while: not the socket
+        self._transport = None
         lane = self._config.ws_protocol_class
         if (
             len(data) <= self.max_header_bytes
@@ -268,12 +266,11 @@ class MqttFrontDoor(asyncio.Protocol):
         if self._transport is not None:
             self._transport.close()
 
-    def expire(self) -> None:
-        """Its deadline passed (:class:`_WaitingRoom`): closed if it has still sent nothing."""
+    def _expired(self) -> None:
         transport = self._transport
-        if not self._waiting or transport is None:
-            return
         self._leave()
+        if transport is None:
+            return
         self._transport = None
         peer = transport.get_extra_info("peername") or ("?",)
         self.faults.warning(
@@ -285,8 +282,10 @@ class MqttFrontDoor(asyncio.Protocol):
         transport.close()
 
     def _leave(self) -> None:
-        if self._waiting:
-            self._waiting = False
+        """No longer waiting for its first bytes (asked, closed or timed out)."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
             self._server_state.connections.discard(self)
 
     def _hand_over(self, transport: asyncio.Transport, data: bytes) -> None:
@@ -300,41 +299,6 @@ class MqttFrontDoor(asyncio.Protocol):
         http.connection_made(transport)
         if data and not transport.is_closing():
             http.data_received(data)
-
-    @classmethod
-    def _waiting_room(cls) -> _WaitingRoom:
-        loop = asyncio.get_running_loop()
-        room = cls._room
-        if room is None or room.loop is not loop:
-            room = cls._room = _WaitingRoom(loop, cls.request_timeout_s)
-        return room
-
-
-class _WaitingRoom:
-    """Connections that have sent nothing yet, oldest first, each closed at its deadline by one
-    timer for all (every connection waits the same time, so the oldest is always first) instead
-    of a timer armed and cancelled per connection."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, wait_s: float) -> None:
-        self.loop = loop
-        self._wait_s = wait_s
-        self._doors: deque[tuple[float, MqttFrontDoor]] = deque()
-        self._timer: asyncio.TimerHandle | None = None
-
-    def admit(self, door: MqttFrontDoor) -> None:
-        deadline = self.loop.time() + self._wait_s
-        self._doors.append((deadline, door))
-        if self._timer is None:
-            self._timer = self.loop.call_at(deadline, self._sweep)
-
-    def _sweep(self) -> None:
-        self._timer = None
-        now = self.loop.time()
-        doors = self._doors
-        while doors and doors[0][0] <= now:
-            doors.popleft()[1].expire()
-        if doors:
-            self._timer = self.loop.call_at(doors[0][0], self._sweep)
 
 
 def websocket_protocol(owner: Any) -> type[MqttLaneWebSocket]:
