@@ -641,6 +641,10 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
     def connection_count(self, listener_name: str) -> int:
         return self._connections.get(listener_name, 0)
 
+    def open_connections(self) -> int:
+        """Connections on every listener (each holds an open file)."""
+        return sum(self._connections.values())
+
     def connected_handlers(self) -> list[tuple[Session, TenantProtocolHandler]]:
         return [
             (session, handler)

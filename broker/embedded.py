@@ -106,6 +106,10 @@ class EmbeddedBroker:
             raise BrokerNotRunning("the broker is not running")
         return self._broker
 
+    def open_connections(self) -> int:
+        """MQTT connections open on every listener (each holds an open file)."""
+        return 0 if self._broker is None else self._broker.open_connections()
+
     def publish_local(self, topic: str, payload: bytes, *, retain: bool) -> None:
         """Publish from inside the process (QoS 1), on the broker's event loop; raises
         :class:`BrokerNotRunning` when stopped."""

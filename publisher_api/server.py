@@ -435,19 +435,23 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
             "_encoded": {},
         },
     )
-    values.setdefault("http", front_door(http))
+    values.setdefault("http", front_door(http, max_open=budget.http + budget.mqtt))
     return uvicorn.Config(app, **values)
 
 
-def front_door(http: type[GuardedHttpProtocol]) -> type[MqttFrontDoor]:
+def front_door(
+    http: type[GuardedHttpProtocol], *, max_open: int | None = None
+) -> type[MqttFrontDoor]:
     """The protocol connections start with: MQTT upgrades of ``/mqtt`` go to the broker, the
-    rest to ``http``, under ``http``'s connection cap, header limit and request deadline."""
+    rest to ``http``, under ``http``'s header limit and request deadline. ``max_open``: the
+    whole connection budget, HTTP's and MQTT's (default: ``http``'s cap alone)."""
     return type(
         "FrontDoor",
         (MqttFrontDoor,),
         {
             "http": http,
             "max_connections": http.max_connections,
+            "max_open": http.max_connections if max_open is None else max_open,
             "request_timeout_s": http.request_timeout_s,
             "max_header_bytes": http.max_header_bytes,
             "faults": http.faults,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard, cast
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -195,18 +195,26 @@ class MqttFrontDoor(asyncio.Protocol):
 
     Anything else (any other request, an upgrade split over several reads, no embedded
     broker) is handed, with the bytes read so far, to :attr:`http`, the guarded HTTP
-    protocol, which serves it exactly as before. What that protocol enforces from the first
-    byte holds here too: the connection cap (a connection over it is handed over at once, to be
-    refused there, logged once per interval), the header limit (a first read larger than it is
-    handed over, to get its 431), and the deadline: a connection that sends nothing within
-    :attr:`request_timeout_s` is closed, as the HTTP protocol closes one that sends no whole
-    request (one timer for all such deadlines: :mod:`config.deadlines`)."""
+    protocol, which serves it exactly as before, under its own connection cap. What that
+    protocol enforces from the first byte holds here too: the header limit (a first read
+    larger than it is handed over, to get its 431), and the deadline: a connection that sends
+    nothing within :attr:`request_timeout_s` is closed, as the HTTP protocol closes one that
+    sends no whole request (one timer for all such deadlines: :mod:`config.deadlines`).
+
+    A connection that has not said what it is yet counts against the whole budget
+    (:attr:`max_open`, HTTP's share and MQTT's), since it may become either; beyond it, it is
+    handed over to be refused there (logged once per interval). Counted against HTTP's share
+    alone, a 10,000-screen storm, whose screens are all accepted before the first is read,
+    had the 9,823rd refused and retrying while the process had thousands of files to spare."""
 
     __slots__ = ("_app_state", "_config", "_deadline", "_loop", "_server_state", "_transport")
 
     http: ClassVar[Callable[..., asyncio.Protocol]]
     """The guarded HTTP protocol (uvicorn's factory signature)."""
     max_connections: ClassVar[int]
+    """:attr:`http`'s cap."""
+    max_open: ClassVar[int]
+    """The whole connection budget, HTTP's and MQTT's (:mod:`config.fd_budget`)."""
     request_timeout_s: ClassVar[float]
     max_header_bytes: ClassVar[int]
     faults: ClassVar[FaultLog]
@@ -229,9 +237,9 @@ class MqttFrontDoor(asyncio.Protocol):
         transport = cast(asyncio.Transport, transport)
         self._transport = transport
         connections = self._server_state.connections
-        if len(connections) >= self.max_connections:
+        if len(connections) >= self.max_connections and self._open_in_all() >= self.max_open:
             self._transport = None
-            self._hand_over(transport, b"")  # refused there, with its log line
+            self._hand_over(transport, b"")  # refused there (over its cap), with its log line
             return
         connections.add(self)  # type: ignore[arg-type]  # counted, and closed at shutdown
         self._deadline = deadlines().add(self.request_timeout_s, self._expired)
@@ -246,8 +254,7 @@ class MqttFrontDoor(asyncio.Protocol):
         if (
             len(data) <= self.max_header_bytes
             and data.startswith(b"GET ")
-            and isinstance(lane, type)
-            and issubclass(lane, MqttLaneWebSocket)
+            and _is_lane(lane)
             and lane.answer(transport, data, self._config, self._server_state, self._app_state)
         ):
             return
@@ -281,6 +288,13 @@ class MqttFrontDoor(asyncio.Protocol):
         )
         transport.close()
 
+    def _open_in_all(self) -> int:
+        """Connections open in this process, HTTP (waiting ones included) and MQTT."""
+        lane = self._config.ws_protocol_class
+        broker = _running_broker(lane.owner) if _is_lane(lane) else None
+        mqtt = 0 if broker is None else broker.open_connections()
+        return len(self._server_state.connections) + mqtt
+
     def _leave(self) -> None:
         """No longer waiting for its first bytes (asked, closed or timed out)."""
         if self._deadline is not None:
@@ -299,6 +313,10 @@ class MqttFrontDoor(asyncio.Protocol):
         http.connection_made(transport)
         if data and not transport.is_closing():
             http.data_received(data)
+
+
+def _is_lane(protocol: object) -> TypeGuard[type[MqttLaneWebSocket]]:
+    return isinstance(protocol, type) and issubclass(protocol, MqttLaneWebSocket)
 
 
 def websocket_protocol(owner: Any) -> type[MqttLaneWebSocket]:

@@ -71,7 +71,8 @@ class LaneServer(HttpServer):
             broker,
             app,
             http=front_door(
-                type("CappedHttp", (GuardedHttpProtocol,), {"max_connections": http_cap})
+                type("CappedHttp", (GuardedHttpProtocol,), {"max_connections": http_cap}),
+                max_open=http_cap + mqtt_cap,
             ),
             ws=websocket_protocol(app),
             ws_max_size=MAX_MESSAGE,
@@ -378,6 +379,33 @@ def test_an_mqtt_upgrade_is_answered_without_building_the_http_protocol(
         assert _server_frames(sock, 1) == [(0x82, b"\x20\x02\x00\x00")]  # CONNACK, accepted
     assert len(built) == 2
     assert lane.route_calls == ["/mqtt"]  # only the refused one reached the app
+
+
+def test_connections_not_yet_read_count_against_the_whole_budget() -> None:
+    """In a storm every screen is accepted before the first is read: over HTTP's share alone
+    they were refused while the process had files to spare. HTTP requests keep HTTP's cap."""
+    server = LaneServer(http_cap=2, mqtt_cap=3)
+    silent = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(3)]
+    screens: list[socket.socket] = []
+    try:
+        screens.append(_raw_upgrade(server.port))  # 3 waiting > HTTP's 2: still a screen
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as request:
+            request.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _recv_or_reset(request) == b""  # an HTTP request over HTTP's cap: refused
+        screens.append(_raw_upgrade(server.port))  # 3 waiting + 2 screens: the whole budget
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as extra:
+            assert _recv_or_reset(extra) == b""  # over it: refused before a byte is read
+    finally:
+        for sock in silent + screens:
+            sock.close()
+        server.close()
+
+
+def _recv_or_reset(sock: socket.socket) -> bytes:
+    try:
+        return sock.recv(1)
+    except ConnectionResetError:
+        return b""
 
 
 def test_a_connection_that_sends_nothing_is_closed_at_its_deadline(
