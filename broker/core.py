@@ -72,6 +72,7 @@ from amqtt.session import OutgoingApplicationMessage, Session
 from transitions import MachineError
 
 from broker.auth import Authenticator, Refused
+from broker.heap import connection_arrived
 from broker.inbound import (
     MAX_UNRELEASED_QOS2,
     YIELD_EVERY,
@@ -696,6 +697,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             await _refuse_connect(reader, writer, CONNACK_SERVER_UNAVAILABLE)
             return
         self._connections[listener_name] += 1
+        connection_arrived()
         try:
             # One heap and timer for every connection's deadline (config.deadlines), awaited in
             # this task: ``wait_for`` wrapped the coroutine in a task of its own, and
