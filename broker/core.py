@@ -106,7 +106,7 @@ from broker.subscriptions import SubscriptionTree
 from broker.tcp import TcpReader, TcpWriter
 from broker.transport import GuardedReader, PacketTooLarge, StarletteReader
 from broker.ws_stream import WsReader
-from config.deadlines import deadlines
+from config.deadlines import Deadline, deadlines
 from config.faultlog import FaultLog, printable
 from protocol.server_status import SERVER_STATUS_TOPIC
 from protocol.topics import filter_matches
@@ -713,7 +713,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             self._awaiting_connect += 1
             try:
                 handler, session = await self._initialize_client_session(
-                    reader, writer, peer[0], peer[1]
+                    reader, writer, peer[0], peer[1], deadline
                 )
             except Exception as exc:  # any malformed, oversized or refused first packet
                 if not deadline.expired:  # its closing was logged already
@@ -736,10 +736,17 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             self._connections[listener_name] -= 1
 
     async def _initialize_client_session(
-        self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
+        self,
+        reader: ReaderAdapter,
+        writer: WriterAdapter,
+        remote_address: str,
+        remote_port: int,
+        deadline: Deadline | None = None,
     ) -> tuple[BrokerProtocolHandler, Session]:
         """Replaces amqtt's: read CONNECT, then authenticate and check the Will, and only then
-        look up, resume or delete a session, under a client id namespaced by identity."""
+        look up, resume or delete a session, under a client id namespaced by identity. Past
+        ``deadline`` (the CONNECT's, which closes the connection) nothing is looked up: a
+        slow revocation check must not end an older connection for one already closing."""
         incoming = await read_connect(reader, writer)
         handler = TenantProtocolHandler(self.plugins_manager)
         handler.max_payload_bytes = self._max_payload_bytes
@@ -766,6 +773,8 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
             await writer.drain()
             await writer.close()
             raise
+        if deadline is not None and deadline.expired:
+            raise TimeoutError("CONNECT admitted after its deadline")
         incoming.attributes[GRANT_KEY] = grant
         incoming.password = None  # the token is not needed (nor kept) after CONNECT
         incoming.client_id = f"{grant.identity}|{incoming.client_id}"

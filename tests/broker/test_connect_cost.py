@@ -17,6 +17,7 @@ import itertools
 import logging
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from transitions import MachineError
 import broker.auth
 import broker.core
 import protocol
+from bench import broker_wire as wire
 from broker.auth import Authenticator, Refused
 from broker.core import CONNECT_TIMEOUT_S, TenantBroker, connect_timeout
 from broker.refusals import RefusalLog
@@ -352,3 +354,33 @@ def test_a_lazy_queue_is_an_ordinary_attribute_once_used() -> None:
     assert "delivered_message_queue" not in session.__getstate__()
     with pytest.raises(AttributeError):
         session.not_an_attribute  # noqa: B018
+
+
+def test_a_connect_admitted_after_its_deadline_takes_nothing_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CONNECT deadline closes the connection rather than cancelling its task: a revocation
+    check that outlasts it must not then end the older connection of the same client id."""
+    monkeypatch.setattr(broker.core, "CONNECT_TIMEOUT_S", 0.3)
+    slow = threading.Event()
+
+    def token_active(principal: Principal) -> bool:
+        if slow.is_set():
+            time.sleep(1.0)
+        return True
+
+    running = BrokerThread(broker_settings(), token_active=token_active).start()
+    password = token(Role.PUBLIC, "a", "public")
+    first = running.client(password, client_id="screen").connect()
+    try:
+        slow.set()
+        running.run(lambda: running.broker.verdicts.forget(lambda _: True))  # ask again
+        with socket.create_connection(("127.0.0.1", running.tcp_port), timeout=10) as late:
+            late.sendall(wire.connect("screen", password=password))
+            assert late.recv(4) == b""  # closed at its deadline, no CONNACK
+        time.sleep(1.0)  # the slow check has answered by now
+        assert not first.disconnected.is_set()
+        assert first.subscribe(queue_topic("a")) == [1]
+    finally:
+        first.close()
+        running.close()
