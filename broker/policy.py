@@ -22,6 +22,7 @@ clients and never delivered to a tenant-scoped client.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from protocol import Principal, Role
@@ -101,12 +102,7 @@ class Grant:
     )
 
     def may_subscribe(self, topic_filter: str) -> bool:
-        known = self._subscribe_decisions.get(topic_filter)
-        if known is None:
-            known = self._decide_subscribe(topic_filter)
-            if len(self._subscribe_decisions) < DECISIONS_KEPT:
-                self._subscribe_decisions[topic_filter] = known
-        return known
+        return _remembered(self._subscribe_decisions, topic_filter, self._decide_subscribe)
 
     def _decide_subscribe(self, topic_filter: str) -> bool:
         if topic_filter == SERVER_STATUS_TOPIC:  # every role: "is the server up?"
@@ -153,12 +149,7 @@ class Grant:
         )
 
     def may_receive(self, topic: str) -> bool:
-        known = self._receive_decisions.get(topic)
-        if known is None:
-            known = self._decide_receive(topic)
-            if len(self._receive_decisions) < DECISIONS_KEPT:
-                self._receive_decisions[topic] = known
-        return known
+        return _remembered(self._receive_decisions, topic, self._decide_receive)
 
     def _decide_receive(self, topic: str) -> bool:
         if not topic.startswith(self.receive_prefix):
@@ -173,6 +164,15 @@ class Grant:
         different identities never share a client-id namespace."""
         p = self.principal
         return f"{p.tenant or '*'}|{p.role.value}|{p.subject}"
+
+
+def _remembered(decisions: dict[str, bool], key: str, decide: Callable[[str], bool]) -> bool:
+    known = decisions.get(key)
+    if known is None:
+        known = decide(key)
+        if len(decisions) < DECISIONS_KEPT:
+            decisions[key] = known
+    return known
 
 
 def _is_tenant_topic(topic: str) -> bool:

@@ -47,7 +47,26 @@ class MqttLane:
         await self.app(scope, receive, send)
 
 
-class MqttLaneWebSocket(asyncio.Protocol):
+class _ServerProtocol(asyncio.Protocol):
+    """A protocol uvicorn builds per connection: what its factory hands over, kept."""
+
+    __slots__ = ("_app_state", "_config", "_loop", "_server_state", "_transport")
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._config = config
+        self._server_state = server_state
+        self._app_state = app_state
+        self._loop = _loop
+        self._transport: asyncio.Transport | None = None
+
+
+class MqttLaneWebSocket(_ServerProtocol):
     """uvicorn's WebSocket protocol for this server (``ws=`` in
     :func:`publisher_api.server.server_config`): a valid MQTT upgrade of ``/mqtt`` is answered
     here and its connection handed to the broker's :class:`~broker.ws_stream.MqttWebSocketStream`,
@@ -68,19 +87,10 @@ class MqttLaneWebSocket(asyncio.Protocol):
     """The FastAPI app, whose state holds the running broker (set by :func:`websocket_protocol`)."""
     fallback: ClassVar[Callable[..., asyncio.Protocol] | None] = AutoWebSocketsProtocol
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        self._config = config
-        self._server_state = server_state
-        self._app_state = app_state
-        self._transport: asyncio.Transport | None = None
-        self._stream: MqttWebSocketStream | None = None
-        self._other: asyncio.Protocol | None = None
+    _stream: MqttWebSocketStream | None = None
+    """The broker's stream, once upgraded here."""
+    _other: asyncio.Protocol | None = None
+    """uvicorn's own WebSocket protocol, for anything not upgraded here."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
@@ -183,7 +193,7 @@ class MqttLaneWebSocket(asyncio.Protocol):
             self._other.resume_writing()
 
 
-class MqttFrontDoor(asyncio.Protocol):
+class MqttFrontDoor(_ServerProtocol):
     """The protocol every connection to the API's port starts with (``http=`` in
     :func:`publisher_api.server.server_config`). A screen's first bytes are one whole WebSocket
     upgrade of ``/mqtt``: that is answered here (:meth:`MqttLaneWebSocket.answer`) and the
@@ -207,7 +217,7 @@ class MqttFrontDoor(asyncio.Protocol):
     alone, a 10,000-screen storm, whose screens are all accepted before the first is read,
     had the 9,823rd refused and retrying while the process had thousands of files to spare."""
 
-    __slots__ = ("_app_state", "_config", "_deadline", "_loop", "_server_state", "_transport")
+    __slots__ = ("_deadline",)
 
     http: ClassVar[Callable[..., asyncio.Protocol]]
     """The guarded HTTP protocol (uvicorn's factory signature)."""
@@ -219,23 +229,10 @@ class MqttFrontDoor(asyncio.Protocol):
     max_header_bytes: ClassVar[int]
     faults: ClassVar[FaultLog]
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        self._config = config
-        self._server_state = server_state
-        self._app_state = app_state
-        self._loop = _loop
-        self._transport: asyncio.Transport | None = None
-        self._deadline: Deadline | None = None  # while it has sent nothing
-
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)
         self._transport = transport
+        self._deadline: Deadline | None = None  # set while it has sent nothing
         connections = self._server_state.connections
         if len(connections) >= self.max_connections and self._open_in_all() >= self.max_open:
             self._transport = None
