@@ -72,7 +72,7 @@ from amqtt.session import OutgoingApplicationMessage, Session
 from transitions import MachineError
 
 from broker.auth import Authenticator, Refused
-from broker.heap import connection_arrived
+from broker.heap import connection_arrived, connection_left
 from broker.inbound import (
     MAX_UNRELEASED_QOS2,
     YIELD_EVERY,
@@ -734,6 +734,7 @@ class TenantBroker(Broker):  # type: ignore[misc]  # amqtt ships no type informa
                 logger.warning("error in session %s: %s", describe(session), exc)
         finally:
             self._connections[listener_name] -= 1
+            connection_left()
 
     async def _initialize_client_session(
         self,

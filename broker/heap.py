@@ -20,9 +20,10 @@ free: in a 3,000-screen WebSocket storm, 11 young collections and one of the mid
 (110 ms, the event loop stopped) were ~200 ms of the storm's ~750 ms of CPU (``gc.callbacks``,
 docs/benchmarks.md "Reconnect storms", sixth pass). While connections arrive faster than
 :data:`STORM_ARRIVALS` per :data:`STORM_WINDOW_S` the automatic collector is off; it is back on
-once they slow down, and runs then, with every screen live. A storm longer than
-:data:`STORM_MAX_S` (a flood, not screens coming back) gets the collector back for at least as
-long before it may be held off again, so memory stays bounded.
+once they slow down, and runs then, with every screen live. Memory stays bounded: a storm
+longer than :data:`STORM_MAX_S`, or one whose connections also end in numbers (a flood that
+comes and goes, each closed connection leaving ~40 objects in cycles), gets the collector back
+at once, and for at least :data:`STORM_MAX_S` before it may be held off again.
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ def connection_arrived() -> None:
         _pacing.arrived()
 
 
+def connection_left() -> None:
+    """Called for every connection that ends (see :func:`connection_arrived`)."""
+    if _pacing is not None:
+        _pacing.left()
+
+
 class StormPacing:
     """Holds the automatic collector off while a storm of connections arrives (see the module)."""
 
@@ -71,6 +78,7 @@ class StormPacing:
         self._window_start = 0.0
         self._arrivals = 0  # in the window that started at _window_start
         self._since_check = 0
+        self._left_since_check = 0
         self.holding = False
         self._held_since = 0.0
         self._not_before = 0.0  # after a storm cut at STORM_MAX_S: no hold until then
@@ -86,14 +94,20 @@ class StormPacing:
             self._disable()
             asyncio.get_running_loop().call_later(STORM_WINDOW_S, self.check)
 
+    def left(self) -> None:
+        self._left_since_check += 1
+
     def check(self) -> None:
-        """Every :data:`STORM_WINDOW_S` while holding: release once the storm has passed."""
+        """Every :data:`STORM_WINDOW_S` while holding: release once the storm has passed, or
+        as soon as connections end in numbers (a flood that comes and goes: each leaves cycles
+        only the collector frees), or when it has held for :data:`STORM_MAX_S`."""
         if not self.holding:
             return
         now = self._clock()
         calm = self._since_check < STORM_ARRIVALS
-        self._since_check = 0
-        if calm or now - self._held_since >= STORM_MAX_S:
+        churn = self._left_since_check >= STORM_ARRIVALS // 2
+        self._since_check = self._left_since_check = 0
+        if calm or churn or now - self._held_since >= STORM_MAX_S:
             self.holding = False
             if not calm:  # a flood: the collector runs at least as long as it was held off
                 self._not_before = now + STORM_MAX_S

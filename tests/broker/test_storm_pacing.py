@@ -70,6 +70,19 @@ async def test_a_flood_gets_the_collector_back_after_the_longest_storm() -> None
     assert collector.calls == ["off", "on", "off"]
 
 
+async def test_a_flood_that_comes_and_goes_gets_the_collector_back_at_once() -> None:
+    """Connections that end leave cycles only the collector frees: no holding it off then."""
+    collector = Collector()
+    pacing = collector.pacing()
+    collector.arrive(pacing, STORM_ARRIVALS * 2, over_s=STORM_WINDOW_S)
+    for _ in range(STORM_ARRIVALS):
+        pacing.left()
+    pacing.check()
+    assert collector.calls == ["off", "on"]
+    collector.arrive(pacing, STORM_ARRIVALS * 2, over_s=STORM_WINDOW_S)
+    assert collector.calls == ["off", "on"]  # and not held off again while it goes on
+
+
 async def test_the_check_runs_by_itself_while_holding(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(broker.heap, "STORM_WINDOW_S", 0.05)
     collector = Collector()
