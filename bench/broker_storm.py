@@ -73,10 +73,11 @@ def api_sized_for_screens(args: argparse.Namespace) -> AbstractContextManager[Ru
     """The API process configured as an operator would for this storm's largest size under this
     open-files limit (``--api-defaults`` keeps its defaults instead). By default it asks for
     10,000 HTTP and 20,000 MQTT connections; on a 20,000-file limit the budget shares that
-    out (config.fd_budget): 6,624 for HTTP, where every screen sits until its upgrade, so the
-    rest of a 10,000-screen storm was refused at accept and retried (2,302 attempts in one
-    run). Here MQTT gets the largest size plus the publisher's connection and a margin, HTTP
-    the rest of the limit."""
+    out (config.fd_budget): 6,624 for HTTP and 13,248 for MQTT. A screen not yet read counts
+    against both together (the API's front door), so the defaults carry a 10,000-screen storm
+    too (0 failed, docs/benchmarks.md sixth pass); when screens waited in HTTP's share alone,
+    2,302 attempts of one such run were refused and retried. Here MQTT gets the largest size
+    plus the publisher's connection and a margin, HTTP the rest of the limit."""
     if args.api_defaults:
         return api_with_embedded_broker()
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
