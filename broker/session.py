@@ -15,6 +15,7 @@ parsed by :mod:`broker.connect`, not by amqtt's ``ConnectPacket``.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import OrderedDict
 from typing import Any, Literal
 
@@ -43,18 +44,24 @@ class SessionState:
     __slots__ = ("_session", "state")
 
     def __init__(self, session: TenantSession) -> None:
-        self._session = session
+        # Weak: the session holds its state, and a strong link back made the pair a reference
+        # cycle that every ended session left for the garbage collector.
+        self._session = weakref.ref(session)
         self.state: StateName = "new"
 
     def connect(self) -> None:
         if self.state == "connected":
             raise MachineError("session is already connected")
         self.state = "connected"
-        self._session._on_enter_connected()
+        session = self._session()
+        if session is not None:
+            session._on_enter_connected()
 
     def disconnect(self) -> None:
         self.state = "disconnected"
-        self._session._on_enter_disconnected()
+        session = self._session()
+        if session is not None:
+            session._on_enter_disconnected()
 
     def is_new(self) -> bool:
         return self.state == "new"
@@ -117,11 +124,24 @@ class TenantSession(Session):  # type: ignore[misc]  # amqtt ships no type infor
             return queue
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
+    def clear_queues(self) -> None:
+        """amqtt's (called at every session's end), without building a queue never used."""
+        for name in _LAZY_QUEUES:
+            queue = self.__dict__.get(name)
+            while queue is not None and not queue.empty():
+                queue.get_nowait()
+
     def __getstate__(self) -> dict[str, Any]:
         for name in _LAZY_QUEUES:
             getattr(self, name)  # amqtt's removes both from the state it pickles
         state: dict[str, Any] = super().__getstate__()
+        state["transitions"] = self.transitions.state  # its link back here is weak: a name
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.transitions = SessionState(self)
+        self.transitions.state = state["transitions"]
 
     def offline_queue(self) -> asyncio.Queue[Any] | None:
         """Messages queued while this (persistent) session was offline, if any were ever

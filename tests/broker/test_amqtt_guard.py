@@ -74,6 +74,7 @@ SOURCE_HASHES = {
     "Session.__getstate__": "e11dabf1f40f6c82",
     "Session.next_packet_id": "8f596d720b705e28",
     "Session.clear_queues": "933611a205c6def6",
+    "Session.__setstate__": "cf33ebe727c54e1c",
 }
 
 

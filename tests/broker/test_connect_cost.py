@@ -13,12 +13,15 @@ Timings live in ``bench/broker_storm.py`` and docs/benchmarks.md, not here.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
+import pickle
 import socket
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -354,6 +357,31 @@ def test_a_lazy_queue_is_an_ordinary_attribute_once_used() -> None:
     assert "delivered_message_queue" not in session.__getstate__()
     with pytest.raises(AttributeError):
         session.not_an_attribute  # noqa: B018
+
+
+def test_an_ended_session_leaves_no_reference_cycle() -> None:
+    """A session and its state were a cycle (each held the other): every ended connection left
+    it, and what hung from it, for the garbage collector. Its queues are not built to be
+    cleared either. A session still pickles as amqtt's does."""
+    session = TenantSession()
+    session.client_id = "screen"
+    session.transitions.connect()
+    assert session.last_connect_time is not None
+    session.clear_queues()
+    assert session.offline_queue() is None
+    assert "delivered_message_queue" not in vars(session)
+    ended = weakref.ref(session)
+    gc.disable()
+    try:
+        del session
+        assert ended() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
+    copy = pickle.loads(pickle.dumps(TenantSession()))  # noqa: S301 - our own object
+    assert copy.transitions.state == "new"
+    copy.transitions.connect()
+    assert copy.transitions.is_connected()
+    assert copy.last_connect_time is not None
 
 
 def test_a_connect_admitted_after_its_deadline_takes_nothing_over(
