@@ -28,6 +28,7 @@ from publisher_api.app import create_app
 from publisher_api.routers.mqtt_lane import MqttFrontDoor
 from publisher_api.server import GuardedHttpProtocol, server_config
 from tests.api.conftest import TENANT, Api, ServerThread, StartApi, api_settings, serve
+from tests.support.raw_socket import recv_or_reset
 
 
 def _login(api: Api, username: str, password: str) -> httpx.Response:
@@ -153,7 +154,7 @@ def test_connections_that_never_finish_a_request_are_closed(
         )
         for sock in (silent, slow, trickle):
             sock.settimeout(10)
-            assert _recv_or_reset(sock) == b""  # closed by the server, not by our timeout
+            assert recv_or_reset(sock) == b""  # closed by the server, not by our timeout
     time.sleep(0.3)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("no whole request" in r.getMessage() for r in caplog.records)
@@ -170,7 +171,7 @@ def test_connections_beyond_the_cap_are_closed_and_logged(
         with _raw(api) as extra:
             extra.settimeout(10)
             extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert _recv_or_reset(extra) == b""
+            assert recv_or_reset(extra) == b""
         assert any("connection cap reached" in r.getMessage() for r in caplog.records)
     finally:
         for sock in idle:
@@ -211,13 +212,6 @@ def _read_status(sock: socket.socket) -> int:
             break
         data += chunk
     return int(data.split(b" ", 2)[1])
-
-
-def _recv_or_reset(sock: socket.socket) -> bytes:
-    try:
-        return sock.recv(1024)
-    except ConnectionResetError:
-        return b""
 
 
 def test_a_websocket_frame_over_the_mqtt_limit_is_refused_before_buffering(

@@ -35,6 +35,7 @@ from publisher_api.server import GuardedHttpProtocol, front_door
 from tests.broker.harness import BrokerThread, broker_settings, payload_is, token
 from tests.broker.http_server import HttpServer, broker_route
 from tests.support.mqtt import ConnectRefused, Recorder
+from tests.support.raw_socket import recv_or_reset
 
 MAX_PAYLOAD = 4096
 MAX_MESSAGE = MAX_PAYLOAD + 2 + 65_535 + 2 + 16  # as publisher_api.server sets ws_max_size
@@ -391,21 +392,14 @@ def test_connections_not_yet_read_count_against_the_whole_budget() -> None:
         screens.append(_raw_upgrade(server.port))  # 3 waiting > HTTP's 2: still a screen
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as request:
             request.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert _recv_or_reset(request) == b""  # an HTTP request over HTTP's cap: refused
+            assert recv_or_reset(request) == b""  # an HTTP request over HTTP's cap: refused
         screens.append(_raw_upgrade(server.port))  # 3 waiting + 2 screens: the whole budget
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as extra:
-            assert _recv_or_reset(extra) == b""  # over it: refused before a byte is read
+            assert recv_or_reset(extra) == b""  # over it: refused before a byte is read
     finally:
         for sock in silent + screens:
             sock.close()
         server.close()
-
-
-def _recv_or_reset(sock: socket.socket) -> bytes:
-    try:
-        return sock.recv(1)
-    except ConnectionResetError:
-        return b""
 
 
 def test_a_connection_that_sends_nothing_is_closed_at_its_deadline(
