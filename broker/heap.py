@@ -81,7 +81,7 @@ class StormPacing:
         self._left_since_check = 0
         self.holding = False
         self._held_since = 0.0
-        self._not_before = 0.0  # after a storm cut at STORM_MAX_S: no hold until then
+        self._not_before = 0.0  # after a flood (or the longest storm): no hold until then
 
     def arrived(self) -> None:
         now = self._clock()
