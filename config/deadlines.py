@@ -66,13 +66,6 @@ class Deadlines:
             self._arm(when)
         return deadline
 
-    def close(self) -> None:
-        """Forget every deadline (the loop is stopping)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._heap.clear()
-
     def _arm(self, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
